@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "launch-worker",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "launch-worker", targets: ["LaunchWorkerCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // CPython's C API, found through pkg-config, with a shim for what Swift cannot import.
+        .systemLibrary(
+            name: "CPython",
+            pkgConfig: "python3-embed",
+            providers: [.apt(["libpython3-dev"])]
+        ),
+        // The only place with unsafe Python pointers and the GIL.
+        .target(name: "PythonBridge", dependencies: ["CPython"]),
+        // Bundle directories: bundle.json and the artifact. No Python here.
+        .target(name: "LaunchBundle"),
+        // Requests, results, and running a loaded bundle on Python threads.
+        .target(
+            name: "WorkerCore",
+            dependencies: [
+                "PythonBridge", "LaunchBundle",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `launch-worker` command line.
+        .executableTarget(
+            name: "LaunchWorkerCLI",
+            dependencies: [
+                "WorkerCore", "LaunchBundle", "PythonBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"]),
+        .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
+        .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "PythonBridge", "LaunchBundle"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PythonBridge
+
+/// Options every command that runs Python shares: where the Python environment is, how much
+/// to log.
+struct RuntimeOptions: ParsableArguments {
+    @Option(
+        name: .customLong("python-env"),
+        help: ArgumentHelp(
+            "The Python venv to embed (default: $\(PythonEnvironment.variable), else the .venv of the checkout the executable was built in).",
+            valueName: "DIR"))
+    var pythonEnvironment: String?
+
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    /// Sends logs to stderr at the chosen level.
+    func makeLogger(label: String = "launch-worker") -> Logger {
+        let level = logLevel
+        var logger = Logger(label: label) { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        logger.logLevel = level
+        return logger
+    }
+
+    /// Finds the Python environment from the option, the environment, or the executable's place.
+    func locateEnvironment() throws(PythonBridgeError) -> PythonEnvironment {
+        try PythonEnvironment.locate(
+            explicit: pythonEnvironment, environment: ProcessInfo.processInfo.environment,
+            executablePath: CommandLine.executablePath)
+    }
+
+    /// Starts the embedded interpreter, or fails with a message that says how to fix it.
+    func startInterpreter() async throws(CLIError) -> PythonInterpreter {
+        do {
+            return try await PythonInterpreter.start(environment: try locateEnvironment())
+        } catch {
+            throw CLIError(message: "\(error) (launch-worker doctor says more)")
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension CommandLine {
+    /// This process's executable, resolved through /proc so that symlinks and PATH lookups
+    /// lead to the real file.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+    }
+}

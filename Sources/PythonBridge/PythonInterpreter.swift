@@ -1,0 +1,73 @@
+import CPython
+import Foundation
+import Synchronization
+
+/// The process's one embedded CPython interpreter.
+///
+/// ``start(environment:)`` initialises Python on a dedicated thread, which stays Python's main
+/// thread (where `signal.signal` works); bundles are loaded there. Request work runs on further
+/// threads from ``makeThread(name:)``. Python's own signal handlers are not installed: the worker
+/// owns SIGINT and SIGTERM.
+///
+/// - Important: CPython cannot be initialised twice in one process, so there is at most one
+///   interpreter; it is never finalised (finalising after worker threads ran is fragile), the
+///   process exits instead.
+public final class PythonInterpreter: Sendable {
+    /// The environment it runs in.
+    public let environment: PythonEnvironment
+    /// Python's main thread.
+    public let mainThread: PythonThread
+
+    private static let started = Mutex<PythonEnvironment?>(nil)
+
+    private init(environment: PythonEnvironment, mainThread: PythonThread) {
+        self.environment = environment
+        self.mainThread = mainThread
+    }
+
+    /// Initialises Python in `environment` on a new thread and releases the GIL.
+    ///
+    /// - Throws: ``PythonBridgeError`` when Python fails to initialise, or was already started
+    ///   in this process.
+    public static func start(environment: PythonEnvironment) async throws(PythonBridgeError) -> PythonInterpreter {
+        let previous = started.withLock { started in
+            defer { started = started ?? environment }
+            return started
+        }
+        if let previous {
+            throw PythonBridgeError(
+                .alreadyStarted, "Python was already started in this process (in \(previous.root.path))")
+        }
+        let mainThread = try await PythonThread.start(name: "python-main") { () throws(PythonBridgeError) in
+            try initialize(environment)
+            return PyEval_SaveThread()
+        }
+        return PythonInterpreter(environment: environment, mainThread: mainThread)
+    }
+
+    /// Starts another thread with its own Python thread state, for request work.
+    public func makeThread(name: String) async throws(PythonBridgeError) -> PythonThread {
+        try await PythonThread.start(name: name) { () throws(PythonBridgeError) in
+            _ = PyGILState_Ensure()
+            return PyEval_SaveThread()
+        }
+    }
+
+    private static func initialize(_ environment: PythonEnvironment) throws(PythonBridgeError) {
+        var config = PyConfig()
+        PyConfig_InitPythonConfig(&config)
+        defer { PyConfig_Clear(&config) }
+        config.install_signal_handlers = 0
+        config.parse_argv = 0
+        // Set explicitly: otherwise sys.executable comes from PATH, and multiprocessing's spawn
+        // and the venv's site-packages both go wrong.
+        var status = cpy_config_set_executable(&config, environment.executable.path)
+        if PyStatus_Exception(status) == 0 { status = cpy_config_set_program_name(&config, "launch-worker") }
+        if PyStatus_Exception(status) == 0 { status = Py_InitializeFromConfig(&config) }
+        if PyStatus_Exception(status) != 0 {
+            let reason = status.err_msg.map { String(cString: $0) } ?? "unknown error"
+            throw PythonBridgeError(
+                .initializationFailed, "Python failed to start in \(environment.root.path): \(reason)")
+        }
+    }
+}
