@@ -39,10 +39,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge"]),
+        // Shared by the tests: the checkout's paths, fixture bundles, one interpreter, subprocesses.
+        .target(name: "TestSupport", dependencies: ["PythonBridge"], path: "Tests/TestSupport"),
+        .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
-        .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "PythonBridge", "LaunchBundle"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(
+            name: "WorkerCoreTests", dependencies: ["WorkerCore", "PythonBridge", "LaunchBundle", "TestSupport"]),
+        // Runs the built `launch-worker` executable against real files.
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,74 @@
+import Testing
+
+@testable import WorkerCore
+
+@Suite("Decoding requests")
+struct PredictRequestTests {
+    private func decode(_ json: String) throws(RequestError) -> PredictRequest {
+        try PredictRequest(json: Array(json.utf8))
+    }
+
+    @Test("args keep their original JSON text: floats stay floats, big integers keep every digit")
+    func argsKeepText() throws {
+        let request = try decode(#"{"return_pickled": true, "args": {"x": 1.0, "n": 123456789012345678901234567890}}"#)
+        #expect(request.input == .args(json: #"{"x": 1.0, "n": 123456789012345678901234567890}"#))
+        #expect(request.returnPickled)
+    }
+
+    @Test("url and cloudpickle inputs; a cloudpickle input always gives a pickled result")
+    func locations() throws {
+        #expect(try decode(#"{"url": "file:///tmp/x"}"#).input == .url("file:///tmp/x"))
+        let pickled = try decode(#"{"cloudpickle": "/tmp/call.pkl", "return_pickled": false}"#)
+        #expect(pickled.input == .cloudpickle("/tmp/call.pkl"))
+        #expect(pickled.resultIsPickled)
+    }
+
+    @Test("null members count as absent, unknown members are ignored")
+    func nullsAndExtras() throws {
+        let request = try decode(#"{"args": {"a": 1}, "url": null, "callback_url": "http://cb", "extra": 3}"#)
+        #expect(request.input == .args(json: #"{"a": 1}"#))
+        #expect(request.callbackURL == "http://cb")
+        #expect(!request.returnPickled)
+    }
+
+    @Test(
+        "bad requests are errors that name the problem",
+        arguments: [
+            (#"{"args": {"a": 1}, "url": "x"}"#, #""args" and "url""#),
+            (#"{}"#, "none of"),
+            (#"{"return_pickled": true}"#, "none of"),
+            (#"{"args": "#, "not valid JSON"),
+            (#"[1, 2]"#, "must be a JSON object"),
+            (#"{"args": [1, 2]}"#, "parameter names"),
+            (#"{"url": 7}"#, #""url" must be a non-empty string"#),
+            (#"{"args": {}, "return_pickled": "yes"}"#, #""return_pickled" must be true or false"#),
+        ])
+    func badRequests(json: String, expected: String) throws {
+        let error = #expect(throws: RequestError.self) { try decode(json) }
+        #expect(error?.reason.contains(expected) == true, "\(error?.reason ?? "")")
+    }
+}
+
+@Suite("Finding a member's raw JSON text")
+struct RawJSONMemberTests {
+    private func find(_ name: String, _ json: String) -> String? {
+        let bytes = Array(json.utf8)
+        return RawJSONMember.find(name, in: bytes).map { String(decoding: bytes[$0], as: UTF8.self) }
+    }
+
+    @Test("values of every kind, nested, with strings holding brackets and quotes")
+    func kinds() {
+        let json = #"{ "a" : {"s": "}]\"{", "l": [1, [2, {"b": null}]]} , "b": -1.5e3, "c": "x\"y", "d": true }"#
+        #expect(find("a", json) == #"{"s": "}]\"{", "l": [1, [2, {"b": null}]]}"#)
+        #expect(find("b", json) == "-1.5e3")
+        #expect(find("c", json) == #""x\"y""#)
+        #expect(find("d", json) == "true")
+        #expect(find("e", json) == nil)
+    }
+
+    @Test("escaped keys are decoded, and the last duplicate wins as with JSON parsers")
+    func keys() {
+        #expect(find("args", #"{"\u0061rgs": 1}"#) == "1")
+        #expect(find("args", #"{"args": 1, "args": [2]}"#) == "[2]")
+    }
+}
