@@ -1,0 +1,14 @@
+"""The Python side of launch-worker.
+
+The Swift worker calls :func:`launch_worker.loader.load_bundle` once to get a bundle's
+predict callable, then :func:`launch_worker.invoke.run_request` for every request.
+:class:`BundleBuilder` writes bundle directories the way the Launch client makes bundles.
+"""
+
+from launch_worker.builder import BundleBuilder
+from launch_worker.invoke import ResultNotJSONSerializable
+from launch_worker.loader import ArtifactUnpicklingError
+
+__version__ = "0.1.0"
+
+__all__ = ["ArtifactUnpicklingError", "BundleBuilder", "ResultNotJSONSerializable"]

@@ -1,0 +1,84 @@
+"""run_request: the three input kinds, pickled and JSON results, and their errors."""
+
+import inspect
+import json
+
+import cloudpickle
+import pytest
+
+import bundle_code
+from launch_worker import ResultNotJSONSerializable
+from launch_worker.invoke import run_request
+
+
+def test_args_call_predict_with_keywords():
+    result = run_request(bundle_code.add, '{"x": 2, "y": 3}', None, None, False)
+    assert isinstance(result, str)
+    assert json.loads(result) == {"sum": 5}
+
+
+def test_args_with_a_pickled_result():
+    result = run_request(bundle_code.add, '{"x": 2, "y": 3}', None, None, True)
+    assert isinstance(result, bytes)
+    assert cloudpickle.loads(result) == {"sum": 5}
+
+
+def test_data_is_the_single_positional_argument():
+    result = run_request(bundle_code.describe_bytes, None, b"\x00\xffabc", None, False)
+    assert json.loads(result) == {"type": "bytes", "length": 5}
+
+
+@pytest.mark.parametrize("return_pickled", [False, True])
+def test_cloudpickle_input_always_gives_a_pickled_result(return_pickled):
+    call = cloudpickle.dumps({"args": [1, {2, 3}], "kwargs": {"k": b"v"}})
+    result = run_request(bundle_code.echo_call, None, None, call, return_pickled)
+    assert cloudpickle.loads(result) == {"args": (1, {2, 3}), "kwargs": {"k": b"v"}}
+
+
+def test_output_json_cannot_encode():
+    with pytest.raises(ResultNotJSONSerializable) as caught:
+        run_request(bundle_code.as_set, '{"x": 1}', None, None, False)
+    error = caught.value
+    assert isinstance(error, TypeError)
+    assert str(error).startswith("the output of predict (type set) cannot be encoded as JSON: ")
+    assert "ask for a pickled result instead (return_pickled / --return-pickled)" in str(error)
+    assert error.__suppress_context__ and error.__cause__ is None
+
+
+def test_output_json_cannot_encode_is_fine_pickled():
+    result = run_request(bundle_code.as_set, '{"x": 1}', None, None, True)
+    assert cloudpickle.loads(result) == {1}
+
+
+@pytest.mark.parametrize(
+    ("args_json", "data", "call_pickle"),
+    [(None, None, None), ('{"x": 1}', b"data", None), ('{"x": 1}', None, b"pickle")],
+)
+def test_exactly_one_input(args_json, data, call_pickle):
+    with pytest.raises(ValueError, match="exactly one of args_json, data and call_pickle"):
+        run_request(bundle_code.add, args_json, data, call_pickle, False)
+
+
+def test_args_must_be_a_json_object():
+    with pytest.raises(TypeError, match="args is a JSON list; it must be an object"):
+        run_request(bundle_code.add, "[1, 2]", None, None, False)
+
+
+def test_cloudpickle_input_must_hold_args_and_kwargs():
+    with pytest.raises(ValueError, match="keys 'args' and 'kwargs' \\(it unpickled to a dict\\)"):
+        run_request(bundle_code.add, None, None, cloudpickle.dumps({"args": [1, 2]}), False)
+
+
+def test_predict_errors_reach_the_caller():
+    with pytest.raises(ValueError, match="bad input: 7"):
+        run_request(bundle_code.fail, '{"x": 7}', None, None, False)
+
+
+def test_run_request_signature_is_the_swift_interface():
+    assert list(inspect.signature(run_request).parameters) == [
+        "predict",
+        "args_json",
+        "data",
+        "call_pickle",
+        "return_pickled",
+    ]

@@ -1,0 +1,162 @@
+"""The build scripts: sample-bundles/build.py and the Swift tests' fixture builder."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import cloudpickle
+import pytest
+
+from conftest import REPO
+from launch_worker import ArtifactUnpicklingError, ResultNotJSONSerializable
+from launch_worker.invoke import run_request
+
+SAMPLES = REPO / "sample-bundles"
+FIXTURE_SCRIPT = REPO / "Tests" / "Fixtures" / "build_test_bundles.py"
+CLOUDPICKLE2 = REPO / ".venv" / "cloudpickle2"
+
+
+def run_script(*arguments):
+    """Run a Python script with this interpreter and return its stdout."""
+    child = subprocess.run(
+        [sys.executable, *map(str, arguments)], capture_output=True, text=True, check=True
+    )
+    return child.stdout
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    """The sample bundles, built into a temporary folder."""
+    out = tmp_path_factory.mktemp("samples")
+    lines = run_script(SAMPLES / "build.py", "--out", out).splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "arithmetic",
+        "greeter",
+        "linear-model",
+        "text-stats",
+    ]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        ("arithmetic", {"sum": 7, "product": 12}),
+        ("greeter", {"message": "Hello, Ada!"}),
+        (
+            "text-stats",
+            {
+                "words": 10,
+                "characters": 41,
+                "lines": 2,
+                "top_words": [["the", 3], ["mat", 2], ["cat", 1]],
+            },
+        ),
+    ],
+)
+def test_sample_answers_its_example_request(samples, load, sample, expected):
+    request = (SAMPLES / sample / "example-request.json").read_text()
+    args = json.dumps(json.loads(request)["args"])
+    assert json.loads(run_request(load(samples / sample), args, None, None, False)) == expected
+
+
+def test_linear_model_sample_learns_the_line(samples, load):
+    request = json.loads((SAMPLES / "linear-model" / "example-request.json").read_text())
+    predictions = load(samples / "linear-model")(**request["args"])["predictions"]
+    # y = 2*x0 - 1*x1 + 0.5*x2 + 3, learnt from noisy samples.
+    assert predictions == pytest.approx([2.0 - 2.0 + 1.5 + 3.0, 3.0], abs=0.05)
+    metadata = json.loads((samples / "linear-model" / "bundle.json").read_text())
+    assert [line.split("==")[0] for line in metadata["requirements"]] == ["numpy"]
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory):
+    """The Swift tests' fixture bundles, built twice into the same folder (idempotence)."""
+    out = tmp_path_factory.mktemp("fixtures")
+    for _ in range(2):
+        output = run_script(FIXTURE_SCRIPT, out, "--cloudpickle2", CLOUDPICKLE2)
+        assert output == f"built 20 bundles in {out}\n"
+    return out
+
+
+VALUES = {"values": [1, 2, 3]}
+SCALED = {"score": 140, "config": {"scale": 10}}
+UNSCALED = {"score": 14, "config": None}
+FIXTURE_ANSWERS = {
+    "function": ({"x": 1, "y": 2}, {"sum": 3}),
+    "function-cloudpickle2": ({"x": 1, "y": 2.5}, {"sum": 3.5}),
+    "instance-init": (
+        {"name": "Ada"},
+        {"greeting": "Hello, Ada", "config": {"greeting": "Hello"}, "init_calls": 1},
+    ),
+    "instance-init-noconfig": (
+        {"name": "Ada"},
+        {"greeting": "Hi, Ada", "config": None, "init_calls": 1},
+    ),
+    "class-object": (
+        {"name": "Ada"},
+        {"instances": 1, "init_calls": 1, "config": {"greeting": "Hey"}},
+    ),
+    "model-dict": (VALUES, SCALED),
+    "model-dict-noconfig": (VALUES, UNSCALED),
+    "load-model-fn": (VALUES, SCALED),
+    "load-model-fn-noconfig": (VALUES, UNSCALED),
+    "zip": (VALUES, SCALED),
+    "zip-noconfig": (VALUES, UNSCALED),
+    "trivial": ({"x": [1, "a", None]}, [1, "a", None]),
+    "sleepy": ({"seconds": 0.01}, {"slept": 0.01}),
+}
+
+
+@pytest.mark.parametrize("name", FIXTURE_ANSWERS)
+def test_fixture_answers(fixtures, load, name):
+    args, expected = FIXTURE_ANSWERS[name]
+    result = run_request(load(fixtures / name), json.dumps(args), None, None, False)
+    assert json.loads(result) == expected
+
+
+def test_fixture_cloudpickle2_says_so(fixtures):
+    metadata = json.loads((fixtures / "function-cloudpickle2" / "bundle.json").read_text())
+    assert metadata["bundle_metadata"] == {"cloudpickle_version": "2.2.1"}
+
+
+def test_fixture_bytes_echo(fixtures, load):
+    data = bytes(range(256))
+    result = json.loads(run_request(load(fixtures / "bytes-echo"), None, data, None, False))
+    assert result == {"length": 256, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_fixture_raises(fixtures, load):
+    with pytest.raises(ValueError, match="bad input: 7"):
+        run_request(load(fixtures / "raises"), '{"x": 7}', None, None, False)
+
+
+def test_fixture_not_json_serializable(fixtures, load):
+    predict = load(fixtures / "not-json-serializable")
+    with pytest.raises(ResultNotJSONSerializable):
+        run_request(predict, '{"x": 1}', None, None, False)
+    assert cloudpickle.loads(run_request(predict, '{"x": 1}', None, None, True)) == {1}
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("load-raises", RuntimeError, "cannot load weights"),
+        ("dict-neither", ValueError, "Need to specify either 'model' or 'load_model_fn'"),
+        ("unpicklable", ArtifactUnpicklingError, "cannot be unpickled"),
+    ],
+)
+def test_fixture_fails_to_load(fixtures, load, name, error, message):
+    with pytest.raises(error, match=message):
+        load(fixtures / name)
+
+
+def test_fixture_missing_field_lacks_only_packaging_type(fixtures):
+    missing = json.loads((fixtures / "missing-field" / "bundle.json").read_text())
+    function = json.loads((fixtures / "function" / "bundle.json").read_text())
+    assert "packaging_type" not in missing
+    assert missing["bundle_name"] == "missing-field"
+    del function["packaging_type"], function["bundle_name"], function["artifact_sha256"]
+    del missing["bundle_name"], missing["artifact_sha256"]
+    assert missing == function

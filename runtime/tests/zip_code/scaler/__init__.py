@@ -1,0 +1,1 @@
+"""Code of the zip bundles in the tests."""
