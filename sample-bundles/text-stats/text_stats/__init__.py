@@ -1,0 +1,1 @@
+"""The text-stats sample: a zip bundle whose code is this package."""
