@@ -44,7 +44,11 @@ let package = Package(
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
         .testTarget(
-            name: "WorkerCoreTests", dependencies: ["WorkerCore", "PythonBridge", "LaunchBundle", "TestSupport"]),
+            name: "WorkerCoreTests",
+            dependencies: [
+                "WorkerCore", "PythonBridge", "LaunchBundle", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

@@ -1,8 +1,9 @@
 import Foundation
 import LaunchBundle
+import Logging
 import PythonBridge
-import Testing
 import TestSupport
+import Testing
 import WorkerCore
 
 /// Loads a fixture bundle and runs requests through the real executor on a real Python thread.
@@ -18,7 +19,9 @@ struct Harness {
             bundle.metadata.packagingType == .zip ? try Checkout.temporaryFolder("code-\(name)") : nil
         let loaded = try await LoadedBundle.load(bundle, codeFolder: codeFolder, interpreter: interpreter)
         results = try Checkout.temporaryFolder("results-\(name)")
-        executor = TaskExecutor(bundle: loaded, results: DirectoryResultStore(folder: results), logger: .init(label: "test"))
+        executor = TaskExecutor(
+            bundle: loaded, results: DirectoryResultStore(folder: results),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         thread = try await interpreter.makeThread(name: "test-\(name)")
     }
 
@@ -55,7 +58,8 @@ struct BundleExecutionTests {
         let harness = try await Harness("instance-init")
         _ = try await harness.run(#"{"args": {"name": "Ada"}}"#)
         let result = try await harness.result(#"{"args": {"name": "Grace"}}"#)
-        #expect(try result == canonical(#"{"greeting": "Hello, Grace", "init_calls": 1, "config": {"greeting": "Hello"}}"#))
+        #expect(
+            try result == canonical(#"{"greeting": "Hello, Grace", "init_calls": 1, "config": {"greeting": "Hello"}}"#))
     }
 
     @Test("without app_config, init gets None")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WorkerCore
 
 @Suite("Durable files and the results folder")

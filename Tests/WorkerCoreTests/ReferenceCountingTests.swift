@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WorkerCore
 
 /// Resident memory of this process, from /proc/self/statm.

@@ -12,7 +12,8 @@ struct TaskResponseTests {
     func shapes() {
         #expect(json(.success(result: #"{"a": 1}"#)) == #"{"result":"{\"a\": 1}","status":"SUCCESS"}"#)
         #expect(
-            json(.success(resultURL: URL(filePath: "/r/t.pkl"))) == #"{"result_url":"file:///r/t.pkl","status":"SUCCESS"}"#)
+            json(.success(resultURL: URL(filePath: "/r/t.pkl")))
+                == #"{"result_url":"file:///r/t.pkl","status":"SUCCESS"}"#)
         #expect(json(.failure(traceback: "Traceback...")) == #"{"status":"FAILURE","traceback":"Traceback..."}"#)
     }
 

@@ -1,0 +1,285 @@
+"""Build the fixture bundles that the Swift end-to-end tests run.
+
+Usage: python Tests/Fixtures/build_test_bundles.py OUT_DIR --cloudpickle2 DIR
+
+DIR holds cloudpickle 2.x alone (for the ``function-cloudpickle2`` fixture). Every
+bundle's code lives in this script, which runs as ``__main__``, so cloudpickle pickles it
+by value and the artifacts need nothing from this folder. Rebuilding over an existing
+OUT_DIR replaces the bundles. Bundle names and behaviours are what the Swift tests expect;
+every predict returns JSON values.
+"""
+
+import argparse
+import hashlib
+import inspect
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cloudpickle
+
+from launch_worker import BundleBuilder
+from launch_worker.bundle_dir import METADATA_FILE, write_bundle_dir, write_file_atomically
+
+FIXTURES = Path(__file__).resolve().parent
+ENV_PARAMS = {"framework_type": "pytorch"}
+
+
+def add(x, y):
+    """`function`: the sum of two numbers."""
+    return {"sum": x + y}
+
+
+class Greeter:
+    """`instance-init`: an instance whose init(config) is called once at load."""
+
+    def __init__(self):
+        """Start unconfigured."""
+        self.config = None
+        self.init_calls = 0
+
+    def init(self, config):
+        """Keep the app_config and count the calls."""
+        self.config = config
+        self.init_calls += 1
+
+    def __call__(self, name):
+        """Greet name with config's greeting ("Hi" without config)."""
+        greeting = "Hi" if self.config is None else self.config["greeting"]
+        return {
+            "greeting": f"{greeting}, {name}",
+            "config": self.config,
+            "init_calls": self.init_calls,
+        }
+
+
+class CountedGreeter:
+    """`class-object`: a class the loader must instantiate exactly once."""
+
+    instances = 0
+
+    def __init__(self):
+        """Count the instances made in this process."""
+        type(self).instances += 1
+        self.config = None
+        self.init_calls = 0
+
+    def init(self, config):
+        """Keep the app_config and count the calls."""
+        self.config = config
+        self.init_calls += 1
+
+    def __call__(self, name):
+        """Report how the class was loaded."""
+        return {
+            "instances": type(self).instances,
+            "init_calls": self.init_calls,
+            "config": self.config,
+        }
+
+
+def load_model():
+    """`load-model-fn-noconfig`: the model, loaded without config."""
+    return {"weights": [1, 2, 3]}
+
+
+def load_model_with_config(config):
+    """`load-model-fn`: the model, loaded with config."""
+    return load_model()
+
+
+def load_predict(model):
+    """`model-dict-noconfig`, `load-model-fn-noconfig`: predict with scale 1."""
+    return _scorer(model, None, 1)
+
+
+def load_predict_with_config(config, model):
+    """`model-dict`, `load-model-fn`: predict with config's scale."""
+    return _scorer(model, config, config["scale"])
+
+
+def _scorer(model, config, scale):
+    """predict(values): the weighted sum of values times scale."""
+
+    def predict(values):
+        """Score values against the model's weights."""
+        score = sum(w * v for w, v in zip(model["weights"], values)) * scale
+        return {"score": score, "config": config}
+
+    return predict
+
+
+def bytes_echo(data):
+    """`bytes-echo`: describe the bytes read from a request's url."""
+    return {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def trivial(x):
+    """`trivial`: return the input."""
+    return x
+
+
+def raises(x):
+    """`raises`: fail on every input."""
+    raise ValueError(f"bad input: {x}")
+
+
+def load_model_that_fails():
+    """`load-raises`: fail while loading."""
+    raise RuntimeError("cannot load weights")
+
+
+def unreachable_load_predict(model):
+    """`load-raises`: never reached, because load_model_fn fails first."""
+    raise AssertionError("load_predict_fn must not be reached")
+
+
+def as_set(x):
+    """`not-json-serializable`: return a set, which JSON cannot encode."""
+    return {x}
+
+
+def sleepy(seconds):
+    """`sleepy`: sleep (releasing the GIL), then say how long."""
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def main():
+    """Build every fixture bundle into OUT_DIR and print how many."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path, help="where to build the bundles")
+    parser.add_argument("--cloudpickle2", required=True, help="a folder holding cloudpickle 2.x")
+    options = parser.parse_args()
+    fixtures = _Fixtures(options.out_dir)
+    scale = {"scale": 10}
+    weights = {"weights": [1, 2, 3]}
+
+    fixtures.plain("function", add)
+    version, artifact = _pickle_with_cloudpickle2(add, options.cloudpickle2)
+    fixtures.written("function-cloudpickle2", artifact, {"cloudpickle_version": version})
+    fixtures.plain("instance-init", Greeter(), {"greeting": "Hello"})
+    fixtures.plain("instance-init-noconfig", Greeter())
+    fixtures.plain("class-object", CountedGreeter, {"greeting": "Hey"})
+    fixtures.loaded("model-dict", scale, model=weights, load_predict_fn=load_predict_with_config)
+    fixtures.loaded("model-dict-noconfig", model=weights, load_predict_fn=load_predict)
+    fixtures.loaded(
+        "load-model-fn",
+        scale,
+        load_model_fn=load_model_with_config,
+        load_predict_fn=load_predict_with_config,
+    )
+    fixtures.loaded(
+        "load-model-fn-noconfig", load_model_fn=load_model, load_predict_fn=load_predict
+    )
+    fixtures.zipped("zip", scale)
+    fixtures.zipped("zip-noconfig")
+    fixtures.plain("bytes-echo", bytes_echo)
+    fixtures.plain("trivial", trivial)
+    fixtures.plain("raises", raises)
+    fixtures.loaded(
+        "load-raises", load_model_fn=load_model_that_fails, load_predict_fn=unreachable_load_predict
+    )
+    fixtures.written("dict-neither", cloudpickle.dumps({"load_predict_fn": load_predict}), {})
+    fixtures.written("unpicklable", b"this is not a pickle", {})
+    fixtures.plain("not-json-serializable", as_set)
+    fixtures.plain("missing-field", add)
+    _drop_field(options.out_dir / "missing-field", "packaging_type")
+    fixtures.plain("sleepy", sleepy)
+    print(f"built {len(fixtures.built)} bundles in {options.out_dir}")
+
+
+class _Fixtures:
+    """Writes fixture bundles into one folder and remembers their names."""
+
+    def __init__(self, out_dir):
+        """Build into out_dir."""
+        self.out_dir = out_dir
+        self.builder = BundleBuilder(out_dir)
+        self.built = []
+
+    def plain(self, name, predict_fn_or_cls, app_config=None):
+        """A predict_fn_or_cls bundle."""
+        self.built.append(name)
+        self.builder.create_model_bundle(
+            name,
+            ENV_PARAMS,
+            predict_fn_or_cls=predict_fn_or_cls,
+            requirements=[],
+            app_config=app_config,
+        )
+
+    def loaded(self, name, app_config=None, **functions):
+        """A {model | load_model_fn, load_predict_fn} bundle."""
+        self.built.append(name)
+        self.builder.create_model_bundle(
+            name, ENV_PARAMS, requirements=[], app_config=app_config, **functions
+        )
+
+    def zipped(self, name, app_config=None):
+        """A zip bundle of the fixture_model package."""
+        self.built.append(name)
+        self.builder.create_model_bundle_from_dir(
+            name,
+            FIXTURES / "zip-bundle" / "fixture_model",
+            FIXTURES / "zip-bundle" / "requirements.txt",
+            ENV_PARAMS,
+            "fixture_model.service.load_predict",
+            "fixture_model.service.load_model",
+            app_config,
+        )
+
+    def written(self, name, artifact, bundle_metadata):
+        """A cloudpickle bundle with an artifact made elsewhere (one the builder refuses)."""
+        self.built.append(name)
+        write_bundle_dir(
+            self.out_dir / name,
+            artifact,
+            packaging_type="cloudpickle",
+            bundle_name=name,
+            bundle_metadata=bundle_metadata,
+            requirements=[],
+            env_params=ENV_PARAMS,
+            app_config=None,
+        )
+
+
+def _pickle_with_cloudpickle2(function, cloudpickle2_dir):
+    """Pickle a function's source, run as ``__main__``, with the cloudpickle 2 in a folder.
+
+    Returns the cloudpickle version that made the pickle, and the pickle's bytes.
+    """
+    script = (
+        "import sys, cloudpickle\n"
+        "if not cloudpickle.__version__.startswith('2.'):\n"
+        "    sys.exit(f'expected cloudpickle 2.x, found {cloudpickle.__version__} "
+        "at {cloudpickle.__file__}')\n"
+        f"{inspect.getsource(function)}\n"
+        "sys.stdout.buffer.write(cloudpickle.__version__.encode() + b'\\n' + "
+        f"cloudpickle.dumps({function.__name__}))\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(Path(cloudpickle2_dir).resolve())},
+        capture_output=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        sys.exit(f"cannot pickle with cloudpickle from {cloudpickle2_dir}: {child.stderr.decode()}")
+    version, _, artifact = child.stdout.partition(b"\n")
+    return version.decode(), artifact
+
+
+def _drop_field(bundle, field):
+    """Remove a field from a bundle's bundle.json (for the malformed-metadata fixture)."""
+    path = bundle / METADATA_FILE
+    metadata = json.loads(path.read_text())
+    del metadata[field]
+    write_file_atomically(path, (json.dumps(metadata, indent=2) + "\n").encode())
+
+
+if __name__ == "__main__":
+    main()

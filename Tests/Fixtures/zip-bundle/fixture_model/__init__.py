@@ -1,0 +1,1 @@
+"""Code of the `zip` and `zip-noconfig` fixture bundles."""
