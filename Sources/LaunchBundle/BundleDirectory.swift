@@ -30,7 +30,8 @@ public struct BundleDirectory: Sendable {
             throw BundleError(.missingFile, bundle: path, reason: "no such file or folder")
         }
         guard isFolder.boolValue else {
-            throw BundleError(.missingFile, bundle: path, reason: "is not a bundle folder (holding bundle.json and artifact)")
+            throw BundleError(
+                .missingFile, bundle: path, reason: "is not a bundle folder (holding bundle.json and artifact)")
         }
         let metadataFile = folder.appending(path: Self.metadataName)
         guard let json = FileManager.default.contents(atPath: metadataFile.path) else {

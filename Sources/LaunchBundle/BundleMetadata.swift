@@ -47,7 +47,8 @@ public struct BundleMetadata: Sendable, Equatable {
             throw error
         } catch {
             throw BundleError(
-                .invalidMetadata, bundle: bundle, reason: "bundle.json is not valid JSON (\(error.localizedDescription))")
+                .invalidMetadata, bundle: bundle,
+                reason: "bundle.json is not valid JSON (\(error.localizedDescription))")
         }
         let fields = Fields(object: object, bundle: bundle)
 
@@ -63,7 +64,9 @@ public struct BundleMetadata: Sendable, Equatable {
         let _: [String: Any]? = try fields.optional("env_params", "an object")
         if let config: [String: Any] = try fields.optional("app_config", "an object or null") {
             // Re-encoding an object JSONSerialization just parsed cannot fail.
-            appConfigJSON = (try? JSONSerialization.data(withJSONObject: config)).map { String(decoding: $0, as: UTF8.self) }
+            appConfigJSON = (try? JSONSerialization.data(withJSONObject: config)).map {
+                String(decoding: $0, as: UTF8.self)
+            }
         } else {
             appConfigJSON = nil
         }
@@ -94,7 +97,8 @@ private struct Fields {
 
     func required<Value>(_ name: String, _ expected: String) throws(BundleError) -> Value {
         guard let value: Value = try optional(name, expected) else {
-            throw BundleError(.missingField, bundle: bundle, field: prefix + name, reason: "is missing; expected \(expected)")
+            throw BundleError(
+                .missingField, bundle: bundle, field: prefix + name, reason: "is missing; expected \(expected)")
         }
         return value
     }

@@ -25,24 +25,27 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The bundle folder, holding bundle.json and artifact.")
     var bundle: String
 
-    @Option(help: ArgumentHelp(
-        "predict's keyword arguments as a JSON object, or @FILE to read them from a file.", valueName: "JSON"))
+    @Option(
+        help: ArgumentHelp(
+            "predict's keyword arguments as a JSON object, or @FILE to read them from a file.", valueName: "JSON"))
     var args: String?
 
     @Option(help: "A local path or file:// URL whose bytes are passed to predict as its one argument.")
     var url: String?
 
-    @Option(help: ArgumentHelp(
-        "A whole Launch request body ({\"args\": ...}, {\"url\": ...} or {\"cloudpickle\": ...}), or @FILE.",
-        valueName: "JSON"))
+    @Option(
+        help: ArgumentHelp(
+            "A whole Launch request body ({\"args\": ...}, {\"url\": ...} or {\"cloudpickle\": ...}), or @FILE.",
+            valueName: "JSON"))
     var request: String?
 
     @Flag(help: "Store cloudpickle.dumps(output) as a file and answer with its file:// URL.")
     var returnPickled = false
 
-    @Option(help: ArgumentHelp(
-        "Where pickled results are written (default: $XDG_CACHE_HOME or ~/.cache, then launch-worker/results).",
-        valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Where pickled results are written (default: $XDG_CACHE_HOME or ~/.cache, then launch-worker/results).",
+            valueName: "DIR"))
     var resultsDir: String?
 
     @OptionGroup var runtime: RuntimeOptions
@@ -145,7 +148,8 @@ struct RunCommand: AsyncParsableCommand {
     private func resultsFolder() -> URL {
         if let resultsDir { return URL(filePath: resultsDir, directoryHint: .isDirectory) }
         let environment = ProcessInfo.processInfo.environment
-        let cache = environment["XDG_CACHE_HOME"].map { URL(filePath: $0) }
+        let cache =
+            environment["XDG_CACHE_HOME"].map { URL(filePath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appending(path: ".cache")
         return cache.appending(path: "launch-worker/results")
     }

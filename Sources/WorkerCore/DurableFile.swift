@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
 
 /// Writes files so that they are either absent or whole and on disk, even across a crash or a
 /// power loss: write a temporary file, fsync it, rename it into place, fsync the folder.

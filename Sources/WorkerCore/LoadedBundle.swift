@@ -78,7 +78,8 @@ public final class LoadedBundle: Sendable {
             if let pickle = try output.bytesValue() { return .pickled(pickle) }
             if let text = try output.stringValue() { return .json(text) }
             throw PythonError(
-                typeName: "TypeError", message: "run_request returned \(output)", traceback: "run_request returned neither str nor bytes")
+                typeName: "TypeError", message: "run_request returned \(output)",
+                traceback: "run_request returned neither str nor bytes")
         }
     }
 }

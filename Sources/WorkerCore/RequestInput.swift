@@ -13,7 +13,8 @@ enum RequestInput {
             }
             path = url.path
         } else if let scheme = location.firstRange(of: "://").map({ location[..<$0.lowerBound] }) {
-            throw InputError(location: location, reason: "uses \(scheme)://; only local paths and file:// URLs can be read")
+            throw InputError(
+                location: location, reason: "uses \(scheme)://; only local paths and file:// URLs can be read")
         } else {
             path = location
         }

@@ -28,7 +28,8 @@ public struct TaskExecutor: Sendable {
     ///
     /// - Throws: ``DurableWriteError`` when a pickled output cannot be stored: the task has no
     ///   answer then and must stay queued; `CancellationError` when cancelled before it started.
-    public func execute(_ request: PredictRequest, taskID: String, on thread: PythonThread) async throws -> TaskResponse {
+    public func execute(_ request: PredictRequest, taskID: String, on thread: PythonThread) async throws -> TaskResponse
+    {
         let clock = ContinuousClock()
         let start = clock.now
         let response = try await answer(request, taskID: taskID, on: thread)
@@ -41,7 +42,8 @@ public struct TaskExecutor: Sendable {
         return response
     }
 
-    private func answer(_ request: PredictRequest, taskID: String, on thread: PythonThread) async throws -> TaskResponse {
+    private func answer(_ request: PredictRequest, taskID: String, on thread: PythonThread) async throws -> TaskResponse
+    {
         let input: PredictInput
         do {
             switch request.input {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the built `launch-worker` with `arguments`.
 func launchWorker(_ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessOutcome {
@@ -17,7 +17,9 @@ func printedResponse(_ outcome: ProcessOutcome) throws -> [String: String] {
 struct RunCommandTests {
     @Test("a function bundle answers --args with Launch's response on stdout, exit 0")
     func success() async throws {
-        let outcome = try await launchWorker(["run", try await FixtureBundles.path("function"), "--args", #"{"x": 2, "y": 40}"#])
+        let outcome = try await launchWorker([
+            "run", try await FixtureBundles.path("function"), "--args", #"{"x": 2, "y": 40}"#,
+        ])
         #expect(outcome.status == 0)
         #expect(try printedResponse(outcome) == ["status": "SUCCESS", "result": #"{"sum": 42}"#])
         #expect(outcome.stderr.contains("bundle loaded"))
@@ -55,14 +57,18 @@ struct RunCommandTests {
     func url() async throws {
         let file = try Checkout.temporaryFolder("cli-url").appending(path: "input.txt")
         try Data("abc".utf8).write(to: file)
-        let outcome = try await launchWorker(["run", try await FixtureBundles.path("bytes-echo"), "--url", file.absoluteString])
+        let outcome = try await launchWorker([
+            "run", try await FixtureBundles.path("bytes-echo"), "--url", file.absoluteString,
+        ])
         #expect(outcome.status == 0)
         #expect(try printedResponse(outcome)["result"]?.contains(#""length": 3"#) == true)
     }
 
     @Test("a predict that raises prints FAILURE with the traceback, exit 1")
     func failure() async throws {
-        let outcome = try await launchWorker(["run", try await FixtureBundles.path("raises"), "--args", #"{"x": "oops"}"#])
+        let outcome = try await launchWorker([
+            "run", try await FixtureBundles.path("raises"), "--args", #"{"x": "oops"}"#,
+        ])
         #expect(outcome.status == 1)
         let response = try printedResponse(outcome)
         #expect(response["status"] == "FAILURE")
@@ -71,7 +77,9 @@ struct RunCommandTests {
 
     @Test("an output JSON cannot encode is a FAILURE that says to pickle it, exit 1")
     func notSerializable() async throws {
-        let outcome = try await launchWorker(["run", try await FixtureBundles.path("not-json-serializable"), "--args", #"{"x": 1}"#])
+        let outcome = try await launchWorker([
+            "run", try await FixtureBundles.path("not-json-serializable"), "--args", #"{"x": 1}"#,
+        ])
         #expect(outcome.status == 1)
         #expect(try printedResponse(outcome)["traceback"]?.contains("--return-pickled") == true)
     }

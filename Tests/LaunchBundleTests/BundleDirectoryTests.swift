@@ -7,7 +7,9 @@ struct BundleDirectoryTests {
     private func makeFolder(metadata: String?, artifact: Bool) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appending(path: "bundle-dir-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        if let metadata { try metadata.write(to: folder.appending(path: "bundle.json"), atomically: true, encoding: .utf8) }
+        if let metadata {
+            try metadata.write(to: folder.appending(path: "bundle.json"), atomically: true, encoding: .utf8)
+        }
         if artifact { try Data([1, 2, 3]).write(to: folder.appending(path: "artifact")) }
         return folder
     }
@@ -22,7 +24,8 @@ struct BundleDirectoryTests {
 
     @Test("a missing artifact is named")
     func missingArtifact() throws {
-        let folder = try makeFolder(metadata: #"{"packaging_type": "cloudpickle", "bundle_name": "b"}"#, artifact: false)
+        let folder = try makeFolder(
+            metadata: #"{"packaging_type": "cloudpickle", "bundle_name": "b"}"#, artifact: false)
         let error = #expect(throws: BundleError.self) { try BundleDirectory(path: folder.path) }
         #expect(error?.code == .missingFile)
         #expect(error?.description.contains("artifact") == true)

@@ -57,7 +57,10 @@ struct BundleMetadataTests {
             (#"{"packaging_type": "zip", "bundle_name": "b", "requirements": "numpy"}"#, "requirements", .invalidField),
             (#"{"packaging_type": "zip", "bundle_name": "b", "app_config": [1]}"#, "app_config", .invalidField),
             (#"{"packaging_type": "zip", "bundle_name": "b", "env_params": "pytorch"}"#, "env_params", .invalidField),
-            (#"{"packaging_type": "zip", "bundle_name": "b"}"#, "bundle_metadata.load_predict_fn_module_path", .missingField),
+            (
+                #"{"packaging_type": "zip", "bundle_name": "b"}"#, "bundle_metadata.load_predict_fn_module_path",
+                .missingField
+            ),
             (
                 #"{"packaging_type": "zip", "bundle_name": "b", "bundle_metadata": {"load_predict_fn_module_path": "a.b"}}"#,
                 "bundle_metadata.load_model_fn_module_path", .missingField

@@ -1,7 +1,7 @@
 import Foundation
 import PythonBridge
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Finding the Python environment")
 struct PythonEnvironmentTests {
@@ -17,7 +17,8 @@ struct PythonEnvironmentTests {
     @Test("the variable names the environment when no option does")
     func variableIsUsed() throws {
         let found = try PythonEnvironment.locate(
-            explicit: nil, environment: [PythonEnvironment.variable: Checkout.venv.path], executablePath: "/usr/bin/true")
+            explicit: nil, environment: [PythonEnvironment.variable: Checkout.venv.path],
+            executablePath: "/usr/bin/true")
         #expect(found.source == .environmentVariable(PythonEnvironment.variable))
     }
 

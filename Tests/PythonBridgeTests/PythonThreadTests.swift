@@ -1,7 +1,7 @@
 import Dispatch
 import PythonBridge
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Python threads and objects")
 struct PythonThreadTests {
@@ -54,7 +54,8 @@ struct PythonThreadTests {
             let made = try types.attribute("ModuleType").call(try gil.string(module))
             let local = try gil.importModule("threading").attribute("local").call()
             try gil.importModule("builtins").attribute("setattr").call(made, try gil.string("local"), local)
-            try gil.importModule("builtins").attribute("setattr").call(local, try gil.string("value"), try gil.string("kept"))
+            try gil.importModule("builtins").attribute("setattr").call(
+                local, try gil.string("value"), try gil.string("kept"))
             let modules = try gil.importModule("sys").attribute("modules")
             try modules.attribute("__setitem__").call(try gil.string(module), made)
         }

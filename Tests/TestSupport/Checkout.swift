@@ -14,7 +14,8 @@ public enum Checkout {
 
     /// The built `launch-worker` executable, next to the test bundle.
     public static var executable: URL {
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let testBinary =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return URL(filePath: testBinary).deletingLastPathComponent().appending(path: "launch-worker")
     }

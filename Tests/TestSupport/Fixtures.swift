@@ -26,7 +26,8 @@ public enum FixtureBundles {
 /// The process's one interpreter, started in the checkout's venv on first use.
 public enum SharedInterpreter {
     private static let started = Task<PythonInterpreter, any Error> {
-        try await PythonInterpreter.start(environment: PythonEnvironment(root: Checkout.venv, source: .option).validated())
+        try await PythonInterpreter.start(
+            environment: PythonEnvironment(root: Checkout.venv, source: .option).validated())
     }
 
     /// The interpreter every test in this process shares.
