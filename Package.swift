@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // CPython's C API, found through pkg-config, with a shim for what Swift cannot import.
@@ -22,20 +24,29 @@ let package = Package(
         .target(name: "PythonBridge", dependencies: ["CPython"]),
         // Bundle directories: bundle.json and the artifact. No Python here.
         .target(name: "LaunchBundle"),
-        // Requests, results, and running a loaded bundle on Python threads.
+        // Requests, results, running a loaded bundle on Python threads, and the serving loop
+        // (slots, timeouts, drain, readiness, metrics) over any task queue.
         .target(
             name: "WorkerCore",
             dependencies: [
                 "PythonBridge", "LaunchBundle",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
+        ),
+        // The durable file-spool queue: claims, leases, recovery, dead letters.
+        .target(
+            name: "SpoolQueue",
+            dependencies: ["WorkerCore", .product(name: "Logging", package: "swift-log")]
         ),
         // The `launch-worker` command line.
         .executableTarget(
             name: "LaunchWorkerCLI",
             dependencies: [
-                "WorkerCore", "LaunchBundle", "PythonBridge",
+                "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -49,8 +60,11 @@ let package = Package(
                 "WorkerCore", "PythonBridge", "LaunchBundle", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(
+            name: "SpoolQueueTests",
+            dependencies: ["SpoolQueue", "WorkerCore", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         // Runs the built `launch-worker` executable against real files.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import LaunchBundle
-import PythonBridge
 import WorkerCore
 
 /// `launch-worker run`: load a bundle, answer one request, print the response.
@@ -25,22 +23,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The bundle folder, holding bundle.json and artifact.")
     var bundle: String
 
-    @Option(
-        help: ArgumentHelp(
-            "predict's keyword arguments as a JSON object, or @FILE to read them from a file.", valueName: "JSON"))
-    var args: String?
-
-    @Option(help: "A local path or file:// URL whose bytes are passed to predict as its one argument.")
-    var url: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "A whole Launch request body ({\"args\": ...}, {\"url\": ...} or {\"cloudpickle\": ...}), or @FILE.",
-            valueName: "JSON"))
-    var request: String?
-
-    @Flag(help: "Store cloudpickle.dumps(output) as a file and answer with its file:// URL.")
-    var returnPickled = false
+    @OptionGroup var requestOptions: RequestOptions
 
     @Option(
         help: ArgumentHelp(
@@ -50,42 +33,19 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
-    func validate() throws {
-        guard [args, url, request].compactMap({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --args, --url and --request")
-        }
-    }
-
     func run() async throws {
         let logger = runtime.makeLogger()
-        let request = try makeRequest()
-        let bundleDirectory: BundleDirectory
+        let request: PredictRequest
         do {
-            bundleDirectory = try BundleDirectory(path: bundle)
-        } catch {
+            request = try PredictRequest(json: try requestOptions.body())
+        } catch let error as RequestError {
             throw CLIError(message: error.description)
         }
-        let interpreter = try await runtime.startInterpreter()
-        let codeFolder = try makeCodeFolder(for: bundleDirectory)
-        defer { codeFolder.map { try? FileManager.default.removeItem(at: $0) } }
-
-        let loaded: LoadedBundle
-        do {
-            loaded = try await LoadedBundle.load(bundleDirectory, codeFolder: codeFolder, interpreter: interpreter)
-        } catch {
-            throw CLIError(message: error.description)
-        }
-        logger.info(
-            "bundle loaded",
-            metadata: [
-                "bundle": "\(bundleDirectory.metadata.bundleName)",
-                "packaging_type": "\(bundleDirectory.metadata.packagingType.rawValue)",
-                "load_ms": "\(loaded.loadDuration.milliseconds)",
-            ])
-
-        let thread = try await interpreter.makeThread(name: "python-request")
+        let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
+        defer { session.close() }
+        let thread = try await session.interpreter.makeThread(name: "python-request")
         let executor = TaskExecutor(
-            bundle: loaded, results: DirectoryResultStore(folder: resultsFolder()), logger: logger)
+            bundle: session.bundle, results: DirectoryResultStore(folder: resultsFolder()), logger: logger)
         let response: TaskResponse
         do {
             response = try await executor.execute(request, taskID: UUID().uuidString.lowercased(), on: thread)
@@ -94,55 +54,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         FileHandle.standardOutput.write(response.jsonData() + Data("\n".utf8))
         if response.status != .success { throw ExitCode.failure }
-    }
-
-    private func makeRequest() throws(CLIError) -> PredictRequest {
-        if let url {
-            return PredictRequest(input: .url(url), returnPickled: returnPickled)
-        }
-        if let request {
-            let body = try Self.jsonText(request, option: "--request")
-            do {
-                var decoded = try PredictRequest(json: Array(body.utf8))
-                decoded.returnPickled = decoded.returnPickled || returnPickled
-                return decoded
-            } catch {
-                throw CLIError(message: "--request: \(error.reason)")
-            }
-        }
-        let text = try Self.jsonText(args ?? "", option: "--args")
-        guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) != nil else {
-            throw CLIError(message: "--args is not valid JSON: \(text.prefix(200))")
-        }
-        do {
-            var decoded = try PredictRequest(json: Array("{\"args\": \(text)}".utf8))
-            decoded.returnPickled = returnPickled
-            return decoded
-        } catch {
-            throw CLIError(message: "--args: \(error.reason)")
-        }
-    }
-
-    /// The option's value, or the contents of the file it names as `@FILE`.
-    private static func jsonText(_ value: String, option: String) throws(CLIError) -> String {
-        guard value.hasPrefix("@") else { return value }
-        let file = String(value.dropFirst())
-        guard let contents = FileManager.default.contents(atPath: file) else {
-            throw CLIError(message: "\(option) @\(file): cannot read \(file)")
-        }
-        return String(decoding: contents, as: UTF8.self)
-    }
-
-    /// A fresh folder for a zip bundle's code, removed when the command ends.
-    private func makeCodeFolder(for bundle: BundleDirectory) throws(CLIError) -> URL? {
-        guard bundle.metadata.packagingType == .zip else { return nil }
-        let folder = FileManager.default.temporaryDirectory.appending(path: "launch-worker-code-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError(message: "cannot create a folder for the bundle's code in \(folder.path): \(error)")
-        }
-        return folder
     }
 
     private func resultsFolder() -> URL {

@@ -53,6 +53,15 @@ public final class PythonInterpreter: Sendable {
         }
     }
 
+    /// Raises `exceptionType` inside the job running on `thread` (see
+    /// ``PythonThread/raiseInRunningJob(_:_:)``), from the main thread, without waiting: a job
+    /// stuck in C code holding the GIL would make a waiting caller stuck too.
+    public func interrupt(_ thread: PythonThread, raising exceptionType: PythonHandle) {
+        mainThread.post { gil in
+            _ = thread.raiseInRunningJob(exceptionType.object(gil), gil)
+        }
+    }
+
     private static func initialize(_ environment: PythonEnvironment) throws(PythonBridgeError) {
         var config = PyConfig()
         PyConfig_InitPythonConfig(&config)

@@ -23,6 +23,9 @@ public final class PythonThread: Sendable {
     public let name: String
     private let mailbox = Mutex<[Message]>([])
     private let wakeUp = DispatchSemaphore(value: 0)
+    /// Python's id of this thread (for `PyThreadState_SetAsyncExc`), and whether a job is
+    /// running; both change only while this thread holds the GIL.
+    private let running = Mutex<(pythonID: UInt, busy: Bool)>((0, false))
 
     private init(name: String) {
         self.name = name
@@ -53,8 +56,9 @@ public final class PythonThread: Sendable {
 
     /// Runs `body` on this thread with the GIL held, and returns its result.
     ///
-    /// If the calling task is cancelled before the job starts, the job is skipped and this
-    /// throws `CancellationError`; once started, a job runs to its end.
+    /// If the calling task is cancelled, this throws `CancellationError` at once. A job that
+    /// had not started is skipped; one already running cannot be stopped from outside Python,
+    /// so it runs to its end on the thread and its result is dropped.
     public func run<Value: Sendable>(
         _ body: @escaping @Sendable (GIL) throws -> Value
     ) async throws -> Value {
@@ -62,11 +66,26 @@ public final class PythonThread: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 job.attach(continuation)
-                post(.job { gil in job.start()?.resume(with: Result { try body(gil) }) })
+                post(
+                    .job { gil in
+                        guard job.start() else { return }
+                        job.finish(Result { try body(gil) })
+                    })
             }
         } onCancel: {
             job.cancel()
         }
+    }
+
+    /// Raises `exceptionType` inside the job running on this thread, if one is running, at its
+    /// next Python bytecode; a job running C code sees it only when it returns to Python.
+    ///
+    /// - Important: Call with the GIL held (from another thread's job). A raise that the job
+    ///   did not see before it ended is cleared, so it never reaches a later job.
+    public func raiseInRunningJob(_ exceptionType: PythonObject, _ gil: GIL) -> Bool {
+        let (pythonID, busy) = running.withLock { $0 }
+        guard busy else { return false }
+        return PyThreadState_SetAsyncExc(pythonID, exceptionType.pointer) == 1
     }
 
     /// Ends the thread after the jobs already handed to it, dropping its thread state.
@@ -101,10 +120,16 @@ public final class PythonThread: Sendable {
             started(.failure(error))
             return
         }
+        let pythonID = PyThread_get_thread_ident()
+        running.withLock { $0.pythonID = pythonID }
         started(.success(()))
         while case .job(let job) = nextMessage() {
             PyEval_RestoreThread(threadState)
+            running.withLock { $0.busy = true }
             job(GIL())
+            running.withLock { $0.busy = false }
+            // Drop an interruption that arrived too late for the job it was meant for.
+            PyThreadState_SetAsyncExc(pythonID, nil)
             _ = PyEval_SaveThread()
         }
         PyEval_RestoreThread(threadState)
@@ -117,7 +142,8 @@ public final class PythonThread: Sendable {
 private final class PendingJob<Value: Sendable>: Sendable {
     private enum State {
         case waiting(CheckedContinuation<Value, any Error>?)
-        case started
+        case started(CheckedContinuation<Value, any Error>?)
+        /// Cancelled or finished: the continuation was resumed.
         case cancelled
     }
 
@@ -132,21 +158,37 @@ private final class PendingJob<Value: Sendable>: Sendable {
         if cancelledAlready { continuation.resume(throwing: CancellationError()) }
     }
 
-    /// Marks the job started; returns its continuation, or nil when it was cancelled.
-    func start() -> CheckedContinuation<Value, any Error>? {
+    /// Marks the job started; false when it was cancelled and must be skipped.
+    func start() -> Bool {
         state.withLock { state in
-            guard case .waiting(let continuation) = state else { return nil }
-            state = .started
-            return continuation
+            guard case .waiting(let continuation) = state else { return false }
+            state = .started(continuation)
+            return true
         }
     }
 
+    /// Resumes the caller with `CancellationError` now, whether or not the job started; a
+    /// started job's result is dropped when it ends.
     func cancel() {
         let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
-            guard case .waiting(let continuation) = state else { return nil }
+            switch state {
+            case .waiting(let continuation), .started(let continuation):
+                state = .cancelled
+                return continuation
+            case .cancelled:
+                return nil
+            }
+        }
+        continuation?.resume(throwing: CancellationError())
+    }
+
+    /// Resumes the caller with the job's outcome, unless it was cancelled meanwhile.
+    func finish(_ result: Result<Value, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            guard case .started(let continuation) = state else { return nil }
             state = .cancelled
             return continuation
         }
-        continuation?.resume(throwing: CancellationError())
+        continuation?.resume(with: result)
     }
 }

@@ -9,16 +9,23 @@ import Foundation
 public enum DurableFile {
     /// Writes `bytes` to `destination` atomically and durably, replacing any file there.
     ///
+    /// - Parameters:
+    ///   - temporaryFolder: where the temporary file is made (on the same file system);
+    ///     by default `destination`'s folder, as a hidden file.
+    ///   - sync: whether to fsync; without it the write is still atomic, but not durable.
     /// - Throws: ``DurableWriteError`` naming the file and the system's reason (a read-only
     ///   folder, a full disk); nothing is left at `destination` then.
-    public static func write(_ bytes: some Collection<UInt8>, to destination: URL) throws(DurableWriteError) {
+    public static func write(
+        _ bytes: some Collection<UInt8>, to destination: URL, via temporaryFolder: URL? = nil, sync: Bool = true
+    ) throws(DurableWriteError) {
         let folder = destination.deletingLastPathComponent()
-        let temporary = folder.appending(path: ".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+        let temporary = (temporaryFolder ?? folder)
+            .appending(path: ".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableWriteError(destination, "cannot create a file in \(folder.path)") }
         do throws(DurableWriteError) {
             try writeAll(bytes, to: fd, destination: destination)
-            guard fsync(fd) == 0 else { throw DurableWriteError(destination, "fsync failed") }
+            guard !sync || fsync(fd) == 0 else { throw DurableWriteError(destination, "fsync failed") }
             close(fd)
             guard rename(temporary.path, destination.path) == 0 else {
                 throw DurableWriteError(destination, "cannot rename it into place")
@@ -28,7 +35,7 @@ public enum DurableFile {
             unlink(temporary.path)
             throw error
         }
-        try syncFolder(folder)
+        if sync { try syncFolder(folder) }
     }
 
     /// fsyncs a folder, making the creations and renames in it durable.

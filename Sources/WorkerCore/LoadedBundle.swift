@@ -13,14 +13,20 @@ public final class LoadedBundle: Sendable {
     public let bundle: BundleDirectory
     /// How long loading took (unpickling plus the bundle's own load functions).
     public let loadDuration: Duration
+    /// `launch_worker.invoke.TaskTimedOut`, raised inside a predict that ran past its timeout.
+    public let timeoutException: PythonHandle
     private let predict: PythonHandle
     private let runRequest: PythonHandle
 
-    private init(bundle: BundleDirectory, loadDuration: Duration, predict: PythonHandle, runRequest: PythonHandle) {
+    private init(
+        bundle: BundleDirectory, loadDuration: Duration, predict: PythonHandle, runRequest: PythonHandle,
+        timeoutException: PythonHandle
+    ) {
         self.bundle = bundle
         self.loadDuration = loadDuration
         self.predict = predict
         self.runRequest = runRequest
+        self.timeoutException = timeoutException
     }
 
     /// Loads `bundle` on the interpreter's main thread.
@@ -38,7 +44,7 @@ public final class LoadedBundle: Sendable {
         let metadata = bundle.metadata
         let artifact = bundle.artifact.path
         do {
-            let (predict, runRequest) = try await thread.run { gil in
+            let (predict, runRequest, timeoutException) = try await thread.run { gil in
                 let loader = try gil.importModule("launch_worker.loader").attribute("load_bundle")
                 let predict = try loader.call(
                     gil.string(metadata.packagingType.rawValue),
@@ -47,11 +53,16 @@ public final class LoadedBundle: Sendable {
                     gil.optionalString(metadata.loadPredictFnModulePath),
                     gil.optionalString(metadata.loadModelFnModulePath),
                     gil.optionalString(codeFolder?.path))
-                let runRequest = try gil.importModule("launch_worker.invoke").attribute("run_request")
-                return (PythonHandle(predict, droppedOn: thread), PythonHandle(runRequest, droppedOn: thread))
+                let invoke = try gil.importModule("launch_worker.invoke")
+                return (
+                    PythonHandle(predict, droppedOn: thread),
+                    PythonHandle(try invoke.attribute("run_request"), droppedOn: thread),
+                    PythonHandle(try invoke.attribute("TaskTimedOut"), droppedOn: thread)
+                )
             }
             return LoadedBundle(
-                bundle: bundle, loadDuration: clock.now - start, predict: predict, runRequest: runRequest)
+                bundle: bundle, loadDuration: clock.now - start, predict: predict, runRequest: runRequest,
+                timeoutException: timeoutException)
         } catch let error as PythonError {
             throw BundleLoadError(bundle: bundle.folder.path, python: error)
         } catch {

@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WorkerCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The durable file-spool queue (docs/spool-protocol.md), as a ``TaskQueue`` for the serving
+/// loop and a `Service` that renews this worker's lease and recovers dead workers' claims.
+public final class SpoolQueue: TaskQueue, Service {
+    /// How the spool behaves.
+    public struct Configuration: Sendable {
+        /// How long a worker on another host may go without renewing its lease before its
+        /// claims are recovered (on this host, `flock` tells at once).
+        public var lease: Duration = .seconds(30)
+        /// How many times a task may be started before it goes to `dead/`.
+        public var maxAttempts = 3
+        /// Whether responses are fsynced (and their folder); off trades durability for speed.
+        public var fsync = true
+        /// The longest pause between looks at `incoming/` while it is empty.
+        public var maximumPollInterval: Duration = .milliseconds(50)
+
+        /// The defaults: 30 s lease, 3 attempts, fsync on.
+        public init() {}
+    }
+
+    /// The spool's folders.
+    public let layout: SpoolLayout
+    /// This worker's id in the spool.
+    public var workerID: String { lease.workerID }
+    private let configuration: Configuration
+    private let lease: WorkerLease
+    private let recovery: SpoolRecovery
+    private let logger: Logger
+    private let backlog = Mutex<(names: [String], idlePolls: Int)>(([], 0))
+
+    /// Opens (making folders as needed) the spool at `layout`, registers this worker, and
+    /// recovers the claims of dead workers.
+    public init(layout: SpoolLayout, configuration: Configuration, logger: Logger) throws(SpoolError) {
+        try layout.create()
+        self.layout = layout
+        self.configuration = configuration
+        self.logger = logger
+        lease = try WorkerLease(layout: layout)
+        recovery = SpoolRecovery(layout: layout, maxAttempts: configuration.maxAttempts, logger: logger)
+        recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease)
+        recovery.answerUnansweredDeadLetters()
+    }
+
+    /// Renews the lease every third of it and recovers dead workers' claims every half, until
+    /// graceful shutdown reaches it (after the serving loop has drained); then ends the
+    /// registration.
+    public func run() async throws {
+        defer { lease.end(layout: layout) }
+        try? await cancelWhenGracefulShutdown { [lease, recovery, configuration] in
+            var tick = 0
+            while !Task.isCancelled {
+                try await Task.sleep(for: configuration.lease / 6)
+                tick += 1
+                if tick % 2 == 0 { lease.renew() }
+                if tick % 3 == 0 { recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease) }
+            }
+        }
+    }
+
+    public func next() async throws -> QueuedTask? {
+        while let name = nextName() {
+            let source = layout.incoming.appending(path: name)
+            let claim = layout.claimed.appending(path: lease.workerID).appending(path: name)
+            guard rename(source.path, claim.path) == 0 else { continue }  // another worker won
+            guard let id = SpoolLayout.taskID(fromFileName: name) else { continue }
+            let body = FileManager.default.contents(atPath: claim.path).map(Array.init) ?? []
+            let queuedAt = (try? FileManager.default.attributesOfItem(atPath: claim.path))?[.modificationDate] as? Date
+            return QueuedTask(id: id, body: body, attempt: recovery.attemptsSoFar(id) + 1, queuedAt: queuedAt)
+        }
+        return nil
+    }
+
+    /// The next name from the last look at `incoming/`, looking again (oldest first) when
+    /// all were tried.
+    private func nextName() -> String? {
+        if let name = backlog.withLock({ $0.names.popLast() }) { return name }
+        let names = scanIncoming()
+        return backlog.withLock { backlog in
+            backlog.names = names.reversed()
+            backlog.idlePolls = names.isEmpty ? backlog.idlePolls + 1 : 0
+            return backlog.names.popLast()
+        }
+    }
+
+    private func scanIncoming() -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.incoming.path) else { return [] }
+        let tasks = names.filter { SpoolLayout.taskID(fromFileName: $0) != nil }
+        guard tasks.count > 1 else { return tasks }
+        let dated = tasks.map { name -> (String, Date) in
+            let path = layout.incoming.appending(path: name).path
+            let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            return (name, date ?? .distantPast)
+        }
+        return dated.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
+    /// Sleeps a little: 1 ms after work, doubling while `incoming/` stays empty, up to the
+    /// configured maximum. (A poll rather than inotify, so shared file systems work too.)
+    public func waitForTasks() async throws {
+        let idle = backlog.withLock { $0.idlePolls }
+        let pause = min(Duration.milliseconds(1 << min(idle, 10)), configuration.maximumPollInterval)
+        try await Task.sleep(for: pause)
+    }
+
+    public func finish(
+        _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition
+    ) async throws {
+        let claim = claimFile(task.id)
+        if disposition == .rejected {
+            guard rename(claim.path, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
+                throw SpoolError.system("cannot move the corrupt task to dead/:", claim.path)
+            }
+        }
+        let file = SpoolResponse(task: task, response: response, timings: timings)
+        try writeResponse(file, id: task.id)
+        if disposition == .answered { unlink(claim.path) }
+        recovery.forgetAttempts(task.id)
+    }
+
+    public func release(_ task: QueuedTask) async throws {
+        let claim = claimFile(task.id)
+        guard rename(claim.path, layout.taskFile(task.id, in: layout.incoming).path) == 0 else {
+            throw SpoolError.system("cannot return the task to incoming/:", claim.path)
+        }
+    }
+
+    private func claimFile(_ id: String) -> URL {
+        layout.taskFile(id, in: layout.claimed.appending(path: lease.workerID))
+    }
+
+    private func writeResponse(_ response: SpoolResponse, id: String) throws {
+        let destination = layout.taskFile(id, in: layout.responses)
+        if configuration.fsync {
+            try DurableFile.write(response.jsonData(), to: destination, via: layout.temporary)
+        } else {
+            try DurableFile.write(response.jsonData(), to: destination, via: layout.temporary, sync: false)
+        }
+    }
+}

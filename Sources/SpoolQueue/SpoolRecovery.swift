@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import WorkerCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Brings back the claims of dead workers, counting the attempt, and dead-letters tasks that
+/// used up their attempts (a task that kills its worker every time must not stop the queue).
+struct SpoolRecovery: Sendable {
+    let layout: SpoolLayout
+    let maxAttempts: Int
+    let logger: Logger
+
+    /// How many times a worker died running task `id`.
+    func attemptsSoFar(_ id: String) -> Int {
+        let file = layout.attempts.appending(path: id)
+        guard let data = FileManager.default.contents(atPath: file.path) else { return 0 }
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    /// Forgets a finished task's attempt count.
+    func forgetAttempts(_ id: String) {
+        unlink(layout.attempts.appending(path: id).path)
+    }
+
+    /// Recovers the claims of every dead worker other than `workerID`: on this host, one whose
+    /// lock is free; on another host, one whose lease is older than `lease`.
+    func recoverDeadWorkers(except workerID: String, lease: Duration) {
+        guard let owners = try? FileManager.default.contentsOfDirectory(atPath: layout.claimed.path) else { return }
+        for owner in owners where owner != workerID {
+            let lockFile = layout.workers.appending(path: "\(owner).lock")
+            let descriptor = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            let sameHost = owner.hasPrefix(WorkerLease.hostname + "-")
+            // Holding the owner's lock also keeps a second recovering worker out.
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if !sameHost, !leaseExpired(descriptor, lease: lease) { continue }
+            recoverClaims(of: owner)
+            rmdir(layout.claimed.appending(path: owner).path)
+            unlink(lockFile.path)
+        }
+    }
+
+    private func leaseExpired(_ descriptor: Int32, lease: Duration) -> Bool {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return false }
+        let age = Date().timeIntervalSince1970 - Double(info.st_mtim.tv_sec)
+        return age > Double(lease.components.seconds)
+    }
+
+    private func recoverClaims(of owner: String) {
+        let folder = layout.claimed.appending(path: owner)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names {
+            let claim = folder.appending(path: name)
+            guard let id = SpoolLayout.taskID(fromFileName: name) else {
+                unlink(claim.path)
+                continue
+            }
+            var log = logger
+            log[metadataKey: "task_id"] = "\(id)"
+            if FileManager.default.fileExists(atPath: layout.taskFile(id, in: layout.responses).path) {
+                unlink(claim.path)  // answered before its worker died
+                continue
+            }
+            let attempts = attemptsSoFar(id) + 1
+            do {
+                try DurableFile.write(Array("\(attempts)\n".utf8), to: layout.attempts.appending(path: id))
+            } catch {
+                log.error("cannot count a dead worker's attempt; leaving its claim", metadata: ["error": "\(error)"])
+                continue
+            }
+            if attempts >= maxAttempts {
+                log.error(
+                    "a worker died running this task \(attempts) times: moving it to dead/",
+                    metadata: ["dead_worker": "\(owner)"])
+                rename(claim.path, layout.taskFile(id, in: layout.dead).path)
+                answerDeadLetter(id, attempts: attempts)
+            } else {
+                log.warning(
+                    "returning a dead worker's task to incoming/",
+                    metadata: ["dead_worker": "\(owner)", "attempts": "\(attempts)"])
+                rename(claim.path, layout.taskFile(id, in: layout.incoming).path)
+            }
+        }
+    }
+
+    /// Writes the FAILURE response of a task in `dead/` that has none (a worker died between
+    /// moving it there and answering it).
+    func answerUnansweredDeadLetters() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.dead.path) else { return }
+        for name in names {
+            guard let id = SpoolLayout.taskID(fromFileName: name),
+                !FileManager.default.fileExists(atPath: layout.taskFile(id, in: layout.responses).path)
+            else { continue }
+            answerDeadLetter(id, attempts: attemptsSoFar(id))
+        }
+    }
+
+    private func answerDeadLetter(_ id: String, attempts: Int) {
+        let reason = """
+            the worker died \(attempts) times while running this task (--max-attempts \(maxAttempts)); \
+            it was moved to dead/ and will not run again
+            """
+        let response = SpoolResponse(
+            task: QueuedTask(id: id, body: [], attempt: attempts), response: .failure(traceback: reason), timings: nil)
+        do {
+            try DurableFile.write(
+                response.jsonData(), to: layout.taskFile(id, in: layout.responses), via: layout.temporary)
+            forgetAttempts(id)
+        } catch {
+            logger.error("cannot answer a dead letter", metadata: ["task_id": "\(id)", "error": "\(error)"])
+        }
+    }
+}

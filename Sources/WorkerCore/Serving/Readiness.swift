@@ -1,0 +1,49 @@
+import Foundation
+import Synchronization
+
+/// Whether the worker can serve, shown to an orchestrator: a ready file that exists only
+/// while the worker is ready (and, later, `/readyz`).
+///
+/// The worker is never shown ready while it cannot serve: not before the bundle has loaded,
+/// not while a task is stuck in code that cannot be interrupted, not while draining.
+public final class Readiness: Sendable {
+    /// The worker's state as an orchestrator sees it.
+    public enum State: String, Sendable {
+        /// Loading the bundle.
+        case starting
+        /// Serving.
+        case ready
+        /// A task ran past its timeout and could not be interrupted: not claiming.
+        case stuck
+        /// Shutting down: finishing in-flight tasks, claiming no more.
+        case draining
+    }
+
+    private let state = Mutex<State>(.starting)
+    private let readyFile: URL?
+
+    /// Tracks readiness, mirrored in `readyFile` when given.
+    public init(readyFile: URL?) {
+        self.readyFile = readyFile
+        if let readyFile { try? FileManager.default.removeItem(at: readyFile) }
+    }
+
+    /// The current state.
+    public var current: State { state.withLock { $0 } }
+
+    /// Moves to `next`, unless draining already (draining is final), and updates the ready file.
+    public func set(_ next: State) {
+        let changed = state.withLock { state -> Bool in
+            guard state != .draining, state != next else { return false }
+            state = next
+            return true
+        }
+        guard changed, let readyFile else { return }
+        if next == .ready {
+            let text = "pid \(ProcessInfo.processInfo.processIdentifier)\n"
+            try? Data(text.utf8).write(to: readyFile, options: .atomic)
+        } else {
+            try? FileManager.default.removeItem(at: readyFile)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import PythonBridge
+import Synchronization
+
+/// The worker's `per_worker` slots: one dedicated Python thread each, lent to one task at a time.
+///
+/// A task that holds a slot has a thread of its own, so tasks whose predict releases the GIL
+/// (sleep, I/O, numpy, torch) overlap for real.
+public final class SlotPool: Sendable {
+    private struct State {
+        var free: [PythonThread]
+        var waiters: [CheckedContinuation<PythonThread?, Never>] = []
+        var closed = false
+    }
+
+    private let state: Mutex<State>
+
+    /// How many slots there are.
+    public let count: Int
+
+    /// A pool of `count` new Python threads.
+    public init(interpreter: PythonInterpreter, count: Int) async throws(PythonBridgeError) {
+        var threads: [PythonThread] = []
+        for index in 0..<count {
+            threads.append(try await interpreter.makeThread(name: "python-slot-\(index)"))
+        }
+        self.state = Mutex(State(free: threads))
+        self.count = count
+    }
+
+    /// How many slots are free now.
+    public var available: Int { state.withLock { $0.free.count } }
+
+    /// Takes a free slot, waiting for one if all are in use; nil once the pool is closed.
+    public func acquire() async -> PythonThread? {
+        await withCheckedContinuation { continuation in
+            let ready: PythonThread?? = state.withLock { state in
+                if state.closed { return .some(nil) }
+                if let thread = state.free.popLast() { return .some(thread) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Gives a slot back.
+    public func release(_ thread: PythonThread) {
+        let waiter = state.withLock { state -> CheckedContinuation<PythonThread?, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.free.append(thread)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume(returning: thread)
+    }
+
+    /// Stops lending slots: whoever waits in ``acquire()`` gets nil now, and so will later callers.
+    public func close() {
+        let waiters = state.withLock { state in
+            state.closed = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume(returning: nil) }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Where tasks come from and where their answers go: the seam between the serving loop and
+/// a queue (the file spool, later HTTP and Redis).
+///
+/// A queue hands out a task at most once at a time; the loop answers each task it got with
+/// ``finish(_:response:timings:disposition:)`` or gives it back with ``release(_:)``.
+public protocol TaskQueue: Sendable {
+    /// Claims the next waiting task, or returns nil when none waits now.
+    func next() async throws -> QueuedTask?
+
+    /// Returns when a task may be waiting (or after a while): the loop calls it when
+    /// ``next()`` found nothing.
+    func waitForTasks() async throws
+
+    /// Stores the task's response durably; the task is then done.
+    ///
+    /// - Throws: ``DurableWriteError`` when the response cannot be stored; the task then stays
+    ///   the loop's to release.
+    func finish(
+        _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition
+    ) async throws
+
+    /// Gives a task back to the queue untouched, for another run; its attempt is not counted.
+    func release(_ task: QueuedTask) async throws
+}
+
+/// What became of a finished task.
+public enum TaskDisposition: Sendable, Equatable {
+    /// It ran (successfully or not).
+    case answered
+    /// It is corrupt and must never run; a queue keeps it aside (the spool's `dead/`).
+    case rejected
+}
+
+/// A task claimed from a queue.
+public struct QueuedTask: Sendable, Equatable {
+    /// The task's id, unique in its queue.
+    public var id: String
+    /// The request body as the producer wrote it, not yet decoded.
+    public var body: [UInt8]
+    /// Which run of the task this is, from 1.
+    public var attempt: Int
+    /// When the producer queued it, when known.
+    public var queuedAt: Date?
+
+    /// Makes a task from its parts.
+    public init(id: String, body: [UInt8], attempt: Int = 1, queuedAt: Date? = nil) {
+        self.id = id
+        self.body = body
+        self.attempt = attempt
+        self.queuedAt = queuedAt
+    }
+}

@@ -1,0 +1,70 @@
+import Prometheus
+
+/// The worker's counters and histograms, in a Prometheus registry that the HTTP endpoint
+/// serves as `/metrics` and that a snapshot prints at shutdown or on SIGUSR1.
+public final class WorkerMetrics: Sendable {
+    /// The registry holding every metric below.
+    public let registry = PrometheusCollectorRegistry()
+    private let inFlightGauge: Gauge
+    private let queueWait: DurationHistogram
+    private let predictDuration: DurationHistogram
+    private let loadSeconds: Gauge
+
+    private static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+        .seconds(10), .seconds(30), .seconds(60),
+    ]
+
+    /// Makes the worker's metrics.
+    public init() {
+        inFlightGauge = registry.makeGauge(
+            descriptor: .init(metricName: "launch_worker_tasks_in_flight", unitName: "", helpText: "Tasks running now.")
+        )
+        queueWait = registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "launch_worker_queue_wait", unitName: "seconds",
+                helpText: "Time from queueing to the start of a run."),
+            buckets: Self.buckets)
+        predictDuration = registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "launch_worker_predict_duration", unitName: "seconds",
+                helpText: "Time to run a task: input, predict, encoding, storing a pickle."),
+            buckets: Self.buckets)
+        loadSeconds = registry.makeGauge(
+            descriptor: .init(
+                metricName: "launch_worker_bundle_load", unitName: "seconds",
+                helpText: "Time the bundle took to load."))
+    }
+
+    /// Counts a finished task by its status (`SUCCESS`, `FAILURE`, `TIMEOUT`, `REJECTED`).
+    public func taskFinished(status: String, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "launch_worker_tasks", unitName: "total", helpText: "Tasks finished, by status."),
+            labels: [("status", status)]
+        ).increment()
+        predictDuration.record(duration)
+    }
+
+    /// Records that a task started after waiting `wait` in its queue.
+    public func taskStarted(wait: Duration?) {
+        inFlightGauge.increment()
+        if let wait { queueWait.record(max(wait, .zero)) }
+    }
+
+    /// Records that a task left its slot.
+    public func taskLeft() {
+        inFlightGauge.decrement()
+    }
+
+    /// Records the bundle's load time.
+    public func bundleLoaded(in duration: Duration) {
+        loadSeconds.set(Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
+    }
+
+    /// Every metric in Prometheus text format.
+    public func snapshot() -> String {
+        registry.emitToString()
+    }
+}

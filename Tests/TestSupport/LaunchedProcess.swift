@@ -1,0 +1,58 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A child process left running while the test works: signal it, then await its exit.
+public final class LaunchedProcess: Sendable {
+    private let process: Process
+    private let exited: Task<Int32, Never>
+    /// The file its stderr goes to.
+    public let stderrFile: URL
+
+    /// Starts `executable`; stdout is discarded, stderr kept in ``stderrFile``.
+    public init(_ executable: URL, _ arguments: [String]) throws {
+        stderrFile = try Checkout.temporaryFolder("stderr").appending(path: "stderr")
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: stderrFile)
+        process.standardInput = FileHandle.nullDevice
+        let (statuses, continuation) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { continuation.yield($0.terminationStatus) }
+        try process.run()
+        self.process = process
+        exited = Task { await statuses.first { _ in true } ?? -1 }
+    }
+
+    /// Sends `signal` to the process.
+    public func send(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to end and returns its exit status (or signal number when killed).
+    public func exitStatus() async -> Int32 {
+        await exited.value
+    }
+
+    /// What it wrote to stderr so far.
+    public func stderr() -> String {
+        (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms, or fails after `timeout` (generous:
+/// this is for waiting on another process, never for measuring time).
+public func eventually(
+    timeout: Duration = .seconds(60), _ what: String, _ condition: () throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while try !condition() {
+        guard clock.now < deadline else { throw FixtureError("timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
