@@ -86,6 +86,71 @@ struct PythonThreadTests {
         await #expect(throws: CancellationError.self) { try await skipped.value }
     }
 
+    @Test("a running job whose caller is cancelled returns at once; the thread then serves the next job")
+    func cancelledRunningJob() async throws {
+        let interpreter = try await SharedInterpreter.get()
+        let thread = try await interpreter.makeThread(name: "test-abandon")
+        defer { thread.stop() }
+        let gate = DispatchSemaphore(value: 0)
+        let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
+        let running = Task {
+            try await thread.run { _ in
+                enteredSignal.yield()
+                gate.wait()
+                return "dropped"
+            }
+        }
+        for await _ in entered { break }
+        running.cancel()
+        await #expect(throws: CancellationError.self) { try await running.value }
+        gate.signal()
+        #expect(try await thread.run { _ in "next" } == "next")
+    }
+
+    @Test("an exception raised into a running job stops pure Python code, and only that job")
+    func interruptRunningJob() async throws {
+        let interpreter = try await SharedInterpreter.get()
+        let thread = try await interpreter.makeThread(name: "test-interrupt")
+        defer { thread.stop() }
+        let timeoutError = try await interpreter.mainThread.run { gil in
+            PythonHandle(try gil.importModule("builtins").attribute("TimeoutError"), droppedOn: interpreter.mainThread)
+        }
+        let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
+        let spinning = Task {
+            try await thread.run { gil in
+                enteredSignal.yield()
+                let builtins = try gil.importModule("builtins")
+                let globals = try builtins.attribute("dict").call()
+                _ = try builtins.attribute("exec").call(try gil.string("while True: pass"), globals)
+            }
+        }
+        for await _ in entered { break }
+        // The job may not have reached the loop yet: raise until it ends.
+        while !spinning.isCancelled {
+            interpreter.interrupt(thread, raising: timeoutError)
+            if try await Self.finished(spinning) { break }
+        }
+        let error = await #expect(throws: PythonError.self) { try await spinning.value }
+        #expect(error?.typeName == "TimeoutError", "\(error?.traceback ?? "")")
+        #expect(try await thread.run { _ in "clean" } == "clean")
+    }
+
+    /// Whether `task` ends within a moment (used only to stop re-raising, never as a timing check).
+    private static func finished(_ task: Task<Void, any Error>) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try? await task.value
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(50))
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+    }
+
     @Test("Python starts only once per process")
     func startsOnce() async throws {
         let interpreter = try await SharedInterpreter.get()
