@@ -23,7 +23,7 @@ public struct SpoolProducer: Sendable {
         guard SpoolLayout.isValidTaskID(id) else {
             throw SpoolError("invalid task id \"\(id)\": use 1 to 200 of A-Z a-z 0-9 . _ -, not starting with .")
         }
-        guard status(of: id).status == .undefined else {
+        guard status(of: id).status == .undefined, !exists(layout.taskFile(id, in: layout.dead)) else {
             throw SpoolError("task id \"\(id)\" is already in use in \(layout.root.path)")
         }
         let destination = layout.taskFile(id, in: layout.incoming)

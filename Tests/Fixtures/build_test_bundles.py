@@ -148,6 +148,65 @@ def sleepy(seconds):
     return {"slept": seconds}
 
 
+def spin(seconds):
+    """`spin`: busy-loop in Python for seconds (an async exception interrupts it)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return {"spun": seconds}
+
+
+def swallow(seconds):
+    """`swallow`: busy-loop like spin, swallowing every Exception raised into the loop."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            while time.monotonic() < end:
+                pass
+        except Exception:  # What bundle code may do; TaskTimedOut must get through.
+            pass
+    return {"spun": seconds}
+
+
+def crash_on(x):
+    """`crash-on`: end the whole process with status 17 when x is "crash"."""
+    if x == "crash":
+        os._exit(17)
+    return {"x": x}
+
+
+def record(x, log):
+    """`record`: append x to the file log (one line per run), so a task run twice shows."""
+    with open(log, "a", encoding="utf-8") as file:
+        file.write(f"{x}\n")
+        file.flush()
+    return {"x": x}
+
+
+def cpu(n):
+    """`cpu`: hold the GIL for a pure-Python loop of n steps."""
+    return {"sum": sum(i * i for i in range(n))}
+
+
+class Rendezvous:
+    """`barrier`: every call waits until `parties` calls are running at once.
+
+    With per_worker at least `parties`, all of them pass; with fewer slots the barrier breaks
+    after its timeout and the calls fail: a test of real overlap that measures no time.
+    """
+
+    def init(self, config):
+        """Make the barrier for the number of parties in the app_config."""
+        import threading
+
+        self.barrier = threading.Barrier(config["parties"], timeout=60)
+
+    def __call__(self, index):
+        """Wait for the other parties, then answer."""
+        self.barrier.wait()
+        return {"index": index, "passed": True}
+
+
 def main():
     """Build every fixture bundle into OUT_DIR and print how many."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -189,6 +248,12 @@ def main():
     fixtures.plain("missing-field", add)
     _drop_field(options.out_dir / "missing-field", "packaging_type")
     fixtures.plain("sleepy", sleepy)
+    fixtures.plain("spin", spin)
+    fixtures.plain("swallow", swallow)
+    fixtures.plain("crash-on", crash_on)
+    fixtures.plain("record", record)
+    fixtures.plain("cpu", cpu)
+    fixtures.plain("barrier", Rendezvous(), {"parties": 4})
     print(f"built {len(fixtures.built)} bundles in {options.out_dir}")
 
 

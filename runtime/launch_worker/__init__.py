@@ -3,12 +3,21 @@
 The Swift worker calls :func:`launch_worker.loader.load_bundle` once to get a bundle's
 predict callable, then :func:`launch_worker.invoke.run_request` for every request.
 :class:`BundleBuilder` writes bundle directories the way the Launch client makes bundles.
+:class:`SpoolClient` queues tasks for ``launch-worker serve --queue spool:DIR`` and reads
+their responses.
 """
 
 from launch_worker.builder import BundleBuilder
-from launch_worker.invoke import ResultNotJSONSerializable
+from launch_worker.invoke import ResultNotJSONSerializable, TaskTimedOut
 from launch_worker.loader import ArtifactUnpicklingError
+from launch_worker.spool import SpoolClient
 
 __version__ = "0.1.0"
 
-__all__ = ["ArtifactUnpicklingError", "BundleBuilder", "ResultNotJSONSerializable"]
+__all__ = [
+    "ArtifactUnpicklingError",
+    "BundleBuilder",
+    "ResultNotJSONSerializable",
+    "SpoolClient",
+    "TaskTimedOut",
+]

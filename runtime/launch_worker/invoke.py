@@ -11,6 +11,16 @@ class ResultNotJSONSerializable(TypeError):
     """The output of predict cannot be encoded as JSON, and a JSON result was asked for."""
 
 
+class TaskTimedOut(BaseException):
+    """Raised inside a predict that ran past the worker's ``--task-timeout``.
+
+    The Swift worker raises it in the request's thread with ``PyThreadState_SetAsyncExc``,
+    so it arrives at the next bytecode the predict runs (a long C call is not interrupted).
+    It is a ``BaseException``, not an ``Exception``, so that ``except Exception`` in bundle
+    code does not swallow it.
+    """
+
+
 def run_request(
     predict: Callable[..., Any],
     args_json: str | None,

@@ -7,7 +7,8 @@ import cloudpickle
 import pytest
 
 import bundle_code
-from launch_worker import ResultNotJSONSerializable
+import launch_worker
+from launch_worker import ResultNotJSONSerializable, TaskTimedOut
 from launch_worker.invoke import run_request
 
 
@@ -82,3 +83,19 @@ def test_run_request_signature_is_the_swift_interface():
         "call_pickle",
         "return_pickled",
     ]
+
+
+def test_task_timed_out_gets_past_except_exception():
+    # The Swift worker looks it up as launch_worker.invoke.TaskTimedOut.
+    assert launch_worker.invoke.TaskTimedOut is TaskTimedOut
+    assert issubclass(TaskTimedOut, BaseException)
+    assert not issubclass(TaskTimedOut, Exception)
+
+    def predict():
+        try:
+            raise TaskTimedOut("timed out after 1 s")
+        except Exception:
+            return {"swallowed": True}
+
+    with pytest.raises(TaskTimedOut, match="timed out after 1 s"):
+        run_request(predict, "{}", None, None, False)

@@ -1,15 +1,18 @@
 """The build scripts: sample-bundles/build.py and the Swift tests' fixture builder."""
 
+import ctypes
 import hashlib
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import cloudpickle
 import pytest
 
 from conftest import REPO
-from launch_worker import ArtifactUnpicklingError, ResultNotJSONSerializable
+from launch_worker import ArtifactUnpicklingError, ResultNotJSONSerializable, TaskTimedOut
 from launch_worker.invoke import run_request
 
 SAMPLES = REPO / "sample-bundles"
@@ -76,7 +79,7 @@ def fixtures(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixtures")
     for _ in range(2):
         output = run_script(FIXTURE_SCRIPT, out, "--cloudpickle2", CLOUDPICKLE2)
-        assert output == f"built 20 bundles in {out}\n"
+        assert output == f"built 26 bundles in {out}\n"
     return out
 
 
@@ -106,6 +109,10 @@ FIXTURE_ANSWERS = {
     "zip-noconfig": (VALUES, UNSCALED),
     "trivial": ({"x": [1, "a", None]}, [1, "a", None]),
     "sleepy": ({"seconds": 0.01}, {"slept": 0.01}),
+    "spin": ({"seconds": 0.01}, {"spun": 0.01}),
+    "swallow": ({"seconds": 0.01}, {"spun": 0.01}),
+    "crash-on": ({"x": "fine"}, {"x": "fine"}),
+    "cpu": ({"n": 10}, {"sum": 285}),
 }
 
 
@@ -160,3 +167,86 @@ def test_fixture_missing_field_lacks_only_packaging_type(fixtures):
     del function["packaging_type"], function["bundle_name"], function["artifact_sha256"]
     del missing["bundle_name"], missing["artifact_sha256"]
     assert missing == function
+
+
+def test_fixture_record_appends_one_line_per_run(fixtures, load, tmp_path):
+    predict = load(fixtures / "record")
+    log = tmp_path / "runs.log"
+    for x in ("a", 7):
+        args = json.dumps({"x": x, "log": str(log)})
+        assert json.loads(run_request(predict, args, None, None, False)) == {"x": x}
+    assert log.read_text() == "a\n7\n"
+
+
+def test_fixture_crash_on_ends_the_process_with_17(fixtures):
+    script = (
+        "import sys, cloudpickle\n"
+        "predict = cloudpickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "print(predict('ok'), flush=True)\n"
+        "predict('crash')\n"
+        "print('still alive')\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(fixtures / "crash-on" / "artifact")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert child.returncode == 17, child.stderr
+    assert child.stdout == "{'x': 'ok'}\n"
+
+
+class _Running:
+    """A predict running on its own thread, which tests raise exceptions into."""
+
+    def __init__(self, predict, **args):
+        """Start predict(**args) on a daemon thread."""
+        self.outcome = None
+        self.started = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(predict, args), daemon=True)
+        self.thread.start()
+        assert self.started.wait(10)
+
+    def _run(self, predict, args):
+        """Call predict, keeping what it returned or raised."""
+        self.started.set()
+        try:
+            self.outcome = predict(**args)
+        except BaseException as err:  # The exception raised into the thread is the outcome.
+            self.outcome = err
+
+    def raise_in(self, exception_type):
+        """Raise exception_type in the thread, as the Swift worker does on a timeout."""
+        done = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(self.thread.ident), ctypes.py_object(exception_type)
+        )
+        assert done == 1
+
+
+@pytest.mark.parametrize("name", ["spin", "swallow"])
+def test_fixture_busy_loops_stop_on_task_timed_out(fixtures, load, name):
+    running = _Running(load(fixtures / name), seconds=60)
+    time.sleep(0.05)
+    running.raise_in(TaskTimedOut)
+    running.thread.join(10)
+    assert not running.thread.is_alive()
+    assert isinstance(running.outcome, TaskTimedOut)
+
+
+def test_fixture_swallow_keeps_looping_after_an_exception(fixtures, load):
+    running = _Running(load(fixtures / "swallow"), seconds=60)
+    time.sleep(0.05)
+    running.raise_in(RuntimeError)
+    running.thread.join(0.3)
+    assert running.thread.is_alive()
+    running.raise_in(TaskTimedOut)
+    running.thread.join(10)
+    assert isinstance(running.outcome, TaskTimedOut)
+
+
+def test_fixture_spin_stops_on_an_exception(fixtures, load):
+    running = _Running(load(fixtures / "spin"), seconds=60)
+    time.sleep(0.05)
+    running.raise_in(RuntimeError)
+    running.thread.join(10)
+    assert isinstance(running.outcome, RuntimeError)
