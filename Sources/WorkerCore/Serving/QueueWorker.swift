@@ -125,13 +125,13 @@ public final class QueueWorker: Service {
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
             await answer(task, response, startedAt: startedAt, disposition: .answered, status: status, log)
         } catch let error as DurableWriteError {
-            await giveBack(task, because: "its pickled result could not be stored: \(error)", log)
+            await giveBack(task, because: "its pickled result could not be stored: \(error)", storageFailed: true, log)
         } catch {
             // Cancelled by the drain deadline or by a stuck worker's exit.
             if state.isStuck(task.id) {
                 log.error("leaving the stuck task's claim for recovery, which counts the attempt")
             } else {
-                await giveBack(task, because: "the worker stopped before it finished", log)
+                await giveBack(task, because: "the worker stopped before it finished", storageFailed: false, log)
             }
         }
     }
@@ -146,14 +146,14 @@ public final class QueueWorker: Service {
             state.storageSucceeded()
             metrics.taskFinished(status: status, duration: .milliseconds(timings.runMilliseconds))
         } catch {
-            await giveBack(task, because: "its response could not be stored: \(error)", log)
+            await giveBack(task, because: "its response could not be stored: \(error)", storageFailed: true, log)
         }
     }
 
     /// Returns a task to the queue after a storage failure or a stop, and pauses claiming after
     /// a storage failure so a full or read-only disk does not spin through the queue.
-    private func giveBack(_ task: QueuedTask, because reason: String, _ log: Logger) async {
-        if reason.contains("could not be stored") {
+    private func giveBack(_ task: QueuedTask, because reason: String, storageFailed: Bool, _ log: Logger) async {
+        if storageFailed {
             let pause = state.storageFailed()
             log.error(
                 "returning the task to the queue",
