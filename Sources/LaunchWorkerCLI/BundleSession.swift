@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import LaunchBundle
 import Logging
@@ -11,12 +12,16 @@ struct BundleSession {
     let bundle: LoadedBundle
     private let codeFolder: URL?
 
-    /// Opens the bundle folder at `path`, starts Python, loads the bundle and logs how long
+    /// How commands describe their bundle argument.
+    static let argumentHelp = ArgumentHelp("The bundle folder, holding bundle.json and artifact.")
+
+    /// Opens the bundle `reference` names, starts Python, loads the bundle and logs how long
     /// it took.
     ///
     /// - Throws: ``CLIError`` (exit 2) for a bundle that cannot be read, a Python that cannot
     ///   start, or a bundle whose loading failed (with the Python traceback).
-    static func open(_ path: String, runtime: RuntimeOptions, logger: Logger) async throws(CLIError) -> BundleSession {
+    static func open(_ reference: String?, runtime: RuntimeOptions, logger: Logger) async throws(CLIError) -> BundleSession {
+        guard let path = reference else { throw CLIError(message: "name a bundle folder") }
         let directory: BundleDirectory
         do {
             directory = try BundleDirectory(path: path)

@@ -20,8 +20,8 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The bundle folder, holding bundle.json and artifact.")
-    var bundle: String
+    @Argument(help: BundleSession.argumentHelp)
+    var bundle: String?
 
     @OptionGroup var requestOptions: RequestOptions
 

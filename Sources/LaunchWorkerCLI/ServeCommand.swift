@@ -29,8 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The bundle folder, holding bundle.json and artifact.")
-    var bundle: String
+    @Argument(help: BundleSession.argumentHelp)
+    var bundle: String?
 
     @Option(help: ArgumentHelp("Where tasks come from: spool:DIR.", valueName: "spool:DIR"))
     var queue: QueueAddress
