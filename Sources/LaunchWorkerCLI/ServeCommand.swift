@@ -106,27 +106,34 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let slots = try await SlotPool(interpreter: session.interpreter, count: perWorker)
         let results = DirectoryResultStore(folder: resultsDir.map { URL(filePath: $0) } ?? layout.results)
+        var runnerConfiguration = TaskRunner.Configuration()
+        runnerConfiguration.taskTimeout = taskTimeout.map { .seconds($0) }
+        runnerConfiguration.stuckGrace = .seconds(stuckGrace)
+        runnerConfiguration.exitOnStuck = exitOnStuck
+        let runner = TaskRunner(
+            executor: TaskExecutor(bundle: session.bundle, results: results, logger: logger),
+            interpreter: session.interpreter, slots: slots, readiness: readiness, metrics: metrics,
+            configuration: runnerConfiguration)
         var loopConfiguration = QueueWorker.Configuration()
-        loopConfiguration.taskTimeout = taskTimeout.map { .seconds($0) }
-        loopConfiguration.stuckGrace = .seconds(stuckGrace)
-        loopConfiguration.exitOnStuck = exitOnStuck
         loopConfiguration.drainTimeout = .seconds(drainTimeout)
         loopConfiguration.exitWhenEmpty = exitWhenEmpty
-        let worker = QueueWorker(
-            queue: spool, executor: TaskExecutor(bundle: session.bundle, results: results, logger: logger),
-            interpreter: session.interpreter, slots: slots, readiness: readiness, metrics: metrics,
-            configuration: loopConfiguration, logger: logger)
+        let worker = QueueWorker(queue: spool, runner: runner, configuration: loopConfiguration, logger: logger)
 
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: runner),
                     .init(service: spool),
                     .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
         let signals = SignalHandling(
             logger: logger,
-            shutdown: { Task { await group.triggerGracefulShutdown() } },
+            shutdown: {
+                readiness.set(.draining)
+                slots.wakeWaiters()
+                Task { await group.triggerGracefulShutdown() }
+            },
             snapshot: { logger.info("metrics snapshot", metadata: ["metrics": "\(metrics.snapshot())"]) })
         logger.info(
             "serving",
@@ -136,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         do {
             try await group.run()
-        } catch let error as QueueWorkerError {
+        } catch let error as WorkerError {
             readiness.set(.draining)
             throw CLIError(message: error.description, status: 3)
         } catch {

@@ -1,13 +1,11 @@
 import Synchronization
 
-/// The serving loop's shared state: what is in flight, whether it drains, which tasks are
-/// stuck, and how long to pause claiming after a storage failure.
+/// The serving loop's shared state: what is in flight, whether it drains, and how long to pause
+/// claiming after a storage failure.
 final class LoopState: Sendable {
     private struct State {
         var inFlight = 0
         var draining = false
-        var stuck: Set<String> = []
-        var fatal: QueueWorkerError?
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var storagePause: Duration?
         var pauseConsumed = true
@@ -17,11 +15,8 @@ final class LoopState: Sendable {
 
     var inFlight: Int { state.withLock { $0.inFlight } }
     var draining: Bool { state.withLock { $0.draining } }
-    var fatal: QueueWorkerError? { state.withLock { $0.fatal } }
 
     func beginDrain() { state.withLock { $0.draining = true } }
-
-    func fail(_ error: QueueWorkerError) { state.withLock { $0.fatal = error } }
 
     func taskStarted() { state.withLock { $0.inFlight += 1 } }
 
@@ -72,18 +67,6 @@ final class LoopState: Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    func markStuck(_ taskID: String) { _ = state.withLock { $0.stuck.insert(taskID) } }
-
-    func isStuck(_ taskID: String) -> Bool { state.withLock { $0.stuck.contains(taskID) } }
-
-    /// Forgets that `taskID` was stuck; true when no task is stuck any more.
-    func unstick(_ taskID: String) -> Bool {
-        state.withLock { state in
-            guard state.stuck.remove(taskID) != nil else { return false }
-            return state.stuck.isEmpty && state.fatal == nil
-        }
-    }
-
     /// Doubles the pause after a storage failure (from 0.5 s up to 30 s) and returns it.
     func storageFailed() -> Duration {
         state.withLock { state in
@@ -104,11 +87,4 @@ final class LoopState: Sendable {
             return pause
         }
     }
-}
-
-/// Set once when a task's timeout fires.
-final class TimeoutFlag: Sendable {
-    private let flag = Mutex(false)
-    var isSet: Bool { flag.withLock { $0 } }
-    func set() { flag.withLock { $0 = true } }
 }

@@ -27,10 +27,19 @@ public final class SlotPool: Sendable {
         self.count = count
     }
 
+    /// Whether the pool was closed (a stuck worker's exit).
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
     /// How many slots are free now.
     public var available: Int { state.withLock { $0.free.count } }
 
-    /// Takes a free slot, waiting for one if all are in use; nil once the pool is closed.
+    /// Takes a free slot if one is free now.
+    public func tryAcquire() -> PythonThread? {
+        state.withLock { $0.closed ? nil : $0.free.popLast() }
+    }
+
+    /// Takes a free slot, waiting for one if all are in use; nil once the pool is closed, or
+    /// when ``wakeWaiters()`` wakes the wait.
     public func acquire() async -> PythonThread? {
         await withCheckedContinuation { continuation in
             let ready: PythonThread?? = state.withLock { state in
@@ -57,8 +66,14 @@ public final class SlotPool: Sendable {
 
     /// Stops lending slots: whoever waits in ``acquire()`` gets nil now, and so will later callers.
     public func close() {
+        state.withLock { $0.closed = true }
+        wakeWaiters()
+    }
+
+    /// Ends the current waits in ``acquire()`` with nil (for a drain: waiters look again at
+    /// whether they should still want a slot).
+    public func wakeWaiters() {
         let waiters = state.withLock { state in
-            state.closed = true
             defer { state.waiters = [] }
             return state.waiters
         }

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import PythonBridge
+import ServiceLifecycle
+import Synchronization
+
+/// Runs requests on the worker's slots under its timeout and stuck rules; every front end (the
+/// spool loop, the HTTP endpoint) runs its tasks through the one runner, so they share the
+/// `per_worker` slots.
+///
+/// As a `Service` it waits for a fatal condition (a stuck task with `exitOnStuck`) and then
+/// throws it, which ends the worker so an orchestrator restarts it.
+public final class TaskRunner: Service {
+    /// The timeout and stuck rules.
+    public struct Configuration: Sendable {
+        /// A task running longer is interrupted and answered FAILURE; nil means no limit.
+        public var taskTimeout: Duration?
+        /// How long after its timeout an uninterruptible task makes the worker not ready.
+        public var stuckGrace: Duration = .seconds(10)
+        /// Whether a stuck task ends the worker (``WorkerError/stuck(taskID:)``).
+        public var exitOnStuck = false
+
+        /// The defaults: no timeout, 10 s stuck grace.
+        public init() {}
+    }
+
+    /// The slots: one Python thread each.
+    public let slots: SlotPool
+    /// The worker's readiness, turned `stuck` by a task that cannot be interrupted.
+    public let readiness: Readiness
+    /// The worker's metrics.
+    public let metrics: WorkerMetrics
+    /// The loaded bundle's executor.
+    public let executor: TaskExecutor
+    private let interpreter: PythonInterpreter
+    private let configuration: Configuration
+    private let stuck = Mutex<(tasks: Set<String>, fatal: WorkerError?)>(([], nil))
+    private let fatalSignal = AsyncStream<WorkerError>.makeStream()
+
+    /// A runner for `executor` on `slots`.
+    public init(
+        executor: TaskExecutor, interpreter: PythonInterpreter, slots: SlotPool, readiness: Readiness,
+        metrics: WorkerMetrics, configuration: Configuration
+    ) {
+        self.executor = executor
+        self.interpreter = interpreter
+        self.slots = slots
+        self.readiness = readiness
+        self.metrics = metrics
+        self.configuration = configuration
+    }
+
+    /// The task timeout, if any.
+    public var taskTimeout: Duration? { configuration.taskTimeout }
+
+    /// Waits until a stuck task must end the worker, and throws that; returns on graceful
+    /// shutdown.
+    public func run() async throws {
+        let fatal = await cancelWhenGracefulShutdown { [fatalSignal] in
+            await fatalSignal.stream.first { _ in true }
+        }
+        if let fatal { throw fatal }
+    }
+
+    /// Whether `taskID` is stuck (its claim must then be left for recovery, not released).
+    public func isStuck(_ taskID: String) -> Bool {
+        stuck.withLock { $0.tasks.contains(taskID) }
+    }
+
+    /// Runs the request on `thread` (a slot the caller holds). Past the timeout it raises
+    /// `TaskTimedOut` in the task; past the stuck grace it marks the worker not ready.
+    ///
+    /// - Returns: the response, and whether the task timed out (its response then says so).
+    /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
+    ///   `CancellationError` when the caller is cancelled.
+    public func run(
+        _ request: PredictRequest, taskID: String, on thread: PythonThread, logger: Logger
+    ) async throws -> (response: TaskResponse, timedOut: Bool) {
+        guard let timeout = configuration.taskTimeout else {
+            return (try await executor.execute(request, taskID: taskID, on: thread), false)
+        }
+        let timedOut = TimeoutFlag()
+        let response = try await withThrowingTaskGroup(of: TaskResponse?.self) { group in
+            group.addTask { try await self.executor.execute(request, taskID: taskID, on: thread) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                timedOut.set()
+                logger.warning("task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
+                self.interpreter.interrupt(thread, raising: self.executor.bundle.timeoutException)
+                try await Task.sleep(for: self.configuration.stuckGrace)
+                self.markStuck(taskID, logger)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let response = result { return response }
+            }
+            throw CancellationError()
+        }
+        unstick(taskID)
+        guard timedOut.isSet, response.status == .failure else { return (response, false) }
+        let reason = "timed out after \(timeout.formattedSeconds) (--task-timeout)"
+        return (.failure(traceback: "\(reason)\n\n\(response.traceback ?? "")"), true)
+    }
+
+    private func markStuck(_ taskID: String, _ logger: Logger) {
+        logger.error(
+            "task is stuck in code that cannot be interrupted: the worker is not ready and takes no more tasks",
+            metadata: ["exit_on_stuck": "\(configuration.exitOnStuck)"])
+        let fatal: WorkerError? = configuration.exitOnStuck ? .stuck(taskID: taskID) : nil
+        stuck.withLock { state in
+            state.tasks.insert(taskID)
+            state.fatal = state.fatal ?? fatal
+        }
+        readiness.set(.stuck)
+        if let fatal {
+            slots.close()
+            fatalSignal.continuation.yield(fatal)
+        }
+    }
+
+    private func unstick(_ taskID: String) {
+        let clear = stuck.withLock { state -> Bool in
+            guard state.tasks.remove(taskID) != nil else { return false }
+            return state.tasks.isEmpty && state.fatal == nil
+        }
+        if clear { readiness.set(.ready) }
+    }
+}
+
+/// Set once when a task's timeout fires.
+private final class TimeoutFlag: Sendable {
+    private let flag = Mutex(false)
+    var isSet: Bool { flag.withLock { $0 } }
+    func set() { flag.withLock { $0 = true } }
+}
+
+/// Why the worker ended with an error.
+public enum WorkerError: Error, Sendable, CustomStringConvertible {
+    /// A task ran past its timeout and stuck grace with `exitOnStuck`.
+    case stuck(taskID: String)
+
+    public var description: String {
+        switch self {
+        case .stuck(let taskID):
+            "task \(taskID) is stuck in code that cannot be interrupted; exiting so the worker is restarted"
+        }
+    }
+}
+
+extension Duration {
+    /// `2 s`, `0.5 s`.
+    public var formattedSeconds: String {
+        let seconds = Double(components.seconds) + Double(components.attoseconds) * 1e-18
+        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
+    }
+}
