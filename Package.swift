@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // CPython's C API, found through pkg-config, with a shim for what Swift cannot import.
@@ -24,6 +25,13 @@ let package = Package(
         .target(name: "PythonBridge", dependencies: ["CPython"]),
         // Bundle directories: bundle.json and the artifact. No Python here.
         .target(name: "LaunchBundle"),
+        // libzstd's streaming API, found through pkg-config.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // .bundle files (zstd tar streams), safe unpacking, the content-addressed cache, downloads.
+        .target(
+            name: "BundleArchive",
+            dependencies: ["CZstd", "LaunchBundle", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Requests, results, running a loaded bundle on Python threads, and the serving loop
         // (slots, timeouts, drain, readiness, metrics) over any task queue.
         .target(
@@ -44,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "LaunchWorkerCLI",
             dependencies: [
-                "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue",
+                "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "BundleArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
