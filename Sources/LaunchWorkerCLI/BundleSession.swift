@@ -1,4 +1,5 @@
 import ArgumentParser
+import BundleArchive
 import Foundation
 import LaunchBundle
 import Logging
@@ -6,28 +7,39 @@ import PythonBridge
 import WorkerCore
 
 /// A bundle loaded into the embedded interpreter for one command, with the folder its zip
-/// code was unpacked into (removed by ``close()``).
+/// code was unpacked into (removed by ``close()``) and, for a bundle in the cache, the lease
+/// that keeps `cache prune` from removing it while it runs.
 struct BundleSession {
     let interpreter: PythonInterpreter
     let bundle: LoadedBundle
     private let codeFolder: URL?
+    private let lease: BundleCache.Lease?
 
     /// How commands describe their bundle argument.
-    static let argumentHelp = ArgumentHelp("The bundle folder, holding bundle.json and artifact.")
+    static let argumentHelp = ArgumentHelp(
+        """
+        The bundle: a folder holding bundle.json and artifact, a .bundle file, or a file://, http:// or https:// \
+        URL of one. Without it, llm-engine's container variables name it (BUNDLE_URL, BASE_PATH, \
+        LOAD_PREDICT_FN_MODULE_PATH, LOAD_MODEL_FN_MODULE_PATH, USER_CONFIG_LOCATION).
+        """,
+        valueName: "bundle")
 
-    /// Opens the bundle `reference` names, starts Python, loads the bundle and logs how long
-    /// it took.
+    /// The variable that tells the Python runtime how much a zip bundle's code may unpack to.
+    static let maxUnpackedSizeVariable = "LAUNCH_WORKER_MAX_UNPACKED_SIZE"
+
+    /// Opens the bundle `reference` names (or, when nil, the one llm-engine's container
+    /// variables describe), starts Python, loads the bundle and logs how long it took.
     ///
-    /// - Throws: ``CLIError`` (exit 2) for a bundle that cannot be read, a Python that cannot
-    ///   start, or a bundle whose loading failed (with the Python traceback).
-    static func open(_ reference: String?, runtime: RuntimeOptions, logger: Logger) async throws(CLIError) -> BundleSession {
-        guard let path = reference else { throw CLIError(message: "name a bundle folder") }
-        let directory: BundleDirectory
-        do {
-            directory = try BundleDirectory(path: path)
-        } catch {
-            throw CLIError(message: error.description)
-        }
+    /// - Throws: ``CLIError`` (exit 2) for a bundle that cannot be found, downloaded, unpacked
+    ///   or read, a Python that cannot start, or a bundle whose loading failed (with the Python
+    ///   traceback).
+    static func open(_ reference: String?, runtime: RuntimeOptions, logger: Logger) async throws(CLIError)
+        -> BundleSession
+    {
+        let resolved = try await resolve(reference, options: runtime.bundleSource, logger: logger)
+        let directory = resolved.directory
+        // The Python runtime reads it when it unpacks a zip bundle's code.
+        setenv(maxUnpackedSizeVariable, String(runtime.bundleSource.maxUnpackedSize.bytes), 1)
         let interpreter = try await runtime.startInterpreter()
         let codeFolder = try makeCodeFolder(for: directory)
         do {
@@ -39,16 +51,57 @@ struct BundleSession {
                     "packaging_type": "\(directory.metadata.packagingType.rawValue)",
                     "load_ms": "\(bundle.loadDuration.milliseconds)",
                 ])
-            return BundleSession(interpreter: interpreter, bundle: bundle, codeFolder: codeFolder)
+            return BundleSession(
+                interpreter: interpreter, bundle: bundle, codeFolder: codeFolder, lease: resolved.lease)
         } catch {
             codeFolder.map { try? FileManager.default.removeItem(at: $0) }
             throw CLIError(message: error.description)
         }
     }
 
+    /// Finds the bundle folder `reference` names: a folder as it is; a `.bundle` file or URL
+    /// unpacked into the cache (once, however many workers start at the same time); nil, the
+    /// artifact and config llm-engine's container variables name, put together in the cache.
+    static func resolve(
+        _ reference: String?, options: BundleSourceOptions, logger: Logger
+    ) async throws(CLIError) -> ResolvedBundle {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let resolver = options.makeResolver(logger: logger)
+        let resolved: ResolvedBundle
+        do {
+            if let reference {
+                resolved = try await resolver.resolve(reference)
+            } else {
+                let container = try ContainerEnvironment(environment: ProcessInfo.processInfo.environment)
+                logger.info(
+                    "bundle from llm-engine's container variables",
+                    metadata: [
+                        "BUNDLE_URL": "\(container.bundleURL)",
+                        "packaging_type": "\(container.packagingType.rawValue)",
+                        "USER_CONFIG_LOCATION": "\(container.userConfigLocation)",
+                    ])
+                resolved = try await resolver.resolve(container: container)
+            }
+        } catch let error as ArchiveError {
+            throw CLIError(message: error.description)
+        } catch let error as BundleError {
+            throw CLIError(message: error.description)
+        } catch {
+            throw CLIError(message: "bundle \(reference ?? "(from the environment)"): \(error)")
+        }
+        if let lease = resolved.lease {
+            logger.info(
+                lease.unpacked ? "bundle unpacked into the cache" : "bundle found in the cache",
+                metadata: ["folder": "\(lease.folder.path)", "ms": "\((clock.now - start).milliseconds)"])
+        }
+        return resolved
+    }
+
     /// Removes the unpacked code, if any.
     func close() {
         codeFolder.map { try? FileManager.default.removeItem(at: $0) }
+        withExtendedLifetime(lease) {}
     }
 
     /// A fresh folder for a zip bundle's code.

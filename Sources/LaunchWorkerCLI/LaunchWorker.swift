@@ -18,7 +18,10 @@ struct LaunchWorker: AsyncParsableCommand {
             Exit status: 0 on SUCCESS, 1 on FAILURE, 2 on a usage, request or bundle error.
             """,
         version: "launch-worker \(version) (embeds Python \(PythonEnvironment.linkedVersion))",
-        subcommands: [RunCommand.self, ServeCommand.self, SubmitCommand.self, StatusCommand.self, DoctorCommand.self]
+        subcommands: [
+            RunCommand.self, ServeCommand.self, SubmitCommand.self, StatusCommand.self, DoctorCommand.self,
+            PackCommand.self, InspectCommand.self, CacheCommand.self,
+        ]
     )
 
     /// Runs the command, with exit status 2 (not ArgumentParser's 64) for usage errors.

@@ -16,6 +16,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup var bundleSource: BundleSourceOptions
+
     /// Sends logs to stderr at the chosen level.
     func makeLogger(label: String = "launch-worker") -> Logger {
         let level = logLevel

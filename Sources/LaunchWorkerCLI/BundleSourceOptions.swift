@@ -1,0 +1,73 @@
+import ArgumentParser
+import BundleArchive
+import Foundation
+import Logging
+
+/// Options every command that opens a bundle shares: where the cache is, and the limits that
+/// keep an untrusted archive or download from taking the host down.
+struct BundleSourceOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Where .bundle files and URLs are unpacked (default: $\(BundleCache.variable), else $XDG_CACHE_HOME or ~/.cache, then launch-worker/bundles).",
+            valueName: "DIR"))
+    var cacheDir: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The most a .bundle file, or a zip bundle's code, may unpack to (K, M, G, T suffixes).", valueName: "SIZE"))
+    var maxUnpackedSize = ByteSize(UnpackLimits.standard.maxUnpackedSize)
+
+    @Option(help: ArgumentHelp("The most a bundle downloaded from a URL may be.", valueName: "SIZE"))
+    var maxDownloadSize = ByteSize(32 << 30)
+
+    /// The cache these options name.
+    var cache: BundleCache {
+        if let cacheDir { return BundleCache(root: URL(filePath: cacheDir, directoryHint: .isDirectory)) }
+        return BundleCache(
+            root: BundleCache.defaultRoot(
+                environment: ProcessInfo.processInfo.environment,
+                home: FileManager.default.homeDirectoryForCurrentUser))
+    }
+
+    /// A resolver with these options, logging download progress.
+    func makeResolver(logger: Logger) -> BundleResolver {
+        let downloader = BundleDownloader(maxSize: maxDownloadSize.bytes) { progress in
+            var metadata: Logger.Metadata = ["received": "\(ByteCount.format(progress.received))"]
+            if let expected = progress.expected {
+                metadata["of"] = "\(ByteCount.format(expected))"
+                metadata["percent"] = "\(expected == 0 ? 100 : progress.received * 100 / expected)"
+            }
+            logger.info(progress.done ? "downloaded" : "downloading", metadata: metadata)
+        }
+        return BundleResolver(
+            cache: cache, limits: UnpackLimits(maxUnpackedSize: maxUnpackedSize.bytes), downloader: downloader)
+    }
+}
+
+/// A byte count on the command line: `1048576`, `512M`, `2G`.
+struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
+    var bytes: UInt64
+
+    init(_ bytes: UInt64) {
+        self.bytes = bytes
+    }
+
+    init?(argument: String) {
+        guard let bytes = ByteCount.parse(argument) else { return nil }
+        self.bytes = bytes
+    }
+
+    var description: String { ByteCount.format(bytes) }
+    var defaultValueDescription: String { description }
+}
+
+/// A logger to stderr at `level`, for commands that start no Python.
+func stderrLogger(level: Logger.Level) -> Logger {
+    var logger = Logger(label: "launch-worker") { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    logger.logLevel = level
+    return logger
+}
