@@ -81,3 +81,49 @@ def test_zip_folders_is_reproducible(tmp_path):
     first = zip_folders([folder])
     (folder / "m.py").touch()
     assert zip_folders([folder]) == first
+
+
+def special_entry(name, kind):
+    """A zip entry whose mode says it is a device, FIFO or socket."""
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (kind | 0o644) << 16
+    return info
+
+
+@pytest.mark.parametrize(
+    ("entries", "name", "reason"),
+    [
+        ([("pkg/a.py", "1"), ("pkg/a.py", "2")], "pkg/a.py", "a name that appears twice"),
+        ([("pkg/a.py", "1"), ("pkg//./a.py", "2")], "pkg//./a.py", "a name that appears twice"),
+        ([(special_entry("pkg/dev", stat.S_IFCHR), "")], "pkg/dev", "a device file"),
+        ([(special_entry("pkg/fifo", stat.S_IFIFO), "")], "pkg/fifo", "a FIFO"),
+        ([("C:/evil.py", "")], "C:/evil.py", "an absolute name"),
+    ],
+)
+def test_more_unsafe_entries(tmp_path, entries, name, reason):
+    with pytest.warns(UserWarning) if name == "pkg/a.py" else _no_warning():
+        artifact = make_zip(tmp_path / "artifact", entries)
+    target = tmp_path / "code"
+    target.mkdir()
+    with pytest.raises(UnsafeArchiveEntryError) as caught:
+        extract_zip(str(artifact), str(target))
+    assert f"holds the entry {name!r}, which has {reason}" in str(caught.value)
+    assert list(target.iterdir()) == []
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_unpacked_size_limit(tmp_path, monkeypatch):
+    artifact = make_zip(tmp_path / "artifact", [("pkg/zeros.bin", b"\0" * 5000)])
+    target = tmp_path / "code"
+    target.mkdir()
+    monkeypatch.setenv("LAUNCH_WORKER_MAX_UNPACKED_SIZE", "4096")
+    with pytest.raises(UnsafeArchiveEntryError, match="'pkg/zeros.bin'.*over the limit of 4096 bytes"):
+        extract_zip(str(artifact), str(target))
+    assert list(target.iterdir()) == []
+    extract_zip(str(artifact), str(target), max_unpacked_size=5000)
+    assert (target / "pkg" / "zeros.bin").stat().st_size == 5000
