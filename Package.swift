@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
@@ -48,11 +49,19 @@ let package = Package(
             name: "SpoolQueue",
             dependencies: ["WorkerCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // The sync endpoint: Launch's HTTP routes on loopback or a Unix socket, sharing the slots.
+        .target(
+            name: "HTTPEndpoint",
+            dependencies: [
+                "WorkerCore", "PythonBridge", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The `launch-worker` command line.
         .executableTarget(
             name: "LaunchWorkerCLI",
             dependencies: [
-                "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "BundleArchive",
+                "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -45,7 +45,9 @@ struct RunCommand: AsyncParsableCommand {
         defer { session.close() }
         let thread = try await session.interpreter.makeThread(name: "python-request")
         let executor = TaskExecutor(
-            bundle: session.bundle, results: DirectoryResultStore(folder: resultsFolder()), logger: logger)
+            bundle: session.bundle,
+            results: DirectoryResultStore(folder: resultsDir.map { URL(filePath: $0) } ?? ResultsFolder.default),
+            logger: logger)
         let response: TaskResponse
         do {
             response = try await executor.execute(request, taskID: UUID().uuidString.lowercased(), on: thread)
@@ -54,14 +56,5 @@ struct RunCommand: AsyncParsableCommand {
         }
         FileHandle.standardOutput.write(response.jsonData() + Data("\n".utf8))
         if response.status != .success { throw ExitCode.failure }
-    }
-
-    private func resultsFolder() -> URL {
-        if let resultsDir { return URL(filePath: resultsDir, directoryHint: .isDirectory) }
-        let environment = ProcessInfo.processInfo.environment
-        let cache =
-            environment["XDG_CACHE_HOME"].map { URL(filePath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appending(path: ".cache")
-        return cache.appending(path: "launch-worker/results")
     }
 }

@@ -1,54 +1,56 @@
 import ArgumentParser
 import Foundation
+import HTTPEndpoint
 import Logging
 import ServiceLifecycle
 import SpoolQueue
+import Synchronization
 import WorkerCore
 
-/// `launch-worker serve`: load a bundle once, then answer tasks from a queue until stopped.
+/// `launch-worker serve`: load a bundle once, then answer tasks from a spool and/or HTTP
+/// requests until stopped, on one set of `per_worker` slots.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Load a bundle once, then serve tasks from a queue until stopped.",
+        abstract: "Load a bundle once, then serve a spool queue and/or HTTP requests until stopped.",
         discussion: """
             With --queue spool:DIR, producers drop request files into DIR/incoming/<task_id>.json \
             (launch-worker submit, or launch_worker.SpoolClient in Python) and responses appear \
-            in DIR/responses/<task_id>.json; the protocol is in docs/spool-protocol.md. Several \
-            workers can serve one spool; a task whose worker died returns to the queue, and after \
-            --max-attempts goes to DIR/dead/ with a FAILURE response.
+            in DIR/responses/<task_id>.json (docs/spool-protocol.md). Several workers can serve one \
+            spool; a task whose worker died returns to the queue, and after --max-attempts goes to \
+            DIR/dead/ with a FAILURE response.
+
+            With --listen, it serves Launch's sync endpoint: POST /predict, GET /healthz, \
+            /healthcheck, /readyz and /metrics, on loopback or a Unix socket (owner-only). Both can \
+            run in one process, sharing the slots.
 
             Up to --per-worker tasks run at once, each on its own Python thread. SIGTERM or SIGINT \
-            stops claiming, lets in-flight tasks finish for up to --drain-timeout, gives the rest \
-            back to the queue and exits 0; a second signal exits at once. SIGUSR1 logs the metrics.
+            turns /readyz and the ready file off, stops taking work, lets in-flight tasks finish \
+            (spool tasks for up to --drain-timeout, then they go back to the queue) and exits 0; a \
+            second signal exits at once. SIGUSR1 logs the metrics.
 
             Exit status: 0 after a graceful stop, 2 when the bundle cannot be loaded (with the \
             traceback), 3 when a task was stuck with --exit-on-stuck.
 
-            Example:
+            Examples:
               launch-worker serve sample-bundles/dist/arithmetic --queue spool:/tmp/spool --per-worker 4
+              launch-worker serve sample-bundles/dist/arithmetic --listen 127.0.0.1:8080
+              launch-worker serve my-bundle --listen unix:/run/worker.sock --queue spool:/data/spool
             """
     )
 
     @Argument(help: BundleSession.argumentHelp)
     var bundle: String?
 
-    @Option(help: ArgumentHelp("Where tasks come from: spool:DIR.", valueName: "spool:DIR"))
-    var queue: QueueAddress
+    @OptionGroup(title: "Spool queue") var spoolOptions: SpoolOptions
+
+    @OptionGroup(title: "HTTP endpoint") var httpOptions: HTTPOptions
 
     @Option(help: "How many tasks run at once (Launch's per_worker), each on its own Python thread.")
     var perWorker = 1
 
-    @Option(help: ArgumentHelp("Interrupt a task running longer, answering FAILURE.", valueName: "SECONDS"))
+    @Option(help: ArgumentHelp("Interrupt a task running longer, answering FAILURE (HTTP 504).", valueName: "SECONDS"))
     var taskTimeout: Double?
-
-    @Option(help: "How many times a task may be started before it goes to dead/ (a worker died each time).")
-    var maxAttempts = 3
-
-    @Option(help: ArgumentHelp("A file that exists only while the worker is ready to serve.", valueName: "PATH"))
-    var readyFile: String?
-
-    @Option(help: ArgumentHelp("How long a graceful stop waits for in-flight tasks.", valueName: "SECONDS"))
-    var drainTimeout: Double = 30
 
     @Option(
         help: ArgumentHelp(
@@ -59,27 +61,27 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Exit (status 3) when a task is stuck, so an orchestrator restarts the worker.")
     var exitOnStuck = false
 
-    @Flag(help: "Stop once the queue is empty and nothing is in flight (for batch jobs).")
-    var exitWhenEmpty = false
+    @Option(help: ArgumentHelp("A file that exists only while the worker is ready to serve.", valueName: "PATH"))
+    var readyFile: String?
+
+    @Option(help: ArgumentHelp("How long a graceful stop waits for in-flight spool tasks.", valueName: "SECONDS"))
+    var drainTimeout: Double = 30
 
     @Option(
         help: ArgumentHelp(
-            "How long a worker on another host may go silent before its claims are recovered.", valueName: "SECONDS"))
-    var lease: Double = 30
-
-    @Flag(inversion: .prefixedNo, help: "fsync responses and their folder (off: faster, not durable on power loss).")
-    var fsync = true
-
-    @Option(help: ArgumentHelp("Where pickled results are written (default: DIR/results).", valueName: "DIR"))
+            "Where pickled results are written (default: DIR/results with a spool, else ~/.cache/launch-worker/results).",
+            valueName: "DIR"))
     var resultsDir: String?
 
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        guard spoolOptions.queue != nil || httpOptions.listen != nil else {
+            throw ValidationError("give --queue spool:DIR, --listen ADDRESS, or both")
+        }
         guard perWorker >= 1 else { throw ValidationError("--per-worker must be at least 1") }
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-        guard (taskTimeout ?? 1) > 0, drainTimeout >= 0, stuckGrace >= 0, lease > 0 else {
-            throw ValidationError("timeouts must be positive")
+        guard (taskTimeout ?? 1) > 0, drainTimeout >= 0, stuckGrace >= 0 else {
+            throw ValidationError("--task-timeout must be positive, --drain-timeout and --stuck-grace not negative")
         }
     }
 
@@ -87,70 +89,62 @@ struct ServeCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let logger = runtime.makeLogger()
-        let layout = queue.spool
-        let readiness = Readiness(readyFile: readyFile.map { URL(filePath: $0) })
-        let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
-        defer { session.close() }
+        // Ready once the bundle has loaded and every front end serves.
+        let parts = 1 + (spoolOptions.queue == nil ? 0 : 1) + (httpOptions.listen == nil ? 0 : 1)
+        let readiness = Readiness(readyFile: readyFile.map { URL(filePath: $0) }, parts: parts)
         let metrics = WorkerMetrics()
-        metrics.bundleLoaded(in: session.bundle.loadDuration)
-
-        let spool: SpoolQueue
-        do {
-            var configuration = SpoolQueue.Configuration()
-            configuration.lease = .seconds(lease)
-            configuration.maxAttempts = maxAttempts
-            configuration.fsync = fsync
-            spool = try SpoolQueue(layout: layout, configuration: configuration, logger: logger)
-        } catch {
-            throw CLIError(message: error.description)
+        let http = try httpOptions.listen.map { address throws(CLIError) in
+            HTTPServer(
+                readiness: readiness, metrics: metrics, configuration: try httpOptions.configuration(address: address),
+                logger: logger)
         }
-        let slots = try await SlotPool(interpreter: session.interpreter, count: perWorker)
-        let results = DirectoryResultStore(folder: resultsDir.map { URL(filePath: $0) } ?? layout.results)
-        var runnerConfiguration = TaskRunner.Configuration()
-        runnerConfiguration.taskTimeout = taskTimeout.map { .seconds($0) }
-        runnerConfiguration.stuckGrace = .seconds(stuckGrace)
-        runnerConfiguration.exitOnStuck = exitOnStuck
-        let runner = TaskRunner(
-            executor: TaskExecutor(bundle: session.bundle, results: results, logger: logger),
-            interpreter: session.interpreter, slots: slots, readiness: readiness, metrics: metrics,
-            configuration: runnerConfiguration)
-        var loopConfiguration = QueueWorker.Configuration()
-        loopConfiguration.drainTimeout = .seconds(drainTimeout)
-        loopConfiguration.exitWhenEmpty = exitWhenEmpty
-        let worker = QueueWorker(queue: spool, runner: runner, configuration: loopConfiguration, logger: logger)
+        var loop = QueueWorker.Configuration()
+        loop.drainTimeout = .seconds(drainTimeout)
+        loop.exitWhenEmpty = spoolOptions.exitWhenEmpty
+        let plan = WorkerService.Plan(
+            bundle: bundle, runtime: runtime, perWorker: perWorker, runner: runnerConfiguration,
+            spool: spoolOptions.queue.map { ($0.spool, spoolOptions.configuration) }, loop: loop,
+            resultsDir: resultsDir.map { URL(filePath: $0) })
+        let slots = Mutex<SlotPool?>(nil)
+        let worker = WorkerService(
+            plan: plan, readiness: readiness, metrics: metrics, http: http, logger: logger,
+            slotsReady: { pool in slots.withLock { $0 = pool } })
 
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: runner),
-                    .init(service: spool),
-                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let http { services.append(.init(service: http)) }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let signals = SignalHandling(
             logger: logger,
             shutdown: {
                 readiness.set(.draining)
-                slots.wakeWaiters()
+                slots.withLock { $0 }?.wakeWaiters()
                 Task { await group.triggerGracefulShutdown() }
             },
             snapshot: { logger.info("metrics snapshot", metadata: ["metrics": "\(metrics.snapshot())"]) })
-        logger.info(
-            "serving",
-            metadata: [
-                "queue": "\(queue)", "worker_id": "\(spool.workerID)", "per_worker": "\(perWorker)",
-                "cold_start_ms": "\((clock.now - start).milliseconds)",
-            ])
+        defer {
+            readiness.set(.draining)
+            withExtendedLifetime(signals) {}
+        }
+        logger.info("starting", metadata: ["per_worker": "\(perWorker)"])
         do {
             try await group.run()
+        } catch let error as CLIError {
+            throw error
         } catch let error as WorkerError {
-            readiness.set(.draining)
             throw CLIError(message: error.description, status: 3)
         } catch {
-            readiness.set(.draining)
             throw CLIError(message: "the worker stopped: \(error)", status: 1)
         }
-        readiness.set(.draining)
-        withExtendedLifetime(signals) {}
+        logger.info("stopped", metadata: ["uptime_ms": "\((clock.now - start).milliseconds)"])
+    }
+
+    private var runnerConfiguration: TaskRunner.Configuration {
+        var configuration = TaskRunner.Configuration()
+        configuration.taskTimeout = taskTimeout.map { .seconds($0) }
+        configuration.stuckGrace = .seconds(stuckGrace)
+        configuration.exitOnStuck = exitOnStuck
+        return configuration
     }
 }

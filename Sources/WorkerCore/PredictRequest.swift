@@ -41,7 +41,7 @@ public struct PredictRequest: Sendable, Equatable {
         do {
             parsed = try JSONSerialization.jsonObject(with: Data(body))
         } catch {
-            throw RequestError("the request is not valid JSON (\(error.localizedDescription))")
+            throw RequestError("the request is not valid JSON (\(JSONErrorText.describe(error)))")
         }
         guard let object = parsed as? [String: Any] else {
             throw RequestError("the request must be a JSON object with one of \"args\", \"url\" or \"cloudpickle\"")
@@ -76,6 +76,15 @@ public struct PredictRequest: Sendable, Equatable {
         guard let raw = object[name], !(raw is NSNull) else { return nil }
         guard let value = raw as? Value else { throw RequestError("\"\(name)\" must be \(expected)") }
         return value
+    }
+}
+
+/// Foundation's words for a JSON parse error: its debug description says where the text went
+/// wrong, where `localizedDescription` says only that it did.
+enum JSONErrorText {
+    static func describe(_ error: any Error) -> String {
+        let nsError = error as NSError
+        return (nsError.userInfo[NSDebugDescriptionErrorKey] as? String) ?? nsError.localizedDescription
     }
 }
 

@@ -207,6 +207,21 @@ class Rendezvous:
         return {"index": index, "passed": True}
 
 
+def load_model_after_gate():
+    """`gated-load`: wait until the file named by $LAUNCH_WORKER_TEST_GATE exists, then load.
+
+    Lets a test look at a worker while its bundle is still loading, without timing anything.
+    """
+    import os
+    import time
+
+    gate = os.environ["LAUNCH_WORKER_TEST_GATE"]
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"weights": [1]}
+
+
 def main():
     """Build every fixture bundle into OUT_DIR and print how many."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -254,6 +269,7 @@ def main():
     fixtures.plain("record", record)
     fixtures.plain("cpu", cpu)
     fixtures.plain("barrier", Rendezvous(), {"parties": 4})
+    fixtures.loaded("gated-load", load_model_fn=load_model_after_gate, load_predict_fn=load_predict)
     print(f"built {len(fixtures.built)} bundles in {options.out_dir}")
 
 

@@ -12,12 +12,13 @@ public final class LaunchedProcess: Sendable {
     public let stderrFile: URL
 
     /// Starts `executable`; stdout is discarded, stderr kept in ``stderrFile``.
-    public init(_ executable: URL, _ arguments: [String]) throws {
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
         stderrFile = try Checkout.temporaryFolder("stderr").appending(path: "stderr")
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         process.standardInput = FileHandle.nullDevice
@@ -47,11 +48,11 @@ public final class LaunchedProcess: Sendable {
 /// Waits until `condition` holds, checking every 20 ms, or fails after `timeout` (generous:
 /// this is for waiting on another process, never for measuring time).
 public func eventually(
-    timeout: Duration = .seconds(60), _ what: String, _ condition: () throws -> Bool
+    timeout: Duration = .seconds(60), _ what: String, _ condition: () async throws -> Bool
 ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout
-    while try !condition() {
+    while try await !condition() {
         guard clock.now < deadline else { throw FixtureError("timed out waiting until \(what)") }
         try await Task.sleep(for: .milliseconds(20))
     }

@@ -40,7 +40,7 @@ public final class QueueWorker: Service {
     /// Serves until graceful shutdown (then drains), until the queue is empty with
     /// `exitWhenEmpty`, or until the slots close (a stuck worker's exit).
     public func run() async throws {
-        runner.readiness.set(.ready)
+        runner.readiness.partStarted()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await claimLoop(&group)

@@ -20,12 +20,26 @@ public final class Readiness: Sendable {
     }
 
     private let state = Mutex<State>(.starting)
+    private let startup: Mutex<(waiting: Int, details: [String])>
     private let readyFile: URL?
 
-    /// Tracks readiness, mirrored in `readyFile` when given.
-    public init(readyFile: URL?) {
+    /// Tracks readiness, mirrored in `readyFile` when given; the worker becomes ready once
+    /// `parts` parts of it (the loaded bundle, the spool loop, the HTTP endpoint) have started.
+    public init(readyFile: URL?, parts: Int = 1) {
         self.readyFile = readyFile
+        startup = Mutex((parts, []))
         if let readyFile { try? FileManager.default.removeItem(at: readyFile) }
+    }
+
+    /// Records that a part of the worker is up (with a line for the ready file, such as an
+    /// address); the last one makes the worker ready.
+    public func partStarted(detail: String? = nil) {
+        let allStarted = startup.withLock { startup -> Bool in
+            startup.waiting -= 1
+            if let detail { startup.details.append(detail) }
+            return startup.waiting == 0
+        }
+        if allStarted { set(.ready) }
     }
 
     /// The current state.
@@ -40,7 +54,8 @@ public final class Readiness: Sendable {
         }
         guard changed, let readyFile else { return }
         if next == .ready {
-            let text = "pid \(ProcessInfo.processInfo.processIdentifier)\n"
+            let details = startup.withLock { $0.details }
+            let text = (["pid \(ProcessInfo.processInfo.processIdentifier)"] + details).joined(separator: "\n") + "\n"
             try? Data(text.utf8).write(to: readyFile, options: .atomic)
         } else {
             try? FileManager.default.removeItem(at: readyFile)

@@ -47,6 +47,16 @@ public final class WorkerMetrics: Sendable {
         predictDuration.record(duration)
     }
 
+    /// Counts an HTTP `/predict` answer by its status code.
+    public func httpRequest(code: Int) {
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "launch_worker_http_requests", unitName: "total",
+                helpText: "POST /predict requests answered, by HTTP status code."),
+            labels: [("code", "\(code)")]
+        ).increment()
+    }
+
     /// Records that a task started after waiting `wait` in its queue.
     public func taskStarted(wait: Duration?) {
         inFlightGauge.increment()

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import WorkerCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The sync endpoint as a `Service`: Hummingbird's HTTP/1.1 server (keep-alive and pipelining)
+/// on a TCP address or an owner-only Unix socket. Graceful shutdown stops accepting, lets
+/// in-flight requests finish, and closes idle connections.
+public struct HTTPServer: Service {
+    /// How the endpoint behaves.
+    public struct Configuration: Sendable {
+        /// Where to listen.
+        public var address: ListenAddress
+        /// The largest request body accepted (413 above).
+        public var maxBodyBytes = 100 << 20
+        /// Answer 429 at once when every slot is busy, rather than waiting.
+        public var failOnConcurrencyLimit = false
+        /// How many requests may wait for a slot before more are answered 429.
+        public var maxQueuedRequests = 1024
+        /// The bearer token required on `/predict` and `/metrics`, if any.
+        public var token: BearerToken?
+
+        /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot.
+        public init(address: ListenAddress) {
+            self.address = address
+        }
+    }
+
+    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let endpoint: PredictEndpoint
+
+    /// An endpoint that listens at once (so `/healthz` answers while the bundle loads) and
+    /// answers `/predict` once ``attach(_:)`` gives it the runner; it marks its part of the
+    /// worker started once it listens.
+    public init(readiness: Readiness, metrics: WorkerMetrics, configuration: Configuration, logger: Logger) {
+        let endpoint = PredictEndpoint(
+            readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
+        self.endpoint = endpoint
+        let address = configuration.address
+        if case .unix(let path) = address {
+            unlink(path)  // a socket left by a worker that died
+            // The socket is created owner-only: no moment exists when others could connect.
+            umask(0o077)
+        }
+        application = Application(
+            router: endpoint.router(),
+            configuration: .init(address: address.bindAddress, serverName: "launch-worker"),
+            onServerRunning: { channel in
+                if case .unix = address { umask(0o022) }
+                let bound = Self.boundAddress(address, channel.localAddress?.port)
+                logger.info("listening", metadata: ["address": "\(bound)"])
+                readiness.partStarted(detail: "listen \(bound)")
+            },
+            logger: logger)
+    }
+
+    /// Starts answering `/predict` with `runner`.
+    public func attach(_ runner: TaskRunner) {
+        endpoint.attach(runner)
+    }
+
+    public func run() async throws {
+        try await application.run()
+    }
+
+    /// The address with the port the system chose for port 0.
+    private static func boundAddress(_ address: ListenAddress, _ port: Int?) -> ListenAddress {
+        guard case .tcp(let host, _) = address, let port else { return address }
+        return .tcp(host: host, port: port)
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import HTTPEndpoint
+import SpoolQueue
+
+/// `serve`'s options for a spool queue.
+struct SpoolOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Serve tasks from a spool folder (docs/spool-protocol.md).", valueName: "spool:DIR"))
+    var queue: QueueAddress?
+
+    @Option(help: "How many times a task may be started before it goes to dead/ (a worker died each time).")
+    var maxAttempts = 3
+
+    @Option(
+        help: ArgumentHelp(
+            "How long a worker on another host may go silent before its claims are recovered.", valueName: "SECONDS"))
+    var lease: Double = 30
+
+    @Flag(inversion: .prefixedNo, help: "fsync responses and their folder (off: faster, not durable on power loss).")
+    var fsync = true
+
+    @Flag(help: "Stop once the spool is empty and nothing is in flight (for batch jobs).")
+    var exitWhenEmpty = false
+
+    func validate() throws {
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        guard lease > 0 else { throw ValidationError("--lease must be positive") }
+        if exitWhenEmpty, queue == nil { throw ValidationError("--exit-when-empty needs --queue") }
+    }
+
+    /// The spool's settings.
+    var configuration: SpoolQueue.Configuration {
+        var configuration = SpoolQueue.Configuration()
+        configuration.lease = .seconds(lease)
+        configuration.maxAttempts = maxAttempts
+        configuration.fsync = fsync
+        return configuration
+    }
+}
+
+/// `serve`'s options for the HTTP endpoint.
+struct HTTPOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Serve Launch's sync endpoint: unix:/path/to.sock, HOST:PORT or PORT (host 127.0.0.1; port 0 picks one).",
+            valueName: "ADDRESS"),
+        transform: { text in
+            guard let address = ListenAddress(text) else {
+                throw ValidationError("--listen \(text): expected unix:PATH, HOST:PORT or PORT")
+            }
+            return address
+        })
+    var listen: ListenAddress?
+
+    @Flag(help: "Allow --listen on an address other machines can reach (requires --auth-token-file).")
+    var allowRemote = false
+
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the bearer token that /predict and /metrics require.", valueName: "FILE"))
+    var authTokenFile: String?
+
+    @Flag(help: "Answer 429 at once when every slot is busy, instead of waiting for one.")
+    var failOnConcurrencyLimit = false
+
+    @Option(help: "The largest request body accepted (413 above).")
+    var maxBodyBytes = 100 << 20
+
+    @Option(help: "How many requests may wait for a slot before more are answered 429.")
+    var maxQueued = 1024
+
+    func validate() throws {
+        guard let listen else { return }
+        if !listen.isLocalOnly {
+            guard allowRemote else {
+                throw ValidationError("--listen \(listen) is reachable from other machines: add --allow-remote")
+            }
+            guard authTokenFile != nil else {
+                throw ValidationError("--listen \(listen) with --allow-remote requires --auth-token-file")
+            }
+        }
+        guard maxBodyBytes > 0, maxQueued >= 0 else {
+            throw ValidationError("--max-body-bytes must be positive and --max-queued not negative")
+        }
+    }
+
+    /// The endpoint's settings, reading the token file.
+    func configuration(address: ListenAddress) throws(CLIError) -> HTTPServer.Configuration {
+        var configuration = HTTPServer.Configuration(address: address)
+        configuration.failOnConcurrencyLimit = failOnConcurrencyLimit
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.maxQueuedRequests = maxQueued
+        do {
+            configuration.token = try authTokenFile.map { file throws(HTTPEndpointError) in try BearerToken(file: file)
+            }
+        } catch {
+            throw CLIError(message: error.description)
+        }
+        return configuration
+    }
+}

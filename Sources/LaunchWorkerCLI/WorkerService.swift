@@ -1,0 +1,69 @@
+import Foundation
+import HTTPEndpoint
+import Logging
+import ServiceLifecycle
+import SpoolQueue
+import WorkerCore
+
+/// The worker behind `serve`'s front ends: loads the bundle, then runs the task runner and the
+/// spool loop (if any) until graceful shutdown, and lends the runner to the HTTP endpoint (if
+/// any), which already listens while the bundle loads.
+struct WorkerService: Service {
+    /// Everything `serve` decided before the bundle loads.
+    struct Plan: Sendable {
+        var bundle: String?
+        var runtime: RuntimeOptions
+        var perWorker: Int
+        var runner: TaskRunner.Configuration
+        var spool: (layout: SpoolLayout, configuration: SpoolQueue.Configuration)?
+        var loop: QueueWorker.Configuration
+        var resultsDir: URL?
+    }
+
+    let plan: Plan
+    let readiness: Readiness
+    let metrics: WorkerMetrics
+    let http: HTTPServer?
+    let logger: Logger
+    /// Called with the slots once they exist, so a signal can wake their waiters.
+    let slotsReady: @Sendable (SlotPool) -> Void
+
+    func run() async throws {
+        let session = try await BundleSession.open(plan.bundle, runtime: plan.runtime, logger: logger)
+        defer { session.close() }
+        metrics.bundleLoaded(in: session.bundle.loadDuration)
+        let spool = try plan.spool.map { spool throws(CLIError) in
+            do {
+                return try SpoolQueue(layout: spool.layout, configuration: spool.configuration, logger: logger)
+            } catch {
+                throw CLIError(message: "\(error)")
+            }
+        }
+        let results = plan.resultsDir ?? spool?.layout.results ?? ResultsFolder.default
+        let slots = try await SlotPool(interpreter: session.interpreter, count: plan.perWorker)
+        slotsReady(slots)
+        let runner = TaskRunner(
+            executor: TaskExecutor(
+                bundle: session.bundle, results: DirectoryResultStore(folder: results), logger: logger),
+            interpreter: session.interpreter, slots: slots, readiness: readiness, metrics: metrics,
+            configuration: plan.runner)
+        http?.attach(runner)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner)]
+        if let spool {
+            let worker = QueueWorker(queue: spool, runner: runner, configuration: plan.loop, logger: logger)
+            services += [
+                .init(service: spool), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+            ]
+            logger.info(
+                "serving the spool", metadata: ["queue": "\(spool.layout.root.path)", "worker_id": "\(spool.workerID)"])
+        }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        readiness.partStarted()
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            Task { await group.triggerGracefulShutdown() }
+        }
+    }
+}
