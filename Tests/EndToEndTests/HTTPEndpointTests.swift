@@ -216,6 +216,19 @@ struct HTTPEndpointTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("--listen and --queue in one process share the slots and both answer")
+    func withSpool() async throws {
+        let spool = try TestSpool("with-http")
+        try spool.submit(#"{"args": {"index": 0}}"#, id: "from-spool")
+        // The barrier needs both calls running at once: one from the spool, one over HTTP.
+        let worker = try await HTTPWorker.start(
+            "barrier-2", "127.0.0.1:0", ["--queue", spool.address, "--per-worker", "2"])
+        let response = try await worker.send("POST", "/predict", body: #"{"args": {"index": 1}}"#)
+        #expect(response.status == 200)
+        try await eventually("the spool task is answered") { spool.response("from-spool").status == .success }
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a Unix socket is created owner-only")
     func unixSocketPermissions() async throws {
         let socket = try Checkout.temporaryFolder("sock").appending(path: "w.sock").path

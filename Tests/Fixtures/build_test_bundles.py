@@ -269,6 +269,7 @@ def main():
     fixtures.plain("record", record)
     fixtures.plain("cpu", cpu)
     fixtures.plain("barrier", Rendezvous(), {"parties": 4})
+    fixtures.plain("barrier-2", Rendezvous(), {"parties": 2})
     fixtures.loaded("gated-load", load_model_fn=load_model_after_gate, load_predict_fn=load_predict)
     print(f"built {len(fixtures.built)} bundles in {options.out_dir}")
 

@@ -79,7 +79,7 @@ def fixtures(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixtures")
     for _ in range(2):
         output = run_script(FIXTURE_SCRIPT, out, "--cloudpickle2", CLOUDPICKLE2)
-        assert output == f"built 27 bundles in {out}\n"
+        assert output == f"built 28 bundles in {out}\n"
     return out
 
 
