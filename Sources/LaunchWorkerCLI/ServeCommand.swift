@@ -46,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "HTTP endpoint") var httpOptions: HTTPOptions
 
+    @OptionGroup(title: "Redis queue (Celery)") var redisOptions: RedisOptions
+
     @Option(help: "How many tasks run at once (Launch's per_worker), each on its own Python thread.")
     var perWorker = 1
 
@@ -103,8 +105,9 @@ struct ServeCommand: AsyncParsableCommand {
         loop.exitWhenEmpty = spoolOptions.exitWhenEmpty
         let plan = WorkerService.Plan(
             bundle: bundle, runtime: runtime, perWorker: perWorker, runner: runnerConfiguration,
-            spool: spoolOptions.queue.map { ($0.spool, spoolOptions.configuration) }, loop: loop,
-            resultsDir: resultsDir.map { URL(filePath: $0) })
+            spool: spoolOptions.queue?.spoolLayout.map { ($0, spoolOptions.configuration) }, loop: loop,
+            resultsDir: resultsDir.map { URL(filePath: $0) },
+            redis: try spoolOptions.queue?.redis.map { address throws(CLIError) in try redisOptions.plan(address) })
         let slots = Mutex<SlotPool?>(nil)
         let worker = WorkerService(
             plan: plan, readiness: readiness, metrics: metrics, http: http, logger: logger,

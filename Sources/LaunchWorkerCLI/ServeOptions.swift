@@ -1,10 +1,16 @@
 import ArgumentParser
+import Foundation
 import HTTPEndpoint
+import RedisQueue
 import SpoolQueue
 
 /// `serve`'s options for a spool queue.
 struct SpoolOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Serve tasks from a spool folder (docs/spool-protocol.md).", valueName: "spool:DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Serve tasks from a spool folder (docs/spool-protocol.md) or a Celery queue on Redis (docs/redis-protocol.md).",
+            valueName: "spool:DIR|redis://HOST:PORT/DB?queue=NAME"),
+        transform: { text throws in try QueueAddress.parse(text) })
     var queue: QueueAddress?
 
     @Option(help: "How many times a task may be started before it goes to dead/ (a worker died each time).")
@@ -96,5 +102,49 @@ struct HTTPOptions: ParsableArguments {
             throw CLIError(message: error.description)
         }
         return configuration
+    }
+}
+
+/// `serve`'s options for a Celery queue on Redis (`--queue redis://...`).
+struct RedisOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp("A file holding the Redis password (instead of the URL's user-info).", valueName: "FILE"))
+    var redisPasswordFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "How long a task may go without its worker's heartbeat before any worker restores it (kombu's visibility_timeout).",
+            valueName: "SECONDS"))
+    var visibilityTimeout: Double = 3600
+
+    @Option(
+        help: ArgumentHelp(
+            "How long results are kept in Redis (Celery's result_expires; 0: forever).", valueName: "SECONDS"))
+    var resultExpires = 86_400
+
+    @Flag(help: "Store a STARTED state when a task starts (Celery's task_track_started).")
+    var trackStarted = false
+
+    func validate() throws {
+        guard visibilityTimeout > 0 else { throw ValidationError("--visibility-timeout must be positive") }
+        guard resultExpires >= 0 else { throw ValidationError("--result-expires must not be negative") }
+    }
+
+    /// The broker address with the password file read, and the queue's settings.
+    func plan(_ address: RedisAddress) throws(CLIError) -> (
+        address: RedisAddress, configuration: RedisTaskQueue.Configuration
+    ) {
+        var address = address
+        if let redisPasswordFile {
+            guard let text = try? String(contentsOfFile: redisPasswordFile, encoding: .utf8) else {
+                throw CLIError(message: "cannot read --redis-password-file \(redisPasswordFile)")
+            }
+            address.password = text.trimmingCharacters(in: .newlines)
+        }
+        var configuration = RedisTaskQueue.Configuration()
+        configuration.visibilityTimeout = .milliseconds(Int64(visibilityTimeout * 1000))
+        configuration.resultExpires = resultExpires
+        configuration.trackStarted = trackStarted
+        return (address, configuration)
     }
 }

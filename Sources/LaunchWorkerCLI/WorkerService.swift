@@ -1,6 +1,7 @@
 import Foundation
 import HTTPEndpoint
 import Logging
+import RedisQueue
 import ServiceLifecycle
 import SpoolQueue
 import WorkerCore
@@ -18,6 +19,7 @@ struct WorkerService: Service {
         var spool: (layout: SpoolLayout, configuration: SpoolQueue.Configuration)?
         var loop: QueueWorker.Configuration
         var resultsDir: URL?
+        var redis: (address: RedisAddress, configuration: RedisTaskQueue.Configuration)? = nil
     }
 
     let plan: Plan
@@ -57,6 +59,19 @@ struct WorkerService: Service {
             ]
             logger.info(
                 "serving the spool", metadata: ["queue": "\(spool.layout.root.path)", "worker_id": "\(spool.workerID)"])
+        }
+        if let redis = plan.redis {
+            let queue = RedisTaskQueue(address: redis.address, configuration: redis.configuration, logger: logger)
+            do {
+                try await queue.checkConnection()
+            } catch {
+                throw CLIError(message: "cannot use the Redis broker at \(redis.address): \(error)")
+            }
+            let worker = QueueWorker(queue: queue, runner: runner, configuration: plan.loop, logger: logger)
+            services += [
+                .init(service: queue), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+            ]
+            logger.info("serving the Celery queue", metadata: ["broker": "\(redis.address)"])
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         readiness.partStarted()

@@ -1,0 +1,219 @@
+import Foundation
+
+/// The task names a launch-worker answers: llm-engine's async inference task, and the name its
+/// forwarder registers for the same task.
+public enum LaunchTaskNames {
+    /// What llm-engine's gateway sends (`send_task(DEFAULT_CELERY_TASK_NAME, ...)`).
+    public static let predict = "hosted_model_inference.inference.async_inference.tasks.predict"
+    /// The forwarder's alias for the same task.
+    public static let forwarderPredict = "model_engine_server.inference.async_inference.tasks.predict"
+    /// Both.
+    public static let all: Set<String> = [predict, forwarderPredict]
+}
+
+/// A Celery protocol v2 task message as kombu's Redis transport stores it, decoded into what the
+/// worker must do with it.
+public enum CeleryMessage: Sendable, Equatable {
+    /// A task to run.
+    case run(CeleryTask)
+    /// A task that must not run: answer FAILURE with this exception (a bad body, an unknown
+    /// task name, bad arguments), then ack.
+    case reject(taskID: String, CeleryException)
+    /// A task whose `expires` passed before it could start: answer REVOKED, then ack.
+    case expired(taskID: String, expires: Date)
+    /// A message without a task id: nothing can be answered; ack it and log why.
+    case unanswerable(reason: String)
+
+    /// Decodes the envelope `raw` (the JSON text that was on the queue list).
+    ///
+    /// - Parameters:
+    ///   - names: the task names this worker runs.
+    ///   - now: the time `expires` is compared with.
+    public static func decode(_ raw: [UInt8], names: Set<String> = LaunchTaskNames.all, now: Date) -> CeleryMessage {
+        guard let envelope = try? JSONValue.parse(raw) as? [String: Any] else {
+            return .unanswerable(reason: "the message is not a JSON object (not a kombu envelope)")
+        }
+        guard let headers = envelope["headers"] as? [String: Any], let id = headers["id"] as? String, !id.isEmpty else {
+            return .unanswerable(reason: "the message has no headers.id: it is not Celery protocol v2")
+        }
+        guard let name = headers["task"] as? String else {
+            return .reject(taskID: id, .decodeError("the message has no headers.task naming the task"))
+        }
+        guard names.contains(name) else {
+            return .reject(
+                taskID: id,
+                CeleryException(
+                    type: "NotRegistered", module: "celery.exceptions",
+                    message: "\(name.debugDescription): this worker runs only \(names.sorted().joined(separator: ", "))"
+                ))
+        }
+        if let expires = headers["expires"], !(expires is NSNull) {
+            guard let date = KombuTime.date(from: expires) else {
+                return .reject(taskID: id, .decodeError("headers.expires is not a time: \(expires)"))
+            }
+            if date <= now { return .expired(taskID: id, expires: date) }
+        }
+        let properties = envelope["properties"] as? [String: Any] ?? [:]
+        let contentType = envelope["content-type"] as? String ?? "application/json"
+        guard contentType == "application/json" else {
+            return .reject(
+                taskID: id,
+                CeleryException(
+                    type: "ContentDisallowed", module: "kombu.exceptions",
+                    message: "content-type \(contentType) is refused: send JSON (task_serializer='json')"))
+        }
+        guard let bodyText = envelope["body"] as? String else {
+            return .reject(taskID: id, .decodeError("the message has no body string"))
+        }
+        let body: [UInt8]
+        if (properties["body_encoding"] as? String) == "base64" {
+            guard let data = Data(base64Encoded: bodyText, options: .ignoreUnknownCharacters),
+                !data.isEmpty || bodyText.isEmpty
+            else {
+                return .reject(taskID: id, .decodeError("the body is not valid base64"))
+            }
+            body = Array(data)
+        } else {
+            body = Array(bodyText.utf8)
+        }
+        let redelivered =
+            JSONValue.bool(headers["redelivered"]) == true
+            || JSONValue.bool((properties["delivery_info"] as? [String: Any])?["redelivered"]) == true
+        do {
+            let call = try LaunchCall(body: body)
+            return .run(
+                CeleryTask(
+                    id: id, name: name, request: call.request, arrivedAt: call.arrivedAt, redelivered: redelivered,
+                    retries: (headers["retries"] as? Int) ?? 0))
+        } catch {
+            return .reject(taskID: id, error)
+        }
+    }
+}
+
+/// A task to run: its id and the request in the shape `PredictRequest` reads.
+public struct CeleryTask: Sendable, Equatable {
+    /// Celery's task id (`headers.id`): the result is stored under it.
+    public var id: String
+    /// The task name it was sent as.
+    public var name: String
+    /// The request body: the producer's request object, with `return_pickled` set from the
+    /// task's argument.
+    public var request: [UInt8]
+    /// The gateway's arrival timestamp, when the message carries one.
+    public var arrivedAt: Date?
+    /// Whether a restore put it back on the queue (its earlier run may have finished).
+    public var redelivered: Bool
+    /// Celery's retry count.
+    public var retries: Int
+}
+
+/// The arguments of llm-engine's predict task, from a protocol v2 body `[args, kwargs, embed]`:
+/// `args` is `[request, return_pickled]` or `[request, arrival_timestamp, return_pickled]`;
+/// keyword arguments of the same names are read too, other ones ignored.
+struct LaunchCall {
+    var request: [UInt8]
+    var arrivedAt: Date?
+
+    init(body: [UInt8]) throws(CeleryException) {
+        guard let parsed = try? JSONValue.parse(body) else {
+            throw .decodeError("the body is not valid JSON")
+        }
+        guard let parts = parsed as? [Any], parts.count == 3, let args = parts[0] as? [Any],
+            let kwargs = parts[1] as? [String: Any], let ranges = RawJSON.elements(of: body)
+        else {
+            throw .decodeError("the body must be Celery protocol v2's [args, kwargs, embed]")
+        }
+        let argRanges = RawJSON.elements(of: Array(body[ranges[0]])) ?? []
+        let kwargMembers = RawJSON.members(of: body[ranges[1]]) ?? []
+        guard args.count <= 3 else {
+            throw .typeError(
+                "predict() takes at most 3 positional arguments ([request, arrival_timestamp, return_pickled]) but \(args.count) were given"
+            )
+        }
+        // The request: args[0], or the keyword request_params.
+        let requestText: ArraySlice<UInt8>
+        if let first = argRanges.first {
+            requestText = Array(body[ranges[0]])[first]
+        } else if let member = kwargMembers.last(where: { $0.key == "request_params" }) {
+            requestText = body[member.value]
+        } else {
+            throw .typeError("predict() missing 1 required positional argument: 'request_params'")
+        }
+        guard let requestObject = try? JSONValue.parse(Array(requestText)) as? [String: Any],
+            let members = RawJSON.members(of: requestText)
+        else {
+            throw .typeError("the request (the task's first argument) must be a JSON object")
+        }
+        // return_pickled: the last of 2 or 3 positional arguments, else the keyword, else the request's own.
+        let pickledValue: Any? =
+            args.count >= 2 ? args[args.count - 1] : kwargs["return_pickled"] ?? requestObject["return_pickled"]
+        var returnPickled = false
+        if let pickledValue, !(pickledValue is NSNull) {
+            guard let flag = JSONValue.bool(pickledValue) else {
+                throw .typeError("return_pickled must be true or false, not \(pickledValue)")
+            }
+            returnPickled = flag
+        }
+        arrivedAt = KombuTime.date(from: args.count == 3 ? args[1] : kwargs["arrival_timestamp"])
+        var text: [UInt8] = Array("{".utf8)
+        for member in members where member.key != "return_pickled" {
+            text +=
+                Array(JSONValue.quote(member.key).utf8) + Array(":".utf8) + Array(requestText[member.value])
+                + Array(",".utf8)
+        }
+        text += Array("\"return_pickled\":\(returnPickled)}".utf8)
+        request = text
+    }
+}
+
+/// An exception as Celery's result backend stores it: `{"exc_type", "exc_message", "exc_module"}`.
+public struct CeleryException: Error, Sendable, Equatable {
+    /// The exception's class name (`ValueError`).
+    public var type: String
+    /// The module defining it (`builtins`).
+    public var module: String
+    /// `str(exception)`.
+    public var message: String
+
+    /// Makes an exception from its parts.
+    public init(type: String, module: String, message: String) {
+        self.type = type
+        self.module = module
+        self.message = message
+    }
+
+    /// kombu's `DecodeError`: the message could not be decoded.
+    static func decodeError(_ message: String) -> CeleryException {
+        CeleryException(type: "DecodeError", module: "kombu.exceptions", message: message)
+    }
+
+    /// Python's `TypeError`: the task was called with the wrong arguments.
+    static func typeError(_ message: String) -> CeleryException {
+        CeleryException(type: "TypeError", module: "builtins", message: message)
+    }
+
+    /// The exception a Python traceback ends with (`module.Type: message`), or `fallback`'s type
+    /// with the whole text as its message when the text is not a traceback.
+    public static func from(traceback: String, fallback: CeleryException) -> CeleryException {
+        let lines = traceback.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated().reversed() {
+            guard let first = line.first, first.isLetter || first == "_" else { continue }
+            let head = line.prefix { $0 != ":" }
+            guard head.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }), !head.isEmpty,
+                line.count == head.count || line.dropFirst(head.count).hasPrefix(": ")
+            else { continue }
+            guard head != "Traceback" else { break }
+            var message = String(line.dropFirst(head.count).dropFirst(2))
+            if index + 1 < lines.count { message += "\n" + lines[(index + 1)...].joined(separator: "\n") }
+            message = message.trimmingCharacters(in: .newlines)
+            let parts = head.split(separator: ".")
+            let type = String(parts.last ?? head)
+            let module = parts.count > 1 ? parts.dropLast().joined(separator: ".") : "builtins"
+            return CeleryException(type: type, module: module, message: message)
+        }
+        var fallback = fallback
+        fallback.message = traceback.trimmingCharacters(in: .whitespacesAndNewlines)
+        return fallback
+    }
+}

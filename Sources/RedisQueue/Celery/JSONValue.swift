@@ -1,0 +1,33 @@
+import Foundation
+
+/// Small helpers over `JSONSerialization` for the loosely typed values of Celery messages.
+enum JSONValue {
+    /// Parses JSON text (any top-level value).
+    static func parse(_ bytes: [UInt8]) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+    }
+
+    /// Decodes one quoted JSON string.
+    static func decodeString(_ quoted: [UInt8]) throws -> String? {
+        try parse(quoted) as? String
+    }
+
+    /// Encodes a value as compact JSON text with sorted keys.
+    static func encode(_ value: Any) -> [UInt8] {
+        let data =
+            (try? JSONSerialization.data(
+                withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("null".utf8)
+        return Array(data)
+    }
+
+    /// Encodes a string as a quoted JSON string.
+    static func quote(_ text: String) -> String {
+        String(decoding: encode(text), as: UTF8.self)
+    }
+
+    /// A parsed JSON boolean (Foundation also reads the numbers 0 and 1 as one).
+    static func bool(_ value: Any?) -> Bool? {
+        value as? Bool
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Times as Celery and kombu write them: ISO 8601 text (`2024-05-01T12:00:00.123456+00:00`,
+/// naive meaning UTC), kombu's JSON type tags (`{"__type__": "datetime", "__value__": ISO}`,
+/// also `date`), or seconds since the epoch.
+public enum KombuTime {
+    /// The time a parsed JSON value stands for, or nil when it is none of the forms above.
+    public static func date(from value: Any?) -> Date? {
+        switch value {
+        case let text as String:
+            return parse(text)
+        case let tagged as [String: Any]:
+            guard let type = tagged["__type__"] as? String, let text = tagged["__value__"] as? String else {
+                return nil
+            }
+            switch type {
+            case "datetime": return parse(text)
+            case "date": return parse(text + "T00:00:00")
+            default: return nil
+            }
+        case let number as NSNumber where !(value is Bool):
+            return Date(timeIntervalSince1970: number.doubleValue)
+        default:
+            return nil
+        }
+    }
+
+    /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH[:]MM]`; naive times are UTC.
+    public static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ digits: Int) -> Int? {
+            guard index + digits <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[index..<index + digits] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            index += digits
+            return value
+        }
+        func take(_ characters: String) -> Bool {
+            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), take("-"), let month = number(2), take("-"), let day = number(2) else { return nil }
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var fraction = 0.0
+        if take("T t") {
+            guard let h = number(2), take(":"), let m = number(2) else { return nil }
+            (hour, minute) = (h, m)
+            if take(":") {
+                guard let s = number(2) else { return nil }
+                second = s
+                if take(".,") {
+                    var scale = 0.1
+                    while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                        fraction += Double(bytes[index] - 48) * scale
+                        scale /= 10
+                        index += 1
+                    }
+                }
+            }
+        }
+        var offset = 0
+        if take("Zz") {
+            offset = 0
+        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let hours = number(2) else { return nil }
+            _ = take(":")
+            let minutes = number(2) ?? 0
+            offset = sign * (hours * 3600 + minutes * 60)
+        }
+        guard index == bytes.count else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard let date = calendar.date(from: components) else { return nil }
+        return date.addingTimeInterval(fraction - Double(offset))
+    }
+
+    /// A time as Celery writes `date_done`: `2024-05-01T12:00:00.123456+00:00`.
+    public static func format(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let whole = date.timeIntervalSince1970.rounded(.down)
+        let parts = calendar.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: whole))
+        let micros = min(999_999, Int(((date.timeIntervalSince1970 - whole) * 1_000_000).rounded()))
+        func pad(_ value: Int?, _ width: Int) -> String {
+            let text = String(value ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.year, 4))-\(pad(parts.month, 2))-\(pad(parts.day, 2))T\(pad(parts.hour, 2)):"
+            + "\(pad(parts.minute, 2)):\(pad(parts.second, 2)).\(pad(micros, 6))+00:00"
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Where the Redis server is and how to log in: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?queue=NAME]`.
+public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The host name or address.
+    public var host: String
+    /// The TCP port (6379 unless given).
+    public var port: Int
+    /// The database number (`SELECT`), 0 unless given.
+    public var database: Int
+    /// The ACL user name, when given.
+    public var username: String?
+    /// The password, when given (in the URL or a file).
+    public var password: String?
+    /// The Celery queue named by `?queue=` (`celery`, Celery's default, when absent).
+    public var queue: String
+
+    /// Makes an address from its parts.
+    public init(
+        host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil,
+        queue: String = "celery"
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.username = username
+        self.password = password
+        self.queue = queue
+    }
+
+    /// Parses a `redis://` URL.
+    ///
+    /// - Throws: ``RedisAddressError`` naming what is wrong, including `rediss://` (TLS), which
+    ///   this client does not speak.
+    public init(url text: String) throws(RedisAddressError) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+            throw RedisAddressError("\(text) is not a URL: expected redis://HOST:PORT/DB?queue=NAME")
+        }
+        guard scheme != "rediss" else {
+            throw RedisAddressError(
+                "\(text): TLS (rediss://) is not supported by launch-worker's Redis client; "
+                    + "reach the broker over redis:// (on a private network or through a TLS tunnel such as stunnel)")
+        }
+        guard scheme == "redis" else {
+            throw RedisAddressError("\(text): the scheme must be redis://, not \(scheme)://")
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw RedisAddressError("\(text) has no host: expected redis://HOST:PORT/DB")
+        }
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        port = components.port ?? 6379
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        if path.isEmpty {
+            database = 0
+        } else {
+            guard let number = Int(path), number >= 0 else {
+                throw RedisAddressError("\(text): the path must be a database number, like /0, not /\(path)")
+            }
+            database = number
+        }
+        let user = components.percentEncodedUser.flatMap { $0.removingPercentEncoding }
+        username = user?.isEmpty == false ? user : nil
+        password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
+        queue = "celery"
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "queue":
+                guard let name = item.value, !name.isEmpty else {
+                    throw RedisAddressError("\(text): ?queue= needs a queue name")
+                }
+                queue = name
+            default:
+                throw RedisAddressError("\(text): unknown parameter ?\(item.name)=; the only one is ?queue=NAME")
+            }
+        }
+    }
+
+    /// The URL without the password.
+    public var description: String {
+        let user = username.map { "\($0)@" } ?? (password == nil ? "" : ":***@")
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        return "redis://\(user)\(shownHost):\(port)/\(database)?queue=\(queue)"
+    }
+}
+
+/// A `--queue redis://...` that cannot be used, and why.
+public struct RedisAddressError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong and what to write instead.
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

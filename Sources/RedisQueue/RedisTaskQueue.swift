@@ -1,0 +1,329 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WorkerCore
+
+/// A Celery queue on Redis, laid out as kombu's Redis transport lays it out
+/// (docs/redis-protocol.md), as a ``TaskQueue`` for the serving loop and a `Service` that keeps
+/// this worker's deliveries alive and restores those of dead workers.
+///
+/// At least once: a message is recorded in kombu's `unacked` bookkeeping in the same atomic step
+/// that pops it, acked only after its result is stored, and restored to its queue when this
+/// worker gives it back, stops, or dies (by any worker, once its visibility timeout passed).
+public final class RedisTaskQueue: TaskQueue, Service {
+    /// How the queue behaves.
+    public struct Configuration: Sendable {
+        /// How long a delivery may go without a heartbeat before any worker restores it
+        /// (kombu's `visibility_timeout`; llm-engine's async endpoints use 24 h on DB 3).
+        public var visibilityTimeout: Duration = .seconds(3600)
+        /// How long results are kept (Celery's `result_expires`, 1 day); 0 keeps them forever.
+        public var resultExpires = 86_400
+        /// Whether a STARTED state is stored when a task starts (Celery's `track_started`).
+        public var trackStarted = false
+        /// The task names this worker runs.
+        public var taskNames = LaunchTaskNames.all
+        /// How long one blocking wait for the plain list lasts; messages that arrive only on the
+        /// priority lists of an idle queue wait at most this long.
+        public var idleWait: Duration = .milliseconds(250)
+        /// How long storing a result keeps retrying through a lost connection before the task
+        /// is given back.
+        public var storeRetryTimeout: Duration = .seconds(120)
+
+        /// The defaults: kombu's 1 h visibility timeout, Celery's 1 day result expiry.
+        public init() {}
+    }
+
+    /// A message this worker holds.
+    private struct Delivery: Sendable {
+        var tag: String?
+    }
+
+    /// The broker and queue.
+    public let address: RedisAddress
+    private let configuration: Configuration
+    private let logger: Logger
+    private let commands: RedisClient
+    private let blocking: RedisClient
+    private let inFlight = Mutex<[String: [Delivery]]>([:])
+    private let connectionFailures = Mutex(0)
+    private let hostname = ProcessInfo.processInfo.hostName
+
+    /// A queue on `address`; nothing connects until the first call.
+    public init(address: RedisAddress, configuration: Configuration, logger: Logger) {
+        self.address = address
+        self.configuration = configuration
+        self.logger = logger
+        commands = RedisClient(address: address)
+        blocking = RedisClient(address: address)
+    }
+
+    /// Checks that the broker answers (and the password is right), so `serve` fails at once
+    /// on a wrong address.
+    public func checkConnection() async throws(RedisClientError) {
+        try await commands.run(RedisCommand("PING"))
+    }
+
+    // MARK: Service
+
+    /// Sends heartbeats for this worker's deliveries and restores expired ones of any worker,
+    /// until graceful shutdown reaches it (after the loop drained); then restores what this
+    /// worker still holds.
+    public func run() async throws {
+        let tick = min(configuration.visibilityTimeout / 4, .seconds(1))
+        let sweepEvery = max(1, Int(min(configuration.visibilityTimeout / 2, .seconds(10)) / tick))
+        await cancelWhenGracefulShutdown { [self] in
+            var count = 0
+            while !Task.isCancelled {
+                if count % sweepEvery == 0 { await sweep() }
+                count += 1
+                try? await Task.sleep(for: tick)
+                await heartbeat()
+            }
+        }
+        for tag in inFlight.withLock({ $0.values.flatMap { $0.compactMap(\.tag) } }) {
+            logger.notice("restoring an unfinished task at shutdown", metadata: ["delivery_tag": "\(tag)"])
+            try? await restore(tag: tag)
+        }
+        await commands.close()
+        await blocking.close()
+    }
+
+    /// Moves this worker's deliveries to now in `unacked_index`, so no restorer takes a task
+    /// that is still running, however long it runs.
+    private func heartbeat() async {
+        let tags = inFlight.withLock { $0.values.flatMap { $0.compactMap(\.tag) } }
+        guard !tags.isEmpty else { return }
+        let now = String(Date().timeIntervalSince1970)
+        _ = try? await commands.run(
+            RedisCommand(["ZADD", KombuLayout.unackedIndex, "XX"] + tags.flatMap { [now, $0] }))
+    }
+
+    /// Restores deliveries older than the visibility timeout (any worker's, Python or Swift),
+    /// under kombu's `unacked_mutex`.
+    private func sweep() async {
+        let token = UUID().uuidString
+        do {
+            let locked = try await commands.run(
+                RedisCommand(
+                    "SET", KombuLayout.unackedMutex, token, "NX", "PX",
+                    String(KombuLayout.unackedMutexExpireMilliseconds)))
+            guard locked.string == "OK" else { return }
+            defer {
+                Task { [commands] in
+                    _ = try? await commands.run(
+                        RedisScripts.eval(
+                            RedisScripts.unlock, keys: [KombuLayout.unackedMutex], arguments: [Array(token.utf8)]))
+                }
+            }
+            let ceiling = Date().timeIntervalSince1970 - configuration.visibilityTimeout.seconds
+            let mine = Set(inFlight.withLock { $0.values.flatMap { $0.compactMap(\.tag) } })
+            let expired = try await commands.run(
+                RedisCommand(
+                    "ZRANGEBYSCORE", KombuLayout.unackedIndex, "-inf", String(ceiling), "LIMIT", "0", "1000"))
+            for tag in (expired.elements ?? []).compactMap(\.string) where !mine.contains(tag) {
+                logger.notice("restoring a task past its visibility timeout", metadata: ["delivery_tag": "\(tag)"])
+                try await restore(tag: tag)
+            }
+        } catch {
+            logger.debug("visibility sweep skipped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: TaskQueue
+
+    public func next() async throws -> QueuedTask? {
+        let keys = [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: address.queue)
+        for _ in 0..<64 {
+            let reply: RESPValue
+            do {
+                reply = try await commands.run(
+                    RedisScripts.eval(
+                        RedisScripts.consume, keys: keys, arguments: [Array(String(Date().timeIntervalSince1970).utf8)])
+                )
+                connectionRestored()
+            } catch {
+                connectionFailed(error)
+                return nil
+            }
+            guard let parts = reply.elements, parts.count == 2, let raw = parts[0].bytes else { return nil }
+            let tag = parts[1].string
+            var log = logger
+            log[metadataKey: "delivery_tag"] = "\(tag ?? "none")"
+            switch CeleryMessage.decode(raw, names: configuration.taskNames, now: Date()) {
+            case .run(let task):
+                log[metadataKey: "task_id"] = "\(task.id)"
+                if task.redelivered, await hasSucceeded(task.id) {
+                    log.notice("a redelivered task already has a SUCCESS: acking it without running it again")
+                    await ack(tag: tag)
+                    continue
+                }
+                inFlight.withLock { $0[task.id, default: []].append(Delivery(tag: tag)) }
+                if configuration.trackStarted {
+                    let started = CeleryResult.started(
+                        taskID: task.id, pid: getpid(), hostname: "launch-worker@\(hostname)")
+                    try? await store(started, tag: nil)
+                }
+                return QueuedTask(
+                    id: task.id, body: task.request, attempt: task.redelivered ? 2 : 1, queuedAt: task.arrivedAt)
+            case .reject(let id, let exception):
+                log[metadataKey: "task_id"] = "\(id)"
+                log.warning(
+                    "rejected a malformed task", metadata: ["reason": "\(exception.type): \(exception.message)"])
+                try? await store(.failure(taskID: id, exception, at: Date()), tag: tag ?? "")
+            case .expired(let id, let expires):
+                log[metadataKey: "task_id"] = "\(id)"
+                log.notice("revoked a task whose expiry passed", metadata: ["expires": "\(expires)"])
+                try? await store(.expired(taskID: id, at: Date()), tag: tag ?? "")
+            case .unanswerable(let reason):
+                log.error("dropped a message that names no task to answer", metadata: ["reason": "\(reason)"])
+                await ack(tag: tag)
+            }
+        }
+        return nil
+    }
+
+    /// Waits until the plain list has a message (a blocking `BLMOVE` of the list onto itself,
+    /// which moves nothing) or a short while passed; after a lost connection, waits 50 ms
+    /// doubling to 2 s.
+    public func waitForTasks() async throws {
+        let failures = connectionFailures.withLock { $0 }
+        if failures > 0 {
+            try await Task.sleep(for: .milliseconds(min(2000, 50 << min(failures - 1, 6))))
+            return
+        }
+        do {
+            try await blocking.run(
+                RedisCommand(
+                    "BLMOVE", address.queue, address.queue, "RIGHT", "RIGHT", String(configuration.idleWait.seconds)))
+        } catch {
+            connectionFailed(error)
+        }
+    }
+
+    public func finish(
+        _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition
+    ) async throws {
+        let tag = inFlight.withLock { $0[task.id]?.first?.tag }
+        let result: CeleryResult
+        if disposition == .rejected {
+            let exception = CeleryException(
+                type: "ValueError", module: "builtins", message: response.traceback ?? "bad request")
+            result = .failure(taskID: task.id, exception, at: timings.finishedAt)
+        } else {
+            result = CeleryResult(taskID: task.id, response: response, finishedAt: timings.finishedAt)
+        }
+        try await store(result, tag: tag ?? "")
+        _ = takeDelivery(task.id)
+    }
+
+    public func release(_ task: QueuedTask) async throws {
+        guard let delivery = takeDelivery(task.id), let tag = delivery.tag else { return }
+        try await restore(tag: tag)
+    }
+
+    // MARK: Redis operations
+
+    private func takeDelivery(_ id: String) -> Delivery? {
+        inFlight.withLock { deliveries in
+            guard var list = deliveries[id], !list.isEmpty else { return nil }
+            let first = list.removeFirst()
+            deliveries[id] = list.isEmpty ? nil : list
+            return first
+        }
+    }
+
+    /// Stores `result` (never over a SUCCESS) and acks `tag` ('' for none), retrying through a
+    /// lost connection for up to the configured time.
+    private func store(_ result: CeleryResult, tag: String?) async throws {
+        let command = RedisScripts.eval(
+            RedisScripts.storeAndAck,
+            keys: [CeleryResult.key(taskID: result.taskID), KombuLayout.unackedIndex, KombuLayout.unacked],
+            arguments: [result.json(), Array(String(configuration.resultExpires).utf8), Array((tag ?? "").utf8)])
+        let deadline = ContinuousClock.now + configuration.storeRetryTimeout
+        var attempt = 0
+        while true {
+            let failure: RedisClientError
+            do {
+                try await commands.run(command)
+                connectionRestored()
+                return
+            } catch {
+                failure = error
+            }
+            guard failure.isConnectionError, ContinuousClock.now < deadline else { throw failure }
+            connectionFailed(failure)
+            attempt += 1
+            try await Task.sleep(for: .milliseconds(min(2000, 50 << min(attempt - 1, 6))))
+        }
+    }
+
+    private func ack(tag: String?) async {
+        guard let tag else { return }
+        _ = try? await commands.send([
+            RedisCommand("ZREM", KombuLayout.unackedIndex, tag), RedisCommand("HDEL", KombuLayout.unacked, tag),
+        ])
+    }
+
+    private func hasSucceeded(_ id: String) async -> Bool {
+        guard let stored = try? await commands.run(RedisCommand("GET", CeleryResult.key(taskID: id))).bytes,
+            let meta = try? JSONValue.parse(stored) as? [String: Any]
+        else { return false }
+        return meta["status"] as? String == "SUCCESS"
+    }
+
+    /// Puts an unacked message back on its queue, marked redelivered, as kombu's
+    /// `restore_by_tag` does.
+    private func restore(tag: String) async throws {
+        guard let entry = try await commands.run(RedisCommand("HGET", KombuLayout.unacked, tag)).bytes else {
+            try await commands.run(RedisCommand("ZREM", KombuLayout.unackedIndex, tag))
+            return
+        }
+        guard let restoration = KombuLayout.restoration(ofEntry: entry) else {
+            logger.error(
+                "dropping an unacked entry that is not [envelope, exchange, routing_key]",
+                metadata: ["delivery_tag": "\(tag)"])
+            await ack(tag: tag)
+            return
+        }
+        var queues: [String] = []
+        if !restoration.exchange.isEmpty {
+            let members = try await commands.run(
+                RedisCommand("SMEMBERS", KombuLayout.bindings(of: restoration.exchange)))
+            queues = KombuLayout.queues(
+                bindings: (members.elements ?? []).compactMap(\.string), routingKey: restoration.routingKey)
+        }
+        if queues.isEmpty { queues = [restoration.routingKey.isEmpty ? address.queue : restoration.routingKey] }
+        let lists = queues.map { KombuLayout.list(queue: $0, priority: restoration.priority) }
+        try await commands.run(
+            RedisScripts.eval(
+                RedisScripts.restore, keys: [KombuLayout.unacked, KombuLayout.unackedIndex] + lists,
+                arguments: [Array(tag.utf8), entry, restoration.payload]))
+    }
+
+    private func connectionFailed(_ error: any Error) {
+        let first = connectionFailures.withLock { failures in
+            failures += 1
+            return failures == 1
+        }
+        if first {
+            logger.warning(
+                "lost the Redis connection; reconnecting", metadata: ["broker": "\(address)", "error": "\(error)"])
+        }
+    }
+
+    private func connectionRestored() {
+        let was = connectionFailures.withLock { failures in
+            defer { failures = 0 }
+            return failures
+        }
+        if was > 0 { logger.notice("reconnected to Redis", metadata: ["broker": "\(address)"]) }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
