@@ -82,6 +82,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PythonBridge"], path: "Tests/TestSupport"),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
+        .testTarget(name: "BundleArchiveTests", dependencies: ["BundleArchive", "LaunchBundle", "TestSupport"]),
         .testTarget(
             name: "WorkerCoreTests",
             dependencies: [
