@@ -104,7 +104,8 @@ public final class ZstdDecompressor: ByteSource {
             if ZSTD_isError(hint) != 0 {
                 throw ArchiveError(
                     .corrupt, bundle: bundle,
-                    reason: "is not a valid zstd stream (\(String(cString: ZSTD_getErrorName(hint))))")
+                    reason:
+                        "is not a .bundle file: not a valid zstd stream (\(String(cString: ZSTD_getErrorName(hint))))")
             }
             sawFrame = true
             frameOpen = hint != 0

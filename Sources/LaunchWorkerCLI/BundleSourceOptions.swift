@@ -57,7 +57,15 @@ struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    var description: String { ByteCount.format(bytes) }
+    /// The shortest form that parses back: `32G`, `1536K`, or plain bytes.
+    var description: String {
+        for (suffix, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)]
+        where bytes != 0 && bytes % (1 << UInt64(shift)) == 0 {
+            return "\(bytes >> UInt64(shift))\(suffix)"
+        }
+        return String(bytes)
+    }
+
     var defaultValueDescription: String { description }
 }
 
