@@ -107,7 +107,7 @@ public final class RedisTaskQueue: TaskQueue, Service {
             let locked = try await commands.run(
                 RedisCommand(
                     "SET", KombuLayout.unackedMutex, token, "NX", "PX",
-                    String(KombuLayout.unackedMutexExpireMilliseconds)))
+                    String(mutexExpireMilliseconds)))
             guard locked.string == "OK" else { return }
             defer {
                 Task { [commands] in
@@ -128,6 +128,14 @@ public final class RedisTaskQueue: TaskQueue, Service {
         } catch {
             logger.debug("visibility sweep skipped", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// How long the mutex outlives a restorer that died holding it: kombu's 300 s, or the
+    /// visibility timeout (at least 1 s) when that is shorter, so a short timeout is not
+    /// defeated by a dead worker's lock.
+    private var mutexExpireMilliseconds: Int {
+        let visibility = Int(configuration.visibilityTimeout.seconds * 1000)
+        return min(KombuLayout.unackedMutexExpireMilliseconds, max(1000, visibility))
     }
 
     // MARK: TaskQueue
