@@ -1,0 +1,130 @@
+"""Redis/Celery throughput: launch-worker against a Celery worker as llm-engine runs it.
+
+Usage: python benchmarks/redis_celery.py WORKER FIXTURES [--tasks N] [--per-worker N]
+
+WORKER is a built ``launch-worker``; FIXTURES holds the test bundles
+(Tests/Fixtures/build_test_bundles.py). On a private redis-server (scripts/test-redis), the
+same tasks are queued with the real ``celery`` package (``send_task`` with llm-engine's task
+name and ``[request, arrival_timestamp, return_pickled]``) before the worker starts, for:
+
+- the trivial bundle (``trivial``: returns its input), and
+- a GIL-releasing bundle (``sleepy``: sleeps 10 ms);
+
+each served by ``launch-worker serve --queue redis://...`` and by a Celery worker shaped
+like llm-engine's (prefork, ``acks_late``, prefetch 1, JSON; runtime/tests/celery_bundle_worker.py)
+with the same concurrency. Throughput is measured from the results' own ``date_done``
+(first to last answer), so start-up is not counted. Prints tasks/s and the ratio.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import redis
+from celery import Celery
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "runtime" / "tests"
+TASK = "hosted_model_inference.inference.async_inference.tasks.predict"
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"bench: timed out waiting for {what}")
+
+
+def enqueue(broker, queue, args, count):
+    app = Celery("bench-producer", broker=broker, backend=broker)
+    app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with app.producer_or_acquire() as producer:
+        return [
+            app.send_task(TASK, args=[{"args": args}, now, False], queue=queue, producer=producer).id
+            for _ in range(count)
+        ]
+
+
+def throughput(client, ids, timeout):
+    """Tasks/s between the first and the last answer, once all are answered."""
+    keys = [f"celery-task-meta-{task_id}" for task_id in ids]
+    wait_for(lambda: client.exists(*keys) == len(keys), timeout, "every result")
+    metas = [json.loads(value) for value in client.mget(keys)]
+    failed = [meta for meta in metas if meta["status"] != "SUCCESS"]
+    if failed:
+        raise SystemExit(f"bench: {len(failed)} tasks failed, e.g. {failed[0]}")
+    done = sorted(datetime.datetime.fromisoformat(meta["date_done"]) for meta in metas)
+    seconds = (done[-1] - done[0]).total_seconds()
+    return (len(ids) - 1) / seconds if seconds > 0 else float("inf")
+
+
+def run_launch_worker(worker, bundle, broker, queue, per_worker, ids, client):
+    process = subprocess.Popen(
+        [worker, "serve", bundle, "--queue", f"{broker}?queue={queue}", "--per-worker", str(per_worker),
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        return throughput(client, ids, timeout=600)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def run_celery(bundle, broker, queue, concurrency, ids, client):
+    env = {**os.environ, "CELERY_BROKER": broker, "CELERY_BUNDLE": str(bundle), "PYTHONPATH": str(TESTS)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_bundle_worker", "worker", "-Q", queue, "-P", "prefork",
+         "-c", str(concurrency), "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle",
+         "--without-heartbeat", "-l", "WARNING"],
+        cwd=TESTS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        return throughput(client, ids, timeout=600)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("worker")
+    parser.add_argument("fixtures", type=Path)
+    parser.add_argument("--tasks", type=int, default=2000, help="tasks per trivial measurement")
+    parser.add_argument("--per-worker", type=int, default=os.cpu_count() or 2, help="launch-worker slots and Celery processes")
+    options = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+    broker = subprocess.run(
+        [REPO / "scripts" / "test-redis", "start", scratch / "redis"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    client = redis.Redis.from_url(broker)
+    cases = [
+        ("trivial", {"x": 1}, options.tasks, options.per_worker),
+        ("sleepy 10 ms (releases the GIL)", {"seconds": 0.01}, max(100, options.tasks // 5), 8 * options.per_worker),
+    ]
+    print(f"{'bundle':<34} {'concurrency':>11} {'tasks':>6} {'launch-worker/s':>16} {'celery/s':>10} {'ratio':>7}")
+    try:
+        for name, args, count, concurrency in cases:
+            bundle = options.fixtures / name.split()[0]
+            queue = f"bench-{uuid.uuid4().hex[:8]}"
+            ours = run_launch_worker(options.worker, bundle, broker, queue, concurrency, enqueue(broker, queue, args, count), client)
+            queue = f"bench-{uuid.uuid4().hex[:8]}"
+            theirs = run_celery(bundle, broker, queue, concurrency, enqueue(broker, queue, args, count), client)
+            print(f"{name:<34} {concurrency:>11} {count:>6} {ours:>16.0f} {theirs:>10.0f} {ours / theirs:>6.1f}x")
+    finally:
+        subprocess.run([REPO / "scripts" / "test-redis", "stop", scratch / "redis"], check=False)
+
+
+if __name__ == "__main__":
+    main()
