@@ -24,6 +24,10 @@ struct ServeCommand: AsyncParsableCommand {
             /healthcheck, /readyz and /metrics, on loopback or a Unix socket (owner-only). Both can \
             run in one process, sharing the slots.
 
+            With --queue redis://HOST:PORT/DB?queue=NAME, it is a Celery worker for llm-engine's \
+            async endpoints: it runs the messages that celery's send_task queues there and stores \
+            Celery's results, which AsyncResult reads (docs/redis-protocol.md).
+
             Up to --per-worker tasks run at once, each on its own Python thread. SIGTERM or SIGINT \
             turns /readyz and the ready file off, stops taking work, lets in-flight tasks finish \
             (spool tasks for up to --drain-timeout, then they go back to the queue) and exits 0; a \
@@ -36,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
               launch-worker serve sample-bundles/dist/arithmetic --queue spool:/tmp/spool --per-worker 4
               launch-worker serve sample-bundles/dist/arithmetic --listen 127.0.0.1:8080
               launch-worker serve my-bundle --listen unix:/run/worker.sock --queue spool:/data/spool
+              launch-worker serve my-bundle --queue 'redis://127.0.0.1:6379/0?queue=launch-endpoint-id-1'
             """
     )
 
@@ -79,7 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard spoolOptions.queue != nil || httpOptions.listen != nil else {
-            throw ValidationError("give --queue spool:DIR, --listen ADDRESS, or both")
+            throw ValidationError(
+                "give --queue (spool:DIR or redis://HOST:PORT/DB?queue=NAME), --listen ADDRESS, or both")
         }
         guard perWorker >= 1 else { throw ValidationError("--per-worker must be at least 1") }
         guard (taskTimeout ?? 1) > 0, drainTimeout >= 0, stuckGrace >= 0 else {
