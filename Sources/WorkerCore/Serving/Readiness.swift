@@ -42,6 +42,9 @@ public final class Readiness: Sendable {
         if allStarted { set(.ready) }
     }
 
+    /// The lines parts of the worker reported when they started (such as `listen ADDRESS`).
+    public var details: [String] { startup.withLock { $0.details } }
+
     /// The current state.
     public var current: State { state.withLock { $0 } }
 
