@@ -43,9 +43,12 @@ struct HTTPWorker {
         try await RawHTTP.send(address, method, path, body: body, headers: headers)
     }
 
+    /// Sends SIGTERM and returns the exit status; the failure message carries stderr.
     func stop() async -> Int32 {
         process.send(SIGTERM)
-        return await process.exitStatus()
+        let status = await process.exitStatus()
+        if status != 0 { Issue.record("exit status \(status); stderr:\n\(process.stderr())") }
+        return status
     }
 }
 

@@ -97,8 +97,9 @@ public final class QueueWorker: Service {
     private func process(_ task: QueuedTask, on thread: PythonThread) async {
         let startedAt = Date()
         metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
+        var slotHeld = true
         defer {
-            slots.release(thread)
+            if slotHeld { slots.release(thread) }
             metrics.taskLeft()
             state.taskLeft()
         }
@@ -115,6 +116,10 @@ public final class QueueWorker: Service {
         }
         do {
             let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: log)
+            // The answer needs no Python: the next task runs while this one's response is made
+            // durable.
+            slots.release(thread)
+            slotHeld = false
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
             await answer(task, response, startedAt: startedAt, disposition: .answered, status: status, log)
         } catch let error as DurableWriteError {
