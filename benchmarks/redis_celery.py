@@ -102,7 +102,9 @@ def main():
     parser.add_argument("fixtures", type=Path)
     parser.add_argument("--tasks", type=int, default=2000, help="tasks per trivial measurement")
     parser.add_argument("--per-worker", type=int, default=os.cpu_count() or 2, help="launch-worker slots and Celery processes")
+    parser.add_argument("--markdown", type=Path, help="append the results as a section of this file (BENCHMARKS.md)")
     options = parser.parse_args()
+    rows = []
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-redis-"))
     broker = subprocess.run(
@@ -122,8 +124,26 @@ def main():
             queue = f"bench-{uuid.uuid4().hex[:8]}"
             theirs = run_celery(bundle, broker, queue, concurrency, enqueue(broker, queue, args, count), client)
             print(f"{name:<34} {concurrency:>11} {count:>6} {ours:>16.0f} {theirs:>10.0f} {ours / theirs:>6.1f}x")
+            rows.append((name, concurrency, count, ours, theirs))
     finally:
         subprocess.run([REPO / "scripts" / "test-redis", "stop", scratch / "redis"], check=False)
+    if options.markdown:
+        lines = [
+            "",
+            "## Redis: launch-worker against a Celery worker",
+            "",
+            "Both consume the same Celery messages from a local redis-server (`benchmarks/redis_celery.py`); the "
+            "Celery worker runs as llm-engine runs it (prefork, acks_late, prefetch 1). Target: at least 20x on the "
+            "trivial bundle.",
+            "",
+            "| bundle | concurrency | tasks | launch-worker tasks/s | Celery tasks/s | ratio | met |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, concurrency, count, ours, theirs in rows:
+            met = "yes" if name != "trivial" or ours / theirs >= 20 else "**no**"
+            lines.append(f"| {name} | {concurrency} | {count} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.1f} | {met} |")
+        with options.markdown.open("a") as file:
+            file.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
