@@ -80,5 +80,9 @@ struct WorkerService: Service {
         } onGracefulShutdown: {
             Task { await group.triggerGracefulShutdown() }
         }
+        // A signal drains the loops before the group reaches this service (the HTTP endpoint
+        // goes first); ending now would look to the group like an unexpected finish, so wait
+        // for its turn.
+        if readiness.current == .draining { try? await gracefulShutdown() }
     }
 }
