@@ -97,9 +97,10 @@ public final class QueueWorker: Service {
     private func process(_ task: QueuedTask, on thread: PythonThread) async {
         let startedAt = Date()
         metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
-        var slotHeld = true
+        // The slot is held until the answer is durable: were the next task to start earlier and
+        // crash the process, this finished task would be charged an attempt it did not cause.
         defer {
-            if slotHeld { slots.release(thread) }
+            slots.release(thread)
             metrics.taskLeft()
             state.taskLeft()
         }
@@ -116,10 +117,6 @@ public final class QueueWorker: Service {
         }
         do {
             let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: log)
-            // The answer needs no Python: the next task runs while this one's response is made
-            // durable.
-            slots.release(thread)
-            slotHeld = false
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
             await answer(task, response, startedAt: startedAt, disposition: .answered, status: status, log)
         } catch let error as DurableWriteError {
