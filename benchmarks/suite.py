@@ -164,6 +164,20 @@ class Suite:
                      (lambda r: r >= 0.9) if per_worker <= 16 else (lambda r: True),
                      f"launch-worker bench sleepy --per-worker {per_worker} --concurrency {per_worker}")
 
+        # The spool issue's own case: a 50 ms sleep at per_worker 8, and a predict that holds the
+        # GIL, which must not get slower with more slots.
+        sleep_50 = json.dumps({"args": {"seconds": 0.05}})
+        single = self.bench(sleepy, sleep_50)["requests_per_second"]
+        ours = self.bench(sleepy, sleep_50, per_worker=8, concurrency=8)["requests_per_second"]
+        self.row("sleep 50 ms, per_worker 8: req/s vs per_worker 1 x 8", ours, single * 8, "req/s", ">= 0.9",
+                 lambda r: r >= 0.9, "launch-worker bench sleepy --per-worker 8 --concurrency 8")
+        cpu = str(self.fixtures / "cpu")
+        cpu_body = json.dumps({"args": {"n": 20000}})
+        single = self.bench(cpu, cpu_body)["requests_per_second"]
+        ours = self.bench(cpu, cpu_body, per_worker=4, concurrency=4)["requests_per_second"]
+        self.row("pure-Python CPU-bound, per_worker 4: req/s vs per_worker 1", ours, single, "req/s", ">= 0.9",
+                 lambda r: r >= 0.9, "launch-worker bench cpu --per-worker 4 --concurrency 4 vs --per-worker 1")
+
         # Cold start: process start to ready, against importing cloudpickle.
         ours = statistics.median(
             json.loads(subprocess.run([self.worker, "bench", trivial, "--request", trivial_body, "--requests", "1",

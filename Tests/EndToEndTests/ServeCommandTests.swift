@@ -166,6 +166,21 @@ struct ServeCommandTests {
         #expect(worker.stderr().contains("launch_worker_tasks_total{status=\"SUCCESS\"} 2"))
     }
 
+    @Test("a second SIGTERM exits at once; the claim returns on the next start")
+    func secondSignal() async throws {
+        let spool = try TestSpool("second-signal")
+        try spool.submit(#"{"args": {"seconds": 120}}"#, id: "long")
+        let worker = try await spool.serve("sleepy", [])
+        try await eventually("the task started") { spool.claimedTasks.count == 1 }
+        worker.send(SIGTERM)
+        try await eventually("the first signal was handled") { worker.stderr().contains("shutting down gracefully") }
+        worker.send(SIGTERM)
+        #expect(await worker.exitStatus() == 128 + SIGTERM)
+        #expect(spool.claimedTasks == ["long.json"])
+        _ = try SpoolQueue(layout: spool.layout, configuration: .init(), logger: .init(label: "t"))
+        #expect(spool.response("long").status == .pending)
+    }
+
     @Test("past --drain-timeout, unfinished tasks go back to incoming, not lost")
     func drainDeadline() async throws {
         let spool = try TestSpool("deadline")
