@@ -10,8 +10,6 @@ from typing import Any
 
 import cloudpickle
 
-from launch_worker.archive import extract_zip
-
 _BUNDLE_FORMS = (
     "a cloudpickle bundle must hold predict_fn_or_cls, "
     "{'model': ..., 'load_predict_fn': ...} or {'load_model_fn': ..., 'load_predict_fn': ...}"
@@ -152,6 +150,9 @@ def _load_zip(
     ):
         if value is None:
             raise ValueError(f"a zip bundle needs {field}, and none was given")
+    # Imported here: zipfile and its compressors would slow every cloudpickle worker's start.
+    from launch_worker.archive import extract_zip
+
     extract_zip(artifact_path, code_dir)
     if code_dir not in sys.path:
         sys.path.insert(0, code_dir)
