@@ -6,37 +6,25 @@ import Foundation
 
 /// A child process left running while the test works: signal it, then await its exit.
 public final class LaunchedProcess: Sendable {
-    private let process: Process
-    private let exited: Task<Int32, Never>
+    private let child: ChildProcess
     /// The file its stderr goes to.
     public let stderrFile: URL
 
     /// Starts `executable`; stdout is discarded, stderr kept in ``stderrFile``.
     public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
         stderrFile = try Checkout.temporaryFolder("stderr").appending(path: "stderr")
-        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: stderrFile)
-        process.standardInput = FileHandle.nullDevice
-        let (statuses, continuation) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { continuation.yield($0.terminationStatus) }
-        try process.run()
-        self.process = process
-        exited = Task { await statuses.first { _ in true } ?? -1 }
+        child = try ChildProcess(
+            executable, arguments, environment: environment, stdout: URL(filePath: "/dev/null"), stderr: stderrFile)
     }
 
     /// Sends `signal` to the process.
     public func send(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        child.send(signal)
     }
 
     /// Waits for the process to end and returns its exit status (or signal number when killed).
     public func exitStatus() async -> Int32 {
-        await exited.value
+        await child.exitStatus()
     }
 
     /// What it wrote to stderr so far.

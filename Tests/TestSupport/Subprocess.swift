@@ -20,27 +20,11 @@ public func runProcess(
     defer { try? FileManager.default.removeItem(at: folder) }
     let stdoutFile = folder.appending(path: "stdout")
     let stderrFile = folder.appending(path: "stderr")
-    _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
-    process.standardError = try FileHandle(forWritingTo: stderrFile)
-    process.standardInput = FileHandle.nullDevice
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try process.run()
-        } catch {
-            process.terminationHandler = nil
-            continuation.resume(throwing: error)
-        }
-    }
+    let child = try ChildProcess(
+        executable, arguments, environment: environment, stdout: stdoutFile, stderr: stderrFile)
+    let status = await child.exitStatus()
     return ProcessOutcome(
         status: status,
-        stdout: try String(contentsOf: stdoutFile, encoding: .utf8),
-        stderr: try String(contentsOf: stderrFile, encoding: .utf8))
+        stdout: (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "")
 }
