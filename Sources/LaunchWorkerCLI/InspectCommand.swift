@@ -59,16 +59,12 @@ struct InspectCommand: AsyncParsableCommand {
     static func pythonWarning(_ metadata: BundleMetadata) -> String? {
         guard let made = metadata.pythonVersion else { return nil }
         let embedded = PythonEnvironment.linkedVersion
-        guard minor(made) != minor(embedded) else { return nil }
+        guard PythonEnvironment.minor(made) != PythonEnvironment.minor(embedded) else { return nil }
         let consequence =
             metadata.packagingType == .cloudpickle
-            ? "cloudpickle needs the same minor version to load it: rebuild the bundle with Python \(minor(embedded))"
-            : "a zip bundle's code may still run, but check it supports Python \(minor(embedded))"
+            ? "cloudpickle needs the same minor version to load it: rebuild the bundle with Python \(PythonEnvironment.minor(embedded))"
+            : "a zip bundle's code may still run, but check it supports Python \(PythonEnvironment.minor(embedded))"
         return "the bundle was made by Python \(made) but this worker embeds Python \(embedded); \(consequence)"
-    }
-
-    private static func minor(_ version: String) -> String {
-        version.split(separator: ".").prefix(2).joined(separator: ".")
     }
 
     private func kind(_ metadata: BundleMetadata) -> String {

@@ -106,6 +106,22 @@ struct HTTPEndpointTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a pickled result that cannot be stored is a 500 that says so, and the worker keeps serving")
+    func unwritableResult() async throws {
+        let folder = try Checkout.temporaryFolder("http-blocked")
+        let blocked = folder.appending(path: "blocked")
+        try Data("a file, not a folder".utf8).write(to: blocked)
+        let worker = try await HTTPWorker.start(
+            "function", "127.0.0.1:0", ["--results-dir", blocked.appending(path: "results").path])
+        let failed = try await worker.send(
+            "POST", "/predict", body: #"{"args": {"x": 1, "y": 2}, "return_pickled": true}"#)
+        #expect(failed.status == 500)
+        let traceback = (failed.json["detail"] as? [String: Any])?["traceback"] as? String
+        #expect(traceback?.contains("could not be stored") == true)
+        #expect(try await worker.send("POST", "/predict", body: #"{"args": {"x": 1, "y": 2}}"#).status == 200)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a request past --task-timeout gets 504 and the worker keeps serving")
     func timeout() async throws {
         let worker = try await HTTPWorker.start("spin", "127.0.0.1:0", ["--task-timeout", "1"])

@@ -30,9 +30,6 @@ public final class SlotPool: Sendable {
     /// Whether the pool was closed (a stuck worker's exit).
     public var isClosed: Bool { state.withLock { $0.closed } }
 
-    /// How many slots are free now.
-    public var available: Int { state.withLock { $0.free.count } }
-
     /// Takes a free slot if one is free now.
     public func tryAcquire() -> PythonThread? {
         state.withLock { $0.closed ? nil : $0.free.popLast() }

@@ -50,9 +50,6 @@ public final class TaskRunner: Service {
         self.configuration = configuration
     }
 
-    /// The task timeout, if any.
-    public var taskTimeout: Duration? { configuration.taskTimeout }
-
     /// Waits until a stuck task must end the worker, and throws that; returns on graceful
     /// shutdown.
     public func run() async throws {
