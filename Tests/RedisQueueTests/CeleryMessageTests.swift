@@ -55,10 +55,10 @@ import Testing
         #expect(task.arrivedAt == now)
     }
 
-    @Test func readsTheForwarderAliasAndKeywordArguments() throws {
+    @Test func readsTheRunnableImageNameAndKeywordArguments() throws {
         let body = #"[[], {"request_params": {"args": {}}, "return_pickled": true}, {}]"#
         let task = try task(
-            CeleryMessage.decode(envelope(body: body, task: LaunchTaskNames.forwarderPredict), now: now))
+            CeleryMessage.decode(envelope(body: body, task: LaunchTaskNames.runnableImage), now: now))
         #expect(String(decoding: task.request, as: UTF8.self) == #"{"args":{},"return_pickled":true}"#)
     }
 

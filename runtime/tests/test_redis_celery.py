@@ -29,7 +29,7 @@ EXECUTABLE = Path(os.environ.get("LAUNCH_WORKER_EXECUTABLE", REPO / ".build" / "
 FIXTURE_SCRIPT = REPO / "Tests" / "Fixtures" / "build_test_bundles.py"
 CLOUDPICKLE2 = REPO / ".venv" / "cloudpickle2"
 TASK = "hosted_model_inference.inference.async_inference.tasks.predict"
-FORWARDER_TASK = "model_engine_server.inference.async_inference.tasks.predict"
+RUNNABLE_IMAGE_TASK = "ml_serve.celery_service.exec_func"
 
 
 def _serves_redis():
@@ -116,11 +116,11 @@ def test_send_task_results_from_both_argument_shapes(tmp_path, bundles, queue, w
     now = datetime.datetime.now(datetime.timezone.utc)
     two = app.send_task(TASK, args=[{"args": {"x": 1, "y": 2.5}}, False], queue=queue)
     three = app.send_task(TASK, args=[{"args": {"x": 3, "y": 4}}, now, False], kwargs={"ignored": 1}, queue=queue)
-    alias = app.send_task(FORWARDER_TASK, args=[{"args": {"x": 1, "y": 1}}, now, False], queue=queue, expires=600)
+    runnable = app.send_task(RUNNABLE_IMAGE_TASK, args=[{"args": {"x": 1, "y": 1}}, now, False], queue=queue, expires=600)
     pickled = app.send_task(TASK, args=[{"args": {"x": 2, "y": 2}}, now, True], queue=queue)
     assert two.get(timeout=60) == {"result": '{"sum": 3.5}'}
     assert three.get(timeout=60) == {"result": '{"sum": 7}'}
-    assert alias.get(timeout=60) == {"result": '{"sum": 2}'}
+    assert runnable.get(timeout=60) == {"result": '{"sum": 2}'}
     result_url = pickled.get(timeout=60)["result_url"]
     assert result_url.startswith("file://")
     import cloudpickle

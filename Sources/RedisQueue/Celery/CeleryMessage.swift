@@ -1,14 +1,15 @@
 import Foundation
 
-/// The task names a launch-worker answers: llm-engine's async inference task, and the name its
-/// forwarder registers for the same task.
+/// The task names a launch-worker answers: the two names llm-engine's gateway sends
+/// (`ModelBundle.celery_task_name()` in its `model_bundle_entity.py`), which its Celery forwarder
+/// also registers both of.
 public enum LaunchTaskNames {
-    /// What llm-engine's gateway sends (`send_task(DEFAULT_CELERY_TASK_NAME, ...)`).
+    /// The name sent for cloudpickle and zip bundles (`DEFAULT_CELERY_TASK_NAME`).
     public static let predict = "hosted_model_inference.inference.async_inference.tasks.predict"
-    /// The forwarder's alias for the same task.
-    public static let forwarderPredict = "model_engine_server.inference.async_inference.tasks.predict"
+    /// The name sent for runnable-image bundles (`LIRA_CELERY_TASK_NAME`), with the same arguments.
+    public static let runnableImage = "ml_serve.celery_service.exec_func"
     /// Both.
-    public static let all: Set<String> = [predict, forwarderPredict]
+    public static let all: Set<String> = [predict, runnableImage]
 }
 
 /// A Celery protocol v2 task message as kombu's Redis transport stores it, decoded into what the
