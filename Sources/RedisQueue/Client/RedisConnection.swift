@@ -118,9 +118,18 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     }
 
     private var waiting = CircularBuffer<Waiting>()
+    /// Set once the channel went inactive: no reply can come any more.
+    private var inactive = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
+        // A request written after the channel closed (it closed between `send`'s check and this
+        // write) would wait for ever: nothing fails it later.
+        guard !inactive else {
+            request.promise.fail(RedisClientError.connection("the connection to Redis closed"))
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         waiting.append(Waiting(expected: request.replies, replies: [], promise: request.promise))
         let buffer = context.channel.allocator.buffer(bytes: request.bytes)
         // A write that fails leaves the stream out of step with the replies: close, which
@@ -144,6 +153,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        inactive = true
         failAll(.connection("the connection to Redis closed"))
         context.fireChannelInactive()
     }
