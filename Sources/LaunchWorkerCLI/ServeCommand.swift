@@ -26,7 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
 
             With --queue redis://HOST:PORT/DB?queue=NAME, it is a Celery worker for llm-engine's \
             async endpoints: it runs the messages that celery's send_task queues there and stores \
-            Celery's results, which AsyncResult reads (docs/redis-protocol.md).
+            Celery's results, which AsyncResult reads (docs/redis-protocol.md). rediss:// speaks \
+            TLS, with redis-py's ssl_cert_reqs, ssl_ca_certs, ssl_certfile and ssl_keyfile \
+            parameters.
 
             Up to --per-worker tasks run at once, each on its own Python thread. SIGTERM or SIGINT \
             turns /readyz and the ready file off, stops taking work, lets in-flight tasks finish \
@@ -41,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
               launch-worker serve sample-bundles/dist/arithmetic --listen 127.0.0.1:8080
               launch-worker serve my-bundle --listen unix:/run/worker.sock --queue spool:/data/spool
               launch-worker serve my-bundle --queue 'redis://127.0.0.1:6379/0?queue=launch-endpoint-id-1'
+              launch-worker serve my-bundle --queue 'rediss://broker:6380/3?queue=q&ssl_ca_certs=/etc/redis/ca.pem'
             """
     )
 

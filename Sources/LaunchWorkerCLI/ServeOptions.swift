@@ -9,7 +9,7 @@ struct SpoolOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Serve tasks from a spool folder (docs/spool-protocol.md) or a Celery queue on Redis (docs/redis-protocol.md).",
-            valueName: "spool:DIR|redis://HOST:PORT/DB?queue=NAME"),
+            valueName: "spool:DIR|redis[s]://HOST:PORT/DB?queue=NAME"),
         transform: { text throws in try QueueAddress.parse(text) })
     var queue: QueueAddress?
 
@@ -130,9 +130,9 @@ struct RedisOptions: ParsableArguments {
         guard resultExpires >= 0 else { throw ValidationError("--result-expires must not be negative") }
     }
 
-    /// The broker address with the password file read, and the queue's settings.
+    /// The broker with the password file and the TLS files read, and the queue's settings.
     func plan(_ address: RedisAddress) throws(CLIError) -> (
-        address: RedisAddress, configuration: RedisTaskQueue.Configuration
+        endpoint: RedisEndpoint, configuration: RedisTaskQueue.Configuration
     ) {
         var address = address
         if let redisPasswordFile {
@@ -141,10 +141,16 @@ struct RedisOptions: ParsableArguments {
             }
             address.password = text.trimmingCharacters(in: .newlines)
         }
+        let endpoint: RedisEndpoint
+        do {
+            endpoint = try RedisEndpoint(address)
+        } catch {
+            throw CLIError(message: "--queue \(address): \(error)")
+        }
         var configuration = RedisTaskQueue.Configuration()
         configuration.visibilityTimeout = .milliseconds(Int64(visibilityTimeout * 1000))
         configuration.resultExpires = resultExpires
         configuration.trackStarted = trackStarted
-        return (address, configuration)
+        return (endpoint, configuration)
     }
 }

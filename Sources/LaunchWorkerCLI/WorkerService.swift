@@ -19,7 +19,7 @@ struct WorkerService: Service {
         var spool: (layout: SpoolLayout, configuration: SpoolQueue.Configuration)?
         var loop: QueueWorker.Configuration
         var resultsDir: URL?
-        var redis: (address: RedisAddress, configuration: RedisTaskQueue.Configuration)? = nil
+        var redis: (endpoint: RedisEndpoint, configuration: RedisTaskQueue.Configuration)? = nil
     }
 
     let plan: Plan
@@ -61,17 +61,17 @@ struct WorkerService: Service {
                 "serving the spool", metadata: ["queue": "\(spool.layout.root.path)", "worker_id": "\(spool.workerID)"])
         }
         if let redis = plan.redis {
-            let queue = RedisTaskQueue(address: redis.address, configuration: redis.configuration, logger: logger)
+            let queue = RedisTaskQueue(endpoint: redis.endpoint, configuration: redis.configuration, logger: logger)
             do {
                 try await queue.checkConnection()
             } catch {
-                throw CLIError(message: "cannot use the Redis broker at \(redis.address): \(error)")
+                throw CLIError(message: "cannot use the Redis broker at \(redis.endpoint): \(error)")
             }
             let worker = QueueWorker(queue: queue, runner: runner, configuration: plan.loop, logger: logger)
             services += [
                 .init(service: queue), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             ]
-            logger.info("serving the Celery queue", metadata: ["broker": "\(redis.address)"])
+            logger.info("serving the Celery queue", metadata: ["broker": "\(redis.endpoint)"])
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         readiness.partStarted()

@@ -40,7 +40,8 @@ public final class RedisTaskQueue: TaskQueue, Service {
     }
 
     /// The broker and queue.
-    public let address: RedisAddress
+    public var address: RedisAddress { endpoint.address }
+    private let endpoint: RedisEndpoint
     private let configuration: Configuration
     private let logger: Logger
     private let commands: RedisClient
@@ -49,13 +50,29 @@ public final class RedisTaskQueue: TaskQueue, Service {
     private let connectionFailures = Mutex(0)
     private let hostname = ProcessInfo.processInfo.hostName
 
-    /// A queue on `address`; nothing connects until the first call.
-    public init(address: RedisAddress, configuration: Configuration, logger: Logger) {
-        self.address = address
+    /// A queue on `endpoint`; nothing connects until the first call. Logs a warning when the
+    /// broker's certificate is not fully checked (`ssl_cert_reqs=none` or `optional`).
+    public init(endpoint: RedisEndpoint, configuration: Configuration, logger: Logger) {
+        self.endpoint = endpoint
         self.configuration = configuration
         self.logger = logger
-        commands = RedisClient(address: address)
-        blocking = RedisClient(address: address)
+        commands = RedisClient(endpoint: endpoint)
+        blocking = RedisClient(endpoint: endpoint)
+        switch endpoint.address.tls?.verification {
+        case .none?:
+            logger.warning(
+                """
+                ssl_cert_reqs=none: the Redis broker's certificate is not verified; anyone between this worker \
+                and the broker can read and change tasks and results
+                """, metadata: ["broker": "\(address)"])
+        case .optional?:
+            logger.warning(
+                """
+                ssl_cert_reqs=optional: the Redis broker's certificate is verified but not its host name; a \
+                server with any certificate from a trusted CA can pose as the broker
+                """, metadata: ["broker": "\(address)"])
+        case .required?, nil: break
+        }
     }
 
     /// Checks that the broker answers (and the password is right), so `serve` fails at once
@@ -310,11 +327,16 @@ public final class RedisTaskQueue: TaskQueue, Service {
     }
 
     private func connectionFailed(_ error: any Error) {
-        let first = connectionFailures.withLock { failures in
+        let attempt = connectionFailures.withLock { failures in
             failures += 1
-            return failures == 1
+            return failures
         }
-        if first {
+        if case .tls? = error as? RedisClientError {
+            // A TLS failure will not mend by itself: say why on every attempt (at most every 2 s).
+            logger.error(
+                "TLS with the Redis broker failed; retrying",
+                metadata: ["broker": "\(address)", "error": "\(error)", "attempt": "\(attempt)"])
+        } else if attempt == 1 {
             logger.warning(
                 "lost the Redis connection; reconnecting", metadata: ["broker": "\(address)", "error": "\(error)"])
         }

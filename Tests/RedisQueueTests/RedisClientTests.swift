@@ -3,16 +3,23 @@ import Testing
 
 @testable import RedisQueue
 
-/// The real `redis-server` that scripts/test starts (`LAUNCH_WORKER_TEST_REDIS`), if any.
+/// The real `redis-server` that scripts/test starts: its plain port (`LAUNCH_WORKER_TEST_REDIS`),
+/// if any.
 let testRedisAddress = ProcessInfo.processInfo.environment["LAUNCH_WORKER_TEST_REDIS"].flatMap {
     try? RedisAddress(url: $0)
 }
 
-/// The client against a real server; skipped without one.
-@Suite(.enabled(if: testRedisAddress != nil, "set LAUNCH_WORKER_TEST_REDIS (scripts/test does)"))
+/// The same server plain and over TLS (``testTLS``), whichever scripts/test gave.
+let testRedisEndpoints: [RedisEndpoint] = [
+    testRedisAddress.flatMap { try? RedisEndpoint($0) }, try? testTLS?.endpoint(),
+].compactMap { $0 }
+
+/// The client against a real server, plain and over TLS; skipped without one.
+@Suite(.enabled(if: !testRedisEndpoints.isEmpty, "set LAUNCH_WORKER_TEST_REDIS (scripts/test does)"))
 struct RedisClientTests {
-    @Test func pipelinedCommandsGetTheirOwnReplies() async throws {
-        let client = RedisClient(address: try #require(testRedisAddress))
+    @Test(arguments: testRedisEndpoints)
+    func pipelinedCommandsGetTheirOwnReplies(endpoint: RedisEndpoint) async throws {
+        let client = RedisClient(endpoint: endpoint)
         let key = "launch-worker-test-\(UUID().uuidString)"
         let replies = try await client.send(
             [RedisCommand("DEL", key), RedisCommand("RPUSH", key, "a", "b")]
@@ -28,18 +35,27 @@ struct RedisClientTests {
         try await client.run(RedisCommand("DEL", key))
     }
 
-    @Test func reconnectsAfterTheServerDropsTheConnection() async throws {
-        let client = RedisClient(address: try #require(testRedisAddress))
+    @Test(arguments: testRedisEndpoints)
+    func reconnectsAfterTheServerDropsTheConnection(endpoint: RedisEndpoint) async throws {
+        let client = RedisClient(endpoint: endpoint)
         let name = "launch-worker-test-\(UUID().uuidString)"
         try await client.run(RedisCommand("CLIENT", "SETNAME", name))
-        let killer = RedisClient(address: try #require(testRedisAddress))
+        let killer = RedisClient(endpoint: endpoint)
         let id = try await client.run(RedisCommand("CLIENT", "ID")).integer
         try await killer.run(RedisCommand("CLIENT", "KILL", "ID", String(try #require(id))))
         // The call in flight when the connection died may fail; the next one reconnects.
         var reply: RESPValue?
+        var failures: [RedisClientError] = []
         for _ in 0..<50 where reply == nil {
-            reply = try? await client.run(RedisCommand("PING"))
+            do {
+                reply = try await client.run(RedisCommand("PING"))
+            } catch {
+                failures.append(error)
+            }
         }
         #expect(reply == .simpleString("PONG"))
+        // A dropped connection is a lost connection, even over TLS: no TLS failure to explain.
+        #expect(failures.allSatisfy(\.isConnectionError) && !failures.contains { "\($0)".contains("TLS") })
+        #expect(try await client.run(RedisCommand("CLIENT", "ID")).integer != id)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Where the Redis server is and how to log in: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?queue=NAME]`.
+/// Where the Redis server is and how to log in: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?queue=NAME]`,
+/// or `rediss://` for TLS, with redis-py's `ssl_*` query parameters (``RedisTLS``).
 public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     /// The host name or address.
     public var host: String
@@ -14,11 +15,13 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// The Celery queue named by `?queue=` (`celery`, Celery's default, when absent).
     public var queue: String
+    /// How the connection is secured (`rediss://`), or nil for plain TCP (`redis://`).
+    public var tls: RedisTLS?
 
     /// Makes an address from its parts.
     public init(
         host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil,
-        queue: String = "celery"
+        queue: String = "celery", tls: RedisTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -26,23 +29,18 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         self.username = username
         self.password = password
         self.queue = queue
+        self.tls = tls
     }
 
-    /// Parses a `redis://` URL.
+    /// Parses a `redis://` or `rediss://` URL.
     ///
-    /// - Throws: ``RedisAddressError`` naming what is wrong, including `rediss://` (TLS), which
-    ///   this client does not speak.
+    /// - Throws: ``RedisAddressError`` naming what is wrong.
     public init(url text: String) throws(RedisAddressError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
             throw RedisAddressError("\(text) is not a URL: expected redis://HOST:PORT/DB?queue=NAME")
         }
-        guard scheme != "rediss" else {
-            throw RedisAddressError(
-                "\(text): TLS (rediss://) is not supported by launch-worker's Redis client; "
-                    + "reach the broker over redis:// (on a private network or through a TLS tunnel such as stunnel)")
-        }
-        guard scheme == "redis" else {
-            throw RedisAddressError("\(text): the scheme must be redis://, not \(scheme)://")
+        guard scheme == "redis" || scheme == "rediss" else {
+            throw RedisAddressError("\(text): the scheme must be redis:// or rediss:// (TLS), not \(scheme)://")
         }
         guard let host = components.host, !host.isEmpty else {
             throw RedisAddressError("\(text) has no host: expected redis://HOST:PORT/DB")
@@ -62,16 +60,28 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         username = user?.isEmpty == false ? user : nil
         password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
         queue = "celery"
+        tls = scheme == "rediss" ? RedisTLS() : nil
         for item in components.queryItems ?? [] {
-            switch item.name {
-            case "queue":
+            if item.name == "queue" {
                 guard let name = item.value, !name.isEmpty else {
                     throw RedisAddressError("\(text): ?queue= needs a queue name")
                 }
                 queue = name
-            default:
-                throw RedisAddressError("\(text): unknown parameter ?\(item.name)=; the only one is ?queue=NAME")
+            } else if RedisTLS.parameters.contains(item.name) {
+                guard tls != nil else {
+                    throw RedisAddressError("\(text): ?\(item.name)= is a TLS setting: write rediss:// for TLS")
+                }
+                if let problem = tls?.set(item.name, to: item.value ?? "") {
+                    throw RedisAddressError("\(text): \(problem)")
+                }
+            } else {
+                throw RedisAddressError(
+                    "\(text): unknown parameter ?\(item.name)=; the parameters are queue, "
+                        + "and with rediss:// \(RedisTLS.parameters.sorted().joined(separator: ", "))")
             }
+        }
+        if let tls, tls.keyFile != nil, tls.certificateFile == nil {
+            throw RedisAddressError("\(text): ?ssl_keyfile= needs ?ssl_certfile=, the certificate it is the key of")
         }
     }
 
@@ -79,11 +89,12 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let user = username.map { "\($0)@" } ?? (password == nil ? "" : ":***@")
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(user)\(shownHost):\(port)/\(database)?queue=\(queue)"
+        let scheme = tls == nil ? "redis" : "rediss"
+        return "\(scheme)://\(user)\(shownHost):\(port)/\(database)?queue=\(queue)\(tls?.query ?? "")"
     }
 }
 
-/// A `--queue redis://...` that cannot be used, and why.
+/// A `--queue redis://...` (or `rediss://`, or one of its TLS files) that cannot be used, and why.
 public struct RedisAddressError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong and what to write instead.
     public var description: String

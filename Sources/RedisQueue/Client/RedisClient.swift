@@ -6,15 +6,15 @@ import Foundation
 ///
 /// Blocking commands (`BLMOVE`) hold their connection: give them a client of their own.
 public actor RedisClient {
-    private let address: RedisAddress
+    private let endpoint: RedisEndpoint
     private let connectTimeout: Duration
     private var connection: RedisConnection?
     private var connecting: Task<RedisConnection, any Error>?
     private var failures = 0
 
-    /// A client for `address`; it connects on first use.
-    public init(address: RedisAddress, connectTimeout: Duration = .seconds(5)) {
-        self.address = address
+    /// A client for `endpoint`; it connects on first use.
+    public init(endpoint: RedisEndpoint, connectTimeout: Duration = .seconds(5)) {
+        self.endpoint = endpoint
         self.connectTimeout = connectTimeout
     }
 
@@ -57,12 +57,12 @@ public actor RedisClient {
         if let connecting {
             task = connecting
         } else {
-            let (address, timeout, failures) = (address, connectTimeout, failures)
+            let (endpoint, timeout, failures) = (endpoint, connectTimeout, failures)
             task = Task {
                 if failures > 0 {
                     try await Task.sleep(for: .milliseconds(min(2000, 50 << min(failures - 1, 6))))
                 }
-                return try await RedisConnection.connect(to: address, timeout: timeout)
+                return try await RedisConnection.connect(to: endpoint, timeout: timeout)
             }
             connecting = task
         }
@@ -89,19 +89,25 @@ public actor RedisClient {
 public enum RedisClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server could not be reached or the connection broke: worth retrying.
     case connection(String)
+    /// TLS failed (the certificate, the host name, a client certificate the server wants): why,
+    /// and what to change. Retried too, in case the server's certificate is fixed meanwhile.
+    case tls(String)
     /// The server answered with an error.
     case server(String)
 
     public var description: String {
         switch self {
         case .connection(let reason): "Redis connection: \(reason)"
+        case .tls(let reason): "Redis TLS: \(reason)"
         case .server(let reason): "Redis error: \(reason)"
         }
     }
 
     /// Whether the call may succeed if tried again after a reconnect.
     public var isConnectionError: Bool {
-        if case .connection = self { return true }
-        return false
+        switch self {
+        case .connection, .tls: true
+        case .server: false
+        }
     }
 }

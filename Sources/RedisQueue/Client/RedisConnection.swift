@@ -1,7 +1,9 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
-/// One TCP connection to Redis: commands are pipelined, and replies matched to them in order.
+/// One TCP connection to Redis, over TLS for `rediss://`: commands are pipelined, and replies
+/// matched to them in order.
 ///
 /// A connection that fails stays failed; ``RedisClient`` makes a new one.
 final class RedisConnection: Sendable {
@@ -14,14 +16,25 @@ final class RedisConnection: Sendable {
     /// Whether the connection is still open.
     var isActive: Bool { channel.isActive }
 
-    /// Connects, logs in and selects the database.
-    static func connect(to address: RedisAddress, timeout: Duration) async throws(RedisClientError) -> RedisConnection {
+    /// Connects, makes the TLS handshake (`rediss://`), logs in and selects the database, each
+    /// step within `timeout`.
+    ///
+    /// - Throws: ``RedisClientError/tls(_:)`` naming the host and why its TLS failed,
+    ///   ``RedisClientError/connection(_:)`` and ``RedisClientError/server(_:)``.
+    static func connect(to endpoint: RedisEndpoint, timeout: Duration) async throws(RedisClientError) -> RedisConnection
+    {
+        let address = endpoint.address
+        let milliseconds = Int64(timeout / .milliseconds(1))
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(timeout / .milliseconds(1))))
+            .connectTimeout(.milliseconds(milliseconds))
             .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [tls = endpoint.tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RESPFrameDecoder()), RedisReplyHandler(),
                     ])
@@ -33,6 +46,12 @@ final class RedisConnection: Sendable {
         } catch {
             throw .connection("cannot connect to \(address.host):\(address.port): \(error)")
         }
+        // A server that accepts but never finishes the handshake (a plain port spoken to with
+        // rediss://) must not hold the reconnect forever.
+        let deadline = channel.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+            channel.pipeline.fireErrorCaught(HandshakeTimedOut(timeout: timeout, tls: endpoint.tls != nil))
+        }
+        defer { deadline.cancel() }
         let connection = RedisConnection(channel: channel)
         var handshake: [RedisCommand] = []
         if let password = address.password {
@@ -41,7 +60,15 @@ final class RedisConnection: Sendable {
         }
         if address.database != 0 { handshake.append(RedisCommand("SELECT", String(address.database))) }
         handshake.append(RedisCommand("CLIENT", "SETNAME", "launch-worker"))
-        let replies = try await connection.send(handshake)
+        let replies: [RESPValue]
+        do {
+            replies = try await connection.send(handshake)
+        } catch .tls(let reason) {
+            throw .tls("\(address.host):\(address.port): \(reason)")
+        } catch .connection(let reason) where endpoint.tls == nil {
+            // A TLS port closes on a client that does not start with a TLS handshake.
+            throw .connection("\(reason) before answering (if this is the server's TLS port, write rediss://)")
+        }
         for (command, reply) in zip(handshake, replies) {
             if let message = reply.errorMessage {
                 connection.close()
@@ -159,7 +186,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(.connection("the connection to Redis failed: \(error)"))
+        failAll(RedisClientError(channelError: error))
         context.close(promise: nil)
     }
 
@@ -170,3 +197,16 @@ final class RedisReplyHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension RedisReplyHandler: Sendable {}
+
+/// The server took longer than the connect timeout to answer the first commands.
+struct HandshakeTimedOut: Error, CustomStringConvertible {
+    var timeout: Duration
+    /// Whether the connection began with a TLS handshake.
+    var tls: Bool
+
+    var description: String {
+        // A plain Redis port reads a TLS ClientHello as the start of a command line, and waits.
+        "no answer within \(timeout) of connecting"
+            + (tls ? ": the server may not speak TLS on this port (write redis:// for a plain port)" : "")
+    }
+}
