@@ -81,9 +81,9 @@ class Worker:
         self.name = f"worker-{uuid.uuid4().hex[:6]}"
         self.ready = tmp_path / f"{self.name}.ready"
         self.log = tmp_path / f"{self.name}.log"
-        url = broker.rstrip("/") if "?" in broker else broker
+        url = f"{broker}&queue={queue}" if "?" in broker else f"{broker}?queue={queue}"
         self.process = subprocess.Popen(
-            [EXECUTABLE, "serve", bundle, "--queue", f"{url}?queue={queue}", "--ready-file", self.ready, *extra],
+            [EXECUTABLE, "serve", bundle, "--queue", url, "--ready-file", self.ready, *extra],
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )
