@@ -18,8 +18,8 @@ final class RedisConnection: Sendable {
     /// Whether the connection is still open.
     var isActive: Bool { channel.isActive }
 
-    /// Connects, makes the TLS handshake (`rediss://`), logs in and selects the database, each
-    /// step within `timeout`.
+    /// Connects within `timeout`, then makes the TLS handshake (`rediss://`), logs in and selects
+    /// the database within `timeout` more.
     ///
     /// - Throws: ``RedisClientError/tls(_:)`` naming the host and why its TLS failed,
     ///   ``RedisClientError/connection(_:)`` and ``RedisClientError/server(_:)``.
