@@ -9,23 +9,34 @@ import Synchronization
 /// job only, and releases it before the caller resumes. Keeping one thread state for the
 /// thread's whole life keeps `threading.local` data of the bundle between calls.
 ///
+/// The thread is also a `TaskExecutor`: a task that prefers it (`withTaskExecutorPreference`,
+/// `addTask(executorPreference:)`) runs its Swift code here, between Python jobs, and its
+/// ``run(_:)`` calls then run at once, without handing the job to another thread and back.
+/// Blocking file I/O in such a task waits on this thread, never on Swift's cooperative pool.
+///
 /// - Important: Python never runs on Swift's cooperative pool: only here.
-public final class PythonThread: Sendable {
+public final class PythonThread: TaskExecutor, Sendable {
     /// A job: runs on the thread with the GIL held.
     typealias Job = @Sendable (GIL) -> Void
 
     private enum Message: Sendable {
         case job(Job)
+        /// A piece of a Swift task that prefers this thread; runs without the GIL.
+        case task(UnownedJob)
         case stop
     }
 
     /// The thread's name, as shown by debuggers and `ps -L`.
     public let name: String
-    private let mailbox = Mutex<[Message]>([])
+    private let mailbox = Mutex<(messages: [Message], stopped: Bool)>(([], false))
     private let wakeUp = DispatchSemaphore(value: 0)
     /// Python's id of this thread (for `PyThreadState_SetAsyncExc`), and whether a job is
     /// running; both change only while this thread holds the GIL.
     private let running = Mutex<(pythonID: UInt, busy: Bool)>((0, false))
+    /// The OS thread, set once before the thread takes its first message.
+    private let osThread = Mutex<pthread_t?>(nil)
+    /// The thread's Python thread state; read and written on the thread only.
+    nonisolated(unsafe) private var threadState: UnsafeMutablePointer<PyThreadState>?
 
     private init(name: String) {
         self.name = name
@@ -54,14 +65,25 @@ public final class PythonThread: Sendable {
         return thread
     }
 
+    /// Whether the caller runs on this thread (a task that prefers it as its executor).
+    public var isCurrent: Bool {
+        guard let thread = osThread.withLock({ $0 }) else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
     /// Runs `body` on this thread with the GIL held, and returns its result.
     ///
-    /// If the calling task is cancelled, this throws `CancellationError` at once. A job that
-    /// had not started is skipped; one already running cannot be stopped from outside Python,
-    /// so it runs to its end on the thread and its result is dropped.
+    /// Called from a task running on this thread, it runs `body` at once. Otherwise, if the
+    /// calling task is cancelled, this throws `CancellationError` at once: a job that had not
+    /// started is skipped; one already running cannot be stopped from outside Python, so it runs
+    /// to its end on the thread and its result is dropped.
     public func run<Value: Sendable>(
         _ body: @escaping @Sendable (GIL) throws -> Value
     ) async throws -> Value {
+        if isCurrent {
+            try Task.checkCancellation()
+            return try withGIL(body)
+        }
         let job = PendingJob<Value>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -88,6 +110,22 @@ public final class PythonThread: Sendable {
         return PyThreadState_SetAsyncExc(pythonID, exceptionType.pointer) == 1
     }
 
+    /// Takes a piece of a task that prefers this thread. After ``stop()`` such pieces go to the
+    /// global concurrent executor, so a task is never stranded.
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let accepted = mailbox.withLock { mailbox -> Bool in
+            guard !mailbox.stopped else { return false }
+            mailbox.messages.append(.task(job))
+            return true
+        }
+        if accepted {
+            wakeUp.signal()
+        } else {
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        }
+    }
+
     /// Ends the thread after the jobs already handed to it, dropping its thread state.
     public func stop() {
         post(.stop)
@@ -99,13 +137,29 @@ public final class PythonThread: Sendable {
     }
 
     private func post(_ message: Message) {
-        mailbox.withLock { $0.append(message) }
+        mailbox.withLock { mailbox in
+            mailbox.messages.append(message)
+            if case .stop = message { mailbox.stopped = true }
+        }
         wakeUp.signal()
     }
 
     private func nextMessage() -> Message {
         wakeUp.wait()
-        return mailbox.withLock { $0.removeFirst() }
+        return mailbox.withLock { $0.messages.removeFirst() }
+    }
+
+    /// Runs `body` with the GIL held, marked as this thread's running job.
+    private func withGIL<Value>(_ body: (GIL) throws -> Value) rethrows -> Value {
+        PyEval_RestoreThread(threadState)
+        running.withLock { $0.busy = true }
+        defer {
+            running.withLock { $0.busy = false }
+            // Drop an interruption that arrived too late for the job it was meant for.
+            PyThreadState_SetAsyncExc(running.withLock { $0.pythonID }, nil)
+            _ = PyEval_SaveThread()
+        }
+        return try body(GIL())
     }
 
     /// The thread's body. A nonisolated method, never a closure written in `main.swift`.
@@ -113,28 +167,26 @@ public final class PythonThread: Sendable {
         attach: @Sendable () throws(PythonBridgeError) -> UnsafeMutablePointer<PyThreadState>,
         started: (Result<Void, PythonBridgeError>) -> Void
     ) {
-        let threadState: UnsafeMutablePointer<PyThreadState>
         do {
             threadState = try attach()
         } catch {
             started(.failure(error))
             return
         }
-        let pythonID = PyThread_get_thread_ident()
-        running.withLock { $0.pythonID = pythonID }
+        running.withLock { $0.pythonID = PyThread_get_thread_ident() }
+        osThread.withLock { $0 = pthread_self() }
         started(.success(()))
-        while case .job(let job) = nextMessage() {
-            PyEval_RestoreThread(threadState)
-            running.withLock { $0.busy = true }
-            job(GIL())
-            running.withLock { $0.busy = false }
-            // Drop an interruption that arrived too late for the job it was meant for.
-            PyThreadState_SetAsyncExc(pythonID, nil)
-            _ = PyEval_SaveThread()
+        while true {
+            switch nextMessage() {
+            case .job(let job): withGIL(job)
+            case .task(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            case .stop:
+                PyEval_RestoreThread(threadState)
+                PyThreadState_Clear(threadState)
+                PyThreadState_DeleteCurrent()
+                return
+            }
         }
-        PyEval_RestoreThread(threadState)
-        PyThreadState_Clear(threadState)
-        PyThreadState_DeleteCurrent()
     }
 }
 

@@ -65,6 +65,33 @@ struct PythonThreadTests {
         #expect(value == "kept")
     }
 
+    @Test("a task that prefers a thread runs its Swift code there, and its jobs on it at once")
+    func threadIsATaskExecutor() async throws {
+        let interpreter = try await SharedInterpreter.get()
+        let thread = try await interpreter.makeThread(name: "test-executor")
+        defer { thread.stop() }
+        let ident: @Sendable (GIL) throws -> String = { gil in
+            try gil.importModule("threading").attribute("get_ident").call().description
+        }
+        let fromOutside = try await thread.run(ident)
+        #expect(!thread.isCurrent)
+        let (onThread, fromInside, mainIsCurrent) = try await withTaskExecutorPreference(thread) {
+            (thread.isCurrent, try await thread.run(ident), interpreter.mainThread.isCurrent)
+        }
+        #expect(onThread)
+        #expect(fromInside == fromOutside)
+        #expect(!mainIsCurrent)
+    }
+
+    @Test("a task that prefers a stopped thread still runs, elsewhere")
+    func stoppedExecutorForwards() async throws {
+        let interpreter = try await SharedInterpreter.get()
+        let thread = try await interpreter.makeThread(name: "test-stopped")
+        thread.stop()
+        let ranOnThread = await Task(executorPreference: thread) { thread.isCurrent }.value
+        #expect(!ranOnThread)
+    }
+
     @Test("a job cancelled before it starts is skipped with CancellationError")
     func cancelledJobIsSkipped() async throws {
         let interpreter = try await SharedInterpreter.get()
