@@ -1,10 +1,38 @@
 import Synchronization
 
+/// A claimed task while it runs, and who settles it: its own run (answering it, or giving it
+/// back when cancelled), or the serving loop giving it back at the drain deadline while its run
+/// is still busy on the slot's thread. Whoever settles first decides; the other leaves it.
+final class InFlightTask: Sendable {
+    /// The task.
+    let task: QueuedTask
+    private let settled = Mutex(false)
+    private let run = Mutex<Task<Void, Never>?>(nil)
+
+    init(_ task: QueuedTask) {
+        self.task = task
+    }
+
+    /// Marks the task settled; false when it already was (by the other party).
+    func settle() -> Bool {
+        settled.withLock { settled in
+            defer { settled = true }
+            return !settled
+        }
+    }
+
+    /// Keeps the task running it, to cancel.
+    func attach(_ task: Task<Void, Never>) { run.withLock { $0 = task } }
+
+    /// Cancels its run: a predict that has not started is skipped.
+    func cancel() { run.withLock { $0 }?.cancel() }
+}
+
 /// The serving loop's shared state: what is in flight, whether it drains, and how long to pause
 /// claiming after a storage failure.
 final class LoopState: Sendable {
     private struct State {
-        var inFlight = 0
+        var running: [String: InFlightTask] = [:]
         var draining = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var storagePause: Duration?
@@ -13,17 +41,19 @@ final class LoopState: Sendable {
 
     private let state = Mutex(State())
 
-    var inFlight: Int { state.withLock { $0.inFlight } }
+    var inFlight: Int { state.withLock { $0.running.count } }
     var draining: Bool { state.withLock { $0.draining } }
+    /// The tasks in flight now.
+    var running: [InFlightTask] { state.withLock { Array($0.running.values) } }
 
     func beginDrain() { state.withLock { $0.draining = true } }
 
-    func taskStarted() { state.withLock { $0.inFlight += 1 } }
+    func taskStarted(_ task: InFlightTask) { state.withLock { $0.running[task.task.id] = task } }
 
-    func taskLeft() {
+    func taskLeft(_ task: InFlightTask) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.inFlight -= 1
-            guard state.inFlight == 0 else { return [] }
+            state.running[task.task.id] = nil
+            guard state.running.isEmpty else { return [] }
             defer { state.idleWaiters = [] }
             return state.idleWaiters
         }
@@ -36,7 +66,7 @@ final class LoopState: Sendable {
             group.addTask {
                 await withCheckedContinuation { continuation in
                     let idle = self.state.withLock { state -> Bool in
-                        if state.inFlight == 0 { return true }
+                        if state.running.isEmpty { return true }
                         state.idleWaiters.append(continuation)
                         return false
                     }

@@ -42,14 +42,17 @@ public final class QueueWorker: Service {
     public func run() async throws {
         runner.readiness.partStarted()
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await claimLoop(&group)
-                if await !state.waitUntilIdle(timeout: configuration.drainTimeout) {
-                    logger.warning(
-                        "drain deadline passed: giving unfinished tasks back to the queue",
-                        metadata: ["in_flight": "\(state.inFlight)"])
-                    group.cancelAll()
-                }
+            do {
+                try await claimLoop()
+            } catch {
+                await giveBackInFlight()
+                throw error
+            }
+            if await !state.waitUntilIdle(timeout: configuration.drainTimeout) {
+                logger.warning(
+                    "drain deadline passed: giving unfinished tasks back to the queue",
+                    metadata: ["in_flight": "\(state.inFlight)"])
+                await giveBackInFlight()
             }
         } onGracefulShutdown: { [state, slots, logger] in
             logger.info("graceful shutdown: finishing in-flight tasks, claiming no more")
@@ -63,7 +66,7 @@ public final class QueueWorker: Service {
     /// front end's shutdown.
     private var stopping: Bool { state.draining || runner.readiness.current == .draining }
 
-    private func claimLoop(_ group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+    private func claimLoop() async throws {
         while !stopping {
             if let pause = state.claimPause() {
                 try? await Task.sleep(for: pause)
@@ -87,14 +90,37 @@ public final class QueueWorker: Service {
                 try await queue.waitForTasks()
                 continue
             }
-            state.taskStarted()
-            group.addTask { await self.process(task, on: thread) }
+            let running = InFlightTask(task)
+            state.taskStarted(running)
+            // On the slot's thread: predict runs there without a hand-off, and the answer's
+            // durable writes block that thread rather than Swift's cooperative pool. Not a child
+            // task, so that a predict stuck on the thread never keeps the loop from returning.
+            running.attach(Task(executorPreference: thread) { await self.process(running, on: thread) })
         }
     }
 
-    /// Runs one task on its slot and answers it; never throws: every outcome is a response, a
-    /// release back to the queue, or (for a stuck task at exit) a claim left for recovery.
-    private func process(_ task: QueuedTask, on thread: PythonThread) async {
+    /// At the drain deadline or on an error: gives back every task still running, except a
+    /// stuck one (its claim is left for recovery, which counts the attempt), without waiting for
+    /// their predicts.
+    private func giveBackInFlight() async {
+        for running in state.running {
+            running.cancel()
+            var log = logger
+            log[metadataKey: "task_id"] = "\(running.task.id)"
+            if runner.isStuck(running.task.id) {
+                log.error("leaving the stuck task's claim for recovery, which counts the attempt")
+            } else if running.settle() {
+                await giveBack(
+                    running.task, because: "the worker stopped before it finished", storageFailed: false, log)
+            }
+        }
+    }
+
+    /// Runs one task on its slot and answers it, unless the loop gave it back meanwhile; never
+    /// throws: every outcome is a response, a release back to the queue, or (for a stuck task at
+    /// exit) a claim left for recovery.
+    private func process(_ running: InFlightTask, on thread: PythonThread) async {
+        let task = running.task
         let startedAt = Date()
         metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
         // The slot is held until the answer is durable: were the next task to start earlier and
@@ -102,7 +128,7 @@ public final class QueueWorker: Service {
         defer {
             slots.release(thread)
             metrics.taskLeft()
-            state.taskLeft()
+            state.taskLeft(running)
         }
         var log = logger
         log[metadataKey: "task_id"] = "\(task.id)"
@@ -110,6 +136,7 @@ public final class QueueWorker: Service {
         do {
             request = try PredictRequest(json: task.body)
         } catch {
+            guard running.settle() else { return }
             log.warning("rejected a corrupt task", metadata: ["reason": "\(error.reason)"])
             let response = TaskResponse.failure(traceback: "bad request: \(error.reason)")
             await answer(task, response, startedAt: startedAt, disposition: .rejected, status: "REJECTED", log)
@@ -117,17 +144,16 @@ public final class QueueWorker: Service {
         }
         do {
             let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: log)
+            guard running.settle() else { return }
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
             await answer(task, response, startedAt: startedAt, disposition: .answered, status: status, log)
         } catch let error as DurableWriteError {
+            guard running.settle() else { return }
             await giveBack(task, because: "its pickled result could not be stored: \(error)", storageFailed: true, log)
         } catch {
-            // Cancelled by the drain deadline or by a stuck worker's exit.
-            if runner.isStuck(task.id) {
-                log.error("leaving the stuck task's claim for recovery, which counts the attempt")
-            } else {
-                await giveBack(task, because: "the worker stopped before it finished", storageFailed: false, log)
-            }
+            // Cancelled by the loop's giveBackInFlight(), which settles it (or leaves a stuck one).
+            guard !runner.isStuck(task.id), running.settle() else { return }
+            await giveBack(task, because: "the worker stopped before it finished", storageFailed: false, log)
         }
     }
 

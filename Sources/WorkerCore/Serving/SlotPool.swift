@@ -10,12 +10,21 @@ public final class SlotPool: Sendable {
         var free: [PythonThread]
         var waiters: [CheckedContinuation<PythonThread?, Never>] = []
         var closed = false
+
+        /// A free slot, the caller's own thread's when that one is free.
+        mutating func takeFree() -> PythonThread? {
+            if let own = free.firstIndex(where: \.isCurrent) { return free.remove(at: own) }
+            return free.popLast()
+        }
     }
 
     private let state: Mutex<State>
 
     /// How many slots there are.
     public let count: Int
+    /// Every slot's thread, free or not: a caller that runs its tasks on them (as their
+    /// executor) still acquires a slot before running a request.
+    public let threads: [PythonThread]
 
     /// A pool of `count` new Python threads.
     public init(interpreter: PythonInterpreter, count: Int) async throws(PythonBridgeError) {
@@ -25,6 +34,7 @@ public final class SlotPool: Sendable {
         }
         self.state = Mutex(State(free: threads))
         self.count = count
+        self.threads = threads
     }
 
     /// Whether the pool was closed (a stuck worker's exit).
@@ -32,16 +42,19 @@ public final class SlotPool: Sendable {
 
     /// Takes a free slot if one is free now.
     public func tryAcquire() -> PythonThread? {
-        state.withLock { $0.closed ? nil : $0.free.popLast() }
+        state.withLock { $0.closed ? nil : $0.takeFree() }
     }
 
     /// Takes a free slot, waiting for one if all are in use; nil once the pool is closed, or
     /// when ``wakeWaiters()`` wakes the wait.
+    ///
+    /// A caller running on a slot's thread gets that slot when it is free, so its request runs
+    /// there without changing threads.
     public func acquire() async -> PythonThread? {
         await withCheckedContinuation { continuation in
             let ready: PythonThread?? = state.withLock { state in
                 if state.closed { return .some(nil) }
-                if let thread = state.free.popLast() { return .some(thread) }
+                if let thread = state.takeFree() { return .some(thread) }
                 state.waiters.append(continuation)
                 return nil
             }

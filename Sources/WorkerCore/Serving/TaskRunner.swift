@@ -78,8 +78,11 @@ public final class TaskRunner: Service {
         }
         let timedOut = TimeoutFlag()
         let response = try await withThrowingTaskGroup(of: TaskResponse?.self) { group in
-            group.addTask { try await self.executor.execute(request, taskID: taskID, on: thread) }
-            group.addTask {
+            group.addTask(executorPreference: thread) {
+                try await self.executor.execute(request, taskID: taskID, on: thread)
+            }
+            // The timer must not wait behind the predict it times on the slot's thread.
+            group.addTask(executorPreference: globalConcurrentExecutor) {
                 try await Task.sleep(for: timeout)
                 timedOut.set()
                 logger.warning("task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
