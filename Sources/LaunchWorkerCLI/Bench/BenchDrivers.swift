@@ -12,8 +12,10 @@ struct InProcessDriver {
         let tickets = BenchLoad.Tickets(load)
         let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         await withDiscardingTaskGroup { group in
-            for _ in 0..<load.concurrency {
-                group.addTask {
+            for caller in 0..<load.concurrency {
+                // Each caller runs on a slot's thread, as the queue worker runs its tasks.
+                let home = runner.slots.threads[caller % runner.slots.threads.count]
+                group.addTask(executorPreference: home) {
                     while tickets.take() {
                         let start = ContinuousClock.now
                         guard let thread = await runner.slots.acquire() else { return }
