@@ -8,28 +8,36 @@ import WorkerCore
 /// The folders of a spool (see docs/spool-protocol.md) and the rules for task ids.
 public struct SpoolLayout: Sendable {
     /// The spool's root folder.
-    public var root: URL
-
+    public let root: URL
     /// Tasks waiting to run: `incoming/<task_id>.json` (a fixed name producers rely on).
-    public var incoming: URL { root.appending(path: "incoming") }
+    public let incoming: URL
     /// Responses: `responses/<task_id>.json` (fixed).
-    public var responses: URL { root.appending(path: "responses") }
+    public let responses: URL
     /// Tasks that will never run again (fixed).
-    public var dead: URL { root.appending(path: "dead") }
+    public let dead: URL
     /// Temporary files, renamed into place when whole.
-    public var temporary: URL { root.appending(path: "tmp") }
+    public let temporary: URL
     /// `claimed/<worker_id>/<task_id>.json`: tasks being run, by owner.
-    public var claimed: URL { root.appending(path: "claimed") }
+    public let claimed: URL
     /// `workers/<worker_id>.lock`: held by live workers.
-    public var workers: URL { root.appending(path: "workers") }
+    public let workers: URL
     /// `attempts/<task_id>`: how many times a worker died running the task.
-    public var attempts: URL { root.appending(path: "attempts") }
+    public let attempts: URL
     /// Pickled results, unless the worker is told otherwise.
-    public var results: URL { root.appending(path: "results") }
+    public let results: URL
 
     /// The layout of the spool at `root`.
     public init(root: URL) {
-        self.root = root.standardizedFileURL
+        let root = root.standardizedFileURL
+        self.root = root
+        incoming = root.appending(path: "incoming")
+        responses = root.appending(path: "responses")
+        dead = root.appending(path: "dead")
+        temporary = root.appending(path: "tmp")
+        claimed = root.appending(path: "claimed")
+        workers = root.appending(path: "workers")
+        attempts = root.appending(path: "attempts")
+        results = root.appending(path: "results")
     }
 
     /// Makes every folder that is missing.

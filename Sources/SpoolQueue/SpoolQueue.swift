@@ -36,6 +36,11 @@ public final class SpoolQueue: TaskQueue, Service {
     private let recovery: SpoolRecovery
     private let logger: Logger
     private let backlog = Mutex<(names: [String], idlePolls: Int)>(([], 0))
+    /// The folders the hot path uses, as plain paths: building URLs per task is costly.
+    private let incomingPath: String
+    private let claimedPath: String
+    private let responsesPath: String
+    private let temporaryPath: String
 
     /// Opens (making folders as needed) the spool at `layout`, registers this worker, and
     /// recovers the claims of dead workers.
@@ -45,6 +50,10 @@ public final class SpoolQueue: TaskQueue, Service {
         self.configuration = configuration
         self.logger = logger
         lease = try WorkerLease(layout: layout)
+        incomingPath = layout.incoming.path
+        claimedPath = layout.claimed.appending(path: lease.workerID).path
+        responsesPath = layout.responses.path
+        temporaryPath = layout.temporary.path
         recovery = SpoolRecovery(layout: layout, maxAttempts: configuration.maxAttempts, logger: logger)
         recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease)
         recovery.answerUnansweredDeadLetters()
@@ -68,15 +77,34 @@ public final class SpoolQueue: TaskQueue, Service {
 
     public func next() async throws -> QueuedTask? {
         while let name = nextName() {
-            let source = layout.incoming.appending(path: name)
-            let claim = layout.claimed.appending(path: lease.workerID).appending(path: name)
-            guard rename(source.path, claim.path) == 0 else { continue }  // another worker won
+            let claim = "\(claimedPath)/\(name)"
+            guard rename("\(incomingPath)/\(name)", claim) == 0 else { continue }  // another worker won
             guard let id = SpoolLayout.taskID(fromFileName: name) else { continue }
-            let body = FileManager.default.contents(atPath: claim.path).map(Array.init) ?? []
-            let queuedAt = (try? FileManager.default.attributesOfItem(atPath: claim.path))?[.modificationDate] as? Date
+            let (body, queuedAt) = Self.read(claim)
             return QueuedTask(id: id, body: body, attempt: recovery.attemptsSoFar(id) + 1, queuedAt: queuedAt)
         }
         return nil
+    }
+
+    /// A claimed file's bytes and modification time (when the producer queued it); empty when
+    /// it cannot be read, which the loop answers as a corrupt task.
+    private static func read(_ path: String) -> (body: [UInt8], modified: Date?) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return ([], nil) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return ([], nil) }
+        let modified = Date(
+            timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1_000_000_000)
+        var body = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while filled < body.count {
+            let count = body.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        return (Array(body.prefix(filled)), modified)
     }
 
     /// The next name from the last look at `incoming/`, looking again (oldest first) when
@@ -116,33 +144,25 @@ public final class SpoolQueue: TaskQueue, Service {
     ) async throws {
         let claim = claimFile(task.id)
         if disposition == .rejected {
-            guard rename(claim.path, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
-                throw SpoolError.system("cannot move the corrupt task to dead/:", claim.path)
+            guard rename(claim, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
+                throw SpoolError.system("cannot move the corrupt task to dead/:", claim)
             }
         }
         let file = SpoolResponse(task: task, response: response, timings: timings)
-        try writeResponse(file, id: task.id)
-        if disposition == .answered { unlink(claim.path) }
+        try DurableFile.write(
+            file.jsonData(), toPath: "\(responsesPath)/\(task.id).json", via: temporaryPath, sync: configuration.fsync)
+        if disposition == .answered { unlink(claim) }
         recovery.forgetAttempts(task.id)
     }
 
     public func release(_ task: QueuedTask) async throws {
         let claim = claimFile(task.id)
-        guard rename(claim.path, layout.taskFile(task.id, in: layout.incoming).path) == 0 else {
-            throw SpoolError.system("cannot return the task to incoming/:", claim.path)
+        guard rename(claim, "\(incomingPath)/\(task.id).json") == 0 else {
+            throw SpoolError.system("cannot return the task to incoming/:", claim)
         }
     }
 
-    private func claimFile(_ id: String) -> URL {
-        layout.taskFile(id, in: layout.claimed.appending(path: lease.workerID))
-    }
-
-    private func writeResponse(_ response: SpoolResponse, id: String) throws {
-        let destination = layout.taskFile(id, in: layout.responses)
-        if configuration.fsync {
-            try DurableFile.write(response.jsonData(), to: destination, via: layout.temporary)
-        } else {
-            try DurableFile.write(response.jsonData(), to: destination, via: layout.temporary, sync: false)
-        }
+    private func claimFile(_ id: String) -> String {
+        "\(claimedPath)/\(id).json"
     }
 }

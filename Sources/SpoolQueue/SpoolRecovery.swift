@@ -12,17 +12,24 @@ struct SpoolRecovery: Sendable {
     let layout: SpoolLayout
     let maxAttempts: Int
     let logger: Logger
+    private let attemptsPath: String
+
+    init(layout: SpoolLayout, maxAttempts: Int, logger: Logger) {
+        self.layout = layout
+        self.maxAttempts = maxAttempts
+        self.logger = logger
+        attemptsPath = layout.attempts.path
+    }
 
     /// How many times a worker died running task `id`.
     func attemptsSoFar(_ id: String) -> Int {
-        let file = layout.attempts.appending(path: id)
-        guard let data = FileManager.default.contents(atPath: file.path) else { return 0 }
+        guard let data = FileManager.default.contents(atPath: "\(attemptsPath)/\(id)") else { return 0 }
         return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     /// Forgets a finished task's attempt count.
     func forgetAttempts(_ id: String) {
-        unlink(layout.attempts.appending(path: id).path)
+        unlink("\(attemptsPath)/\(id)")
     }
 
     /// Recovers the claims of every dead worker other than `workerID`: on this host, one whose

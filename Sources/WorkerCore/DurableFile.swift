@@ -18,36 +18,49 @@ public enum DurableFile {
     public static func write(
         _ bytes: some Collection<UInt8>, to destination: URL, via temporaryFolder: URL? = nil, sync: Bool = true
     ) throws(DurableWriteError) {
-        let folder = destination.deletingLastPathComponent()
-        let temporary = (temporaryFolder ?? folder)
-            .appending(path: ".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DurableWriteError(destination, "cannot create a file in \(folder.path)") }
+        try write(bytes, toPath: destination.path, via: temporaryFolder?.path, sync: sync)
+    }
+
+    /// ``write(_:to:via:sync:)`` with plain paths, for hot paths that keep their folders' paths.
+    public static func write(
+        _ bytes: some Collection<UInt8>, toPath destination: String, via temporaryFolder: String? = nil,
+        sync: Bool = true
+    ) throws(DurableWriteError) {
+        let split = destination.utf8.lastIndex(of: UInt8(ascii: "/")) ?? destination.utf8.startIndex
+        let folder = String(destination[..<split])
+        let name = String(destination[split...].dropFirst())
+        let temporary = "\(temporaryFolder ?? folder)/.\(name).\(UUID().uuidString).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DurableWriteError(destination, "cannot create a file in \(folder)") }
         do throws(DurableWriteError) {
             try writeAll(bytes, to: fd, destination: destination)
             guard !sync || fsync(fd) == 0 else { throw DurableWriteError(destination, "fsync failed") }
             close(fd)
-            guard rename(temporary.path, destination.path) == 0 else {
+            guard rename(temporary, destination) == 0 else {
                 throw DurableWriteError(destination, "cannot rename it into place")
             }
         } catch {
             close(fd)
-            unlink(temporary.path)
+            unlink(temporary)
             throw error
         }
-        if sync { try syncFolder(folder) }
+        if sync { try syncFolder(atPath: folder) }
     }
 
     /// fsyncs a folder, making the creations and renames in it durable.
     public static func syncFolder(_ folder: URL) throws(DurableWriteError) {
-        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try syncFolder(atPath: folder.path)
+    }
+
+    private static func syncFolder(atPath folder: String) throws(DurableWriteError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw DurableWriteError(folder, "cannot open the folder to fsync it") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw DurableWriteError(folder, "fsync of the folder failed") }
     }
 
     private static func writeAll(
-        _ bytes: some Collection<UInt8>, to fd: Int32, destination: URL
+        _ bytes: some Collection<UInt8>, to fd: Int32, destination: String
     ) throws(DurableWriteError) {
         let written = bytes.withContiguousStorageIfAvailable { buffer -> Int32 in
             var offset = 0
@@ -76,8 +89,8 @@ public struct DurableWriteError: Error, Sendable, CustomStringConvertible {
     /// What failed, with the system's reason.
     public var reason: String
 
-    init(_ file: URL, _ what: String, errno code: Int32 = errno) {
-        path = file.path
+    init(_ path: String, _ what: String, errno code: Int32 = errno) {
+        self.path = path
         reason = "\(what): \(String(cString: strerror(code)))"
     }
 

@@ -22,7 +22,7 @@ public struct DirectoryResultStore: ResultStore {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw DurableWriteError(folder, "cannot create the results folder")
+            throw DurableWriteError(folder.path, "cannot create the results folder")
         }
         let file = folder.appending(path: "\(taskID).pkl")
         try DurableFile.write(pickle, to: file)
