@@ -88,41 +88,35 @@ final class PredictEndpoint: Sendable {
         } catch {
             return respond(400, detail: error.description)
         }
-        let clock = ContinuousClock()
-        let arrived = clock.now
-        let thread: PythonThread
-        switch await admit(runner) {
-        case .admitted(let slot): thread = slot
-        case .refused(let refusal): return refusal
-        }
-        defer { runner.slots.release(thread) }
-        runner.metrics.taskStarted(wait: clock.now - arrived)
-        defer { runner.metrics.taskLeft() }
-        let taskID = UUID().uuidString.lowercased()
-        var log = logger
-        log[metadataKey: "task_id"] = "\(taskID)"
-        do {
-            let (response, timedOut) = try await runner.run(predictRequest, taskID: taskID, on: thread, logger: log)
-            let status = timedOut ? "TIMEOUT" : response.status.rawValue
-            runner.metrics.taskFinished(status: status, duration: clock.now - arrived)
-            if timedOut { return respond(504, traceback: response.traceback ?? "") }
-            guard response.status == .success else { return respond(500, traceback: response.traceback ?? "") }
-            return json(200, response.jsonData())
-        } catch let error as DurableWriteError {
-            return respond(500, traceback: "the pickled result could not be stored: \(error)")
-        } catch {
-            return respond(503, detail: "the worker stopped before the request finished")
+        let arrived = ContinuousClock.now
+        switch reserve(runner) {
+        case .refused(let refusal):
+            return refusal
+        case .admitted(let thread):
+            return await run(predictRequest, on: thread, runner, arrived: arrived)
+        case .queued where runner.slots.count == 1:
+            // With one slot, wait for it on its own thread: the slot's release there resumes the
+            // next request in place, so the thread runs queued requests back to back, without a
+            // hand-off between threads for each.
+            return await withTaskExecutorPreference(runner.slots.threads[0]) {
+                await waitAndRun(predictRequest, runner, arrived: arrived)
+            }
+        case .queued:
+            return await waitAndRun(predictRequest, runner, arrived: arrived)
         }
     }
 
-    private enum Admission {
+    private enum Reservation {
+        /// A slot, taken at once (`--fail-on-concurrency-limit`).
         case admitted(PythonThread)
+        /// A place in the bounded queue of requests waiting for a slot.
+        case queued
         case refused(Response)
     }
 
-    /// A slot for the request: at once or after waiting in a bounded queue; a refusal (429,
-    /// or 503 while draining) otherwise.
-    private func admit(_ runner: TaskRunner) async -> Admission {
+    /// A slot at once with `--fail-on-concurrency-limit`, otherwise a place among the requests
+    /// waiting for one; a 429 when there is neither.
+    private func reserve(_ runner: TaskRunner) -> Reservation {
         if configuration.failOnConcurrencyLimit {
             guard let thread = runner.slots.tryAcquire() else {
                 return .refused(
@@ -139,11 +133,44 @@ final class PredictEndpoint: Sendable {
             return .refused(
                 respond(429, detail: "\(configuration.maxQueuedRequests) requests are already waiting (--max-queued)"))
         }
-        defer { waiting.withLock { $0 -= 1 } }
-        guard let thread = await runner.slots.acquire() else {
-            return .refused(respond(503, detail: "not ready: the worker is \(runner.readiness.current.rawValue)"))
+        return .queued
+    }
+
+    /// Waits for a slot (after ``reserve(_:)`` queued the request), then runs it; a 503 when the
+    /// worker stops lending slots meanwhile.
+    private func waitAndRun(_ request: PredictRequest, _ runner: TaskRunner, arrived: ContinuousClock.Instant) async
+        -> Response
+    {
+        let thread = await runner.slots.acquire()
+        waiting.withLock { $0 -= 1 }
+        guard let thread else {
+            return respond(503, detail: "not ready: the worker is \(runner.readiness.current.rawValue)")
         }
-        return .admitted(thread)
+        return await run(request, on: thread, runner, arrived: arrived)
+    }
+
+    /// Runs the request on the slot `thread` (which it gives back) and answers it.
+    private func run(
+        _ request: PredictRequest, on thread: PythonThread, _ runner: TaskRunner, arrived: ContinuousClock.Instant
+    ) async -> Response {
+        defer { runner.slots.release(thread) }
+        runner.metrics.taskStarted(wait: .now - arrived)
+        defer { runner.metrics.taskLeft() }
+        let taskID = UUID().uuidString.lowercased()
+        var log = logger
+        log[metadataKey: "task_id"] = "\(taskID)"
+        do {
+            let (response, timedOut) = try await runner.run(request, taskID: taskID, on: thread, logger: log)
+            let status = timedOut ? "TIMEOUT" : response.status.rawValue
+            runner.metrics.taskFinished(status: status, duration: .now - arrived)
+            if timedOut { return respond(504, traceback: response.traceback ?? "") }
+            guard response.status == .success else { return respond(500, traceback: response.traceback ?? "") }
+            return json(200, response.jsonData())
+        } catch let error as DurableWriteError {
+            return respond(500, traceback: "the pickled result could not be stored: \(error)")
+        } catch {
+            return respond(503, detail: "the worker stopped before the request finished")
+        }
     }
 
     private func authorize(_ request: Request) -> Response? {
