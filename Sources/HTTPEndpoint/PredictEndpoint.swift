@@ -183,17 +183,12 @@ final class PredictEndpoint: Sendable {
 
 /// `{"detail": "..."}` with `code`.
 func respond(_ code: Int, detail: String) -> Response {
-    json(code, encode(["detail": detail]))
+    json(code, Data(JSONText.object(["detail": detail]).utf8))
 }
 
 /// `{"detail": {"traceback": "..."}}` with `code`, as llm-engine answers a predict error.
 func respond(_ code: Int, traceback: String) -> Response {
-    json(code, encode(["detail": ["traceback": traceback]]))
-}
-
-private func encode(_ object: [String: Any]) -> Data {
-    // Strings in dictionaries always encode.
-    (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    json(code, Data("{\"detail\":\(JSONText.object(["traceback": traceback]))}".utf8))
 }
 
 func json(_ code: Int, _ body: Data) -> Response {

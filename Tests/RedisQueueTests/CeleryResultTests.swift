@@ -69,17 +69,4 @@ import WorkerCore
         #expect((started["result"] as? [String: Any])?["pid"] as? Int == 7)
         #expect(CeleryResult.key(taskID: "t") == "celery-task-meta-t")
     }
-
-    @Test func quotedStringsReadBackUnchanged() throws {
-        let texts = [
-            "", "plain", "a \"quoted\" word", "back\\slash", "line\nbreak\r\ttab", "bell\u{07} nul\u{00} esc\u{1b}",
-            "unicode é ✓ 🧪", "a/slash", "\u{7f} del",
-        ]
-        for text in texts {
-            let quoted = JSONValue.quote(text)
-            #expect(try JSONValue.decodeString(Array(quoted.utf8)) == text, "\(quoted)")
-        }
-        #expect(JSONValue.quote("tab\there") == #""tab\there""#)
-        #expect(JSONValue.quote("\u{01}") == #""\u0001""#)
-    }
 }
