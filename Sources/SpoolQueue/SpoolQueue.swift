@@ -80,31 +80,13 @@ public final class SpoolQueue: TaskQueue, Service {
             let claim = "\(claimedPath)/\(name)"
             guard rename("\(incomingPath)/\(name)", claim) == 0 else { continue }  // another worker won
             guard let id = SpoolLayout.taskID(fromFileName: name) else { continue }
-            let (body, queuedAt) = Self.read(claim)
-            return QueuedTask(id: id, body: body, attempt: recovery.attemptsSoFar(id) + 1, queuedAt: queuedAt)
+            // Unreadable: an empty body, which the loop answers as a corrupt task.
+            let contents = FileContents.read(claim)
+            return QueuedTask(
+                id: id, body: contents?.bytes ?? [], attempt: recovery.attemptsSoFar(id) + 1,
+                queuedAt: contents?.modified)
         }
         return nil
-    }
-
-    /// A claimed file's bytes and modification time (when the producer queued it); empty when
-    /// it cannot be read, which the loop answers as a corrupt task.
-    private static func read(_ path: String) -> (body: [UInt8], modified: Date?) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return ([], nil) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return ([], nil) }
-        let modified = Date(
-            timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1_000_000_000)
-        var body = [UInt8](repeating: 0, count: Int(info.st_size))
-        var filled = 0
-        while filled < body.count {
-            let count = body.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            filled += count
-        }
-        return (Array(body.prefix(filled)), modified)
     }
 
     /// The next name from the last look at `incoming/`, looking again (oldest first) when

@@ -18,11 +18,11 @@ enum RequestInput {
         } else {
             path = location
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let contents = FileContents.read(path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             throw InputError(location: location, reason: reason)
         }
-        return Array(data)
+        return contents.bytes
     }
 }
 
