@@ -27,6 +27,7 @@ struct LaunchWorker: AsyncParsableCommand {
 
     /// Runs the command, with exit status 2 (not ArgumentParser's 64) for usage errors.
     static func main() async {
+        MemoryPolicy.keepFreedMemoryForReuse()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
