@@ -83,6 +83,18 @@ struct PythonThreadTests {
         #expect(!mainIsCurrent)
     }
 
+    @Test("the OS thread carries the thread's name, cut to Linux's 15 bytes")
+    func osThreadName() async throws {
+        let interpreter = try await SharedInterpreter.get()
+        let thread = try await interpreter.makeThread(name: "python-slot-name-test")
+        defer { thread.stop() }
+        let nativeID = try await thread.run { gil in
+            try gil.importModule("threading").attribute("get_native_id").call().description
+        }
+        let comm = try String(contentsOfFile: "/proc/self/task/\(nativeID)/comm", encoding: .utf8)
+        #expect(comm == "python-slot-nam\n")
+    }
+
     @Test("a task that prefers a stopped thread still runs, elsewhere")
     func stoppedExecutorForwards() async throws {
         let interpreter = try await SharedInterpreter.get()
