@@ -1,15 +1,19 @@
 /// The Lua scripts the queue runs on the server, each atomic there.
 enum RedisScripts {
-    /// Takes the next message and records it as unacked in one step, so no crash can fall
-    /// between the pop and kombu's bookkeeping (where kombu's own consumer can lose a message).
+    /// Takes up to ARGV[2] messages, each recorded as unacked in the same atomic step as its pop,
+    /// so no crash can fall between the pop and kombu's bookkeeping (where kombu's own consumer
+    /// can lose a message). Higher-priority lists are emptied first.
     ///
     /// KEYS: `unacked_index`, `unacked`, then the queue's lists in priority order.
-    /// ARGV: the delivery time (Unix seconds).
-    /// Returns `[envelope, delivery_tag or false]`, or nil when every list is empty.
+    /// ARGV: the delivery time (Unix seconds), how many messages at most.
+    /// Returns `[envelope, delivery_tag or false, envelope, ...]`, empty when every list is.
     static let consume = """
+        local taken = {}
+        local wanted = 2 * tonumber(ARGV[2])
         for i = 3, #KEYS do
-          local raw = redis.call('RPOP', KEYS[i])
-          if raw then
+          while #taken < wanted do
+            local raw = redis.call('RPOP', KEYS[i])
+            if not raw then break end
             local ok, message = pcall(cjson.decode, raw)
             local tag = nil
             if ok and type(message) == 'table' and type(message['properties']) == 'table' then
@@ -27,10 +31,11 @@ enum RedisScripts {
                   '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(key) .. ']')
               end
             end
-            return {raw, tag or false}
+            taken[#taken + 1] = raw
+            taken[#taken + 1] = tag or false
           end
         end
-        return false
+        return taken
         """
 
     /// Stores a task's state unless a SUCCESS is already stored (Celery's backend never

@@ -158,52 +158,71 @@ public final class RedisTaskQueue: TaskQueue, Service {
     // MARK: TaskQueue
 
     public func next() async throws -> QueuedTask? {
+        try await next(upTo: 1).first
+    }
+
+    /// Claims up to `limit` runnable tasks in as few script calls as it can (one when enough
+    /// wait); malformed, expired and already-answered messages are answered and skipped.
+    public func next(upTo limit: Int) async throws -> [QueuedTask] {
         let keys = [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: address.queue)
-        for _ in 0..<64 {
+        var tasks: [QueuedTask] = []
+        var calls = 0
+        while tasks.count < limit, calls < 64 {
+            calls += 1
             let reply: RESPValue
             do {
+                let now = Array(String(Date().timeIntervalSince1970).utf8)
                 reply = try await commands.run(
                     RedisScripts.eval(
-                        RedisScripts.consume, keys: keys, arguments: [Array(String(Date().timeIntervalSince1970).utf8)])
-                )
+                        RedisScripts.consume, keys: keys, arguments: [now, Array(String(limit - tasks.count).utf8)]))
                 connectionRestored()
             } catch {
                 connectionFailed(error)
+                return tasks
+            }
+            guard let parts = reply.elements, !parts.isEmpty else { return tasks }
+            for index in stride(from: 0, to: parts.count - 1, by: 2) {
+                guard let raw = parts[index].bytes else { continue }
+                if let task = await accept(raw, tag: parts[index + 1].string) { tasks.append(task) }
+            }
+        }
+        return tasks
+    }
+
+    /// A claimed message as a task to run, or nil once a message that must not run has been
+    /// answered (malformed: FAILURE; expired: REVOKED) or acked (no task to answer, or a
+    /// redelivery of a task that already succeeded).
+    private func accept(_ raw: [UInt8], tag: String?) async -> QueuedTask? {
+        var log = logger
+        log[metadataKey: "delivery_tag"] = "\(tag ?? "none")"
+        switch CeleryMessage.decode(raw, names: configuration.taskNames, now: Date()) {
+        case .run(let task):
+            log[metadataKey: "task_id"] = "\(task.id)"
+            if task.redelivered, await hasSucceeded(task.id) {
+                log.notice("a redelivered task already has a SUCCESS: acking it without running it again")
+                await ack(tag: tag)
                 return nil
             }
-            guard let parts = reply.elements, parts.count == 2, let raw = parts[0].bytes else { return nil }
-            let tag = parts[1].string
-            var log = logger
-            log[metadataKey: "delivery_tag"] = "\(tag ?? "none")"
-            switch CeleryMessage.decode(raw, names: configuration.taskNames, now: Date()) {
-            case .run(let task):
-                log[metadataKey: "task_id"] = "\(task.id)"
-                if task.redelivered, await hasSucceeded(task.id) {
-                    log.notice("a redelivered task already has a SUCCESS: acking it without running it again")
-                    await ack(tag: tag)
-                    continue
-                }
-                inFlight.withLock { $0[task.id, default: []].append(Delivery(tag: tag)) }
-                if configuration.trackStarted {
-                    let started = CeleryResult.started(
-                        taskID: task.id, pid: getpid(), hostname: "launch-worker@\(hostname)")
-                    try? await store(started, tag: nil)
-                }
-                return QueuedTask(
-                    id: task.id, body: task.request, attempt: task.redelivered ? 2 : 1, queuedAt: task.arrivedAt)
-            case .reject(let id, let exception):
-                log[metadataKey: "task_id"] = "\(id)"
-                log.warning(
-                    "rejected a malformed task", metadata: ["reason": "\(exception.type): \(exception.message)"])
-                try? await store(.failure(taskID: id, exception, at: Date()), tag: tag ?? "")
-            case .expired(let id, let expires):
-                log[metadataKey: "task_id"] = "\(id)"
-                log.notice("revoked a task whose expiry passed", metadata: ["expires": "\(expires)"])
-                try? await store(.expired(taskID: id, at: Date()), tag: tag ?? "")
-            case .unanswerable(let reason):
-                log.error("dropped a message that names no task to answer", metadata: ["reason": "\(reason)"])
-                await ack(tag: tag)
+            inFlight.withLock { $0[task.id, default: []].append(Delivery(tag: tag)) }
+            if configuration.trackStarted {
+                let started = CeleryResult.started(
+                    taskID: task.id, pid: getpid(), hostname: "launch-worker@\(hostname)")
+                try? await store(started, tag: nil)
             }
+            return QueuedTask(
+                id: task.id, body: task.request, attempt: task.redelivered ? 2 : 1, queuedAt: task.arrivedAt)
+        case .reject(let id, let exception):
+            log[metadataKey: "task_id"] = "\(id)"
+            log.warning(
+                "rejected a malformed task", metadata: ["reason": "\(exception.type): \(exception.message)"])
+            try? await store(.failure(taskID: id, exception, at: Date()), tag: tag ?? "")
+        case .expired(let id, let expires):
+            log[metadataKey: "task_id"] = "\(id)"
+            log.notice("revoked a task whose expiry passed", metadata: ["expires": "\(expires)"])
+            try? await store(.expired(taskID: id, at: Date()), tag: tag ?? "")
+        case .unanswerable(let reason):
+            log.error("dropped a message that names no task to answer", metadata: ["reason": "\(reason)"])
+            await ack(tag: tag)
         }
         return nil
     }

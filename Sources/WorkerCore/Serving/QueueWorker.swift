@@ -76,27 +76,35 @@ public final class QueueWorker: Service {
                 try? await Task.sleep(for: .milliseconds(100))
                 continue
             }
-            guard let thread = await slots.acquire() else {
+            guard let first = await slots.acquire() else {
                 if slots.isClosed { return }
                 continue
             }
             guard !stopping else {
-                slots.release(thread)
+                slots.release(first)
                 return
             }
-            guard let task = try await queue.next() else {
-                slots.release(thread)
+            // Every slot free now claims in the same call: one round trip for several tasks.
+            var threads = [first]
+            while let more = slots.tryAcquire() { threads.append(more) }
+            let tasks = try await queue.next(upTo: threads.count)
+            threads.dropFirst(tasks.count).forEach(slots.release)
+            guard !tasks.isEmpty else {
                 if configuration.exitWhenEmpty, state.inFlight == 0 { return }
                 try await queue.waitForTasks()
                 continue
             }
-            let running = InFlightTask(task)
-            state.taskStarted(running)
-            // On the slot's thread: predict runs there without a hand-off, and the answer's
-            // durable writes block that thread rather than Swift's cooperative pool. Not a child
-            // task, so that a predict stuck on the thread never keeps the loop from returning.
-            running.attach(Task(executorPreference: thread) { await self.process(running, on: thread) })
+            for (task, thread) in zip(tasks, threads) { start(task, on: thread) }
         }
+    }
+
+    /// Runs a claimed task on its slot's thread: predict runs there without a hand-off, and the
+    /// answer's durable writes block that thread rather than Swift's cooperative pool. Not a
+    /// child task, so that a predict stuck on the thread never keeps the loop from returning.
+    private func start(_ task: QueuedTask, on thread: PythonThread) {
+        let running = InFlightTask(task)
+        state.taskStarted(running)
+        running.attach(Task(executorPreference: thread) { await self.process(running, on: thread) })
     }
 
     /// At the drain deadline or on an error: gives back every task still running, except a

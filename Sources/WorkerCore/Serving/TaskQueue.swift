@@ -9,6 +9,10 @@ public protocol TaskQueue: Sendable {
     /// Claims the next waiting task, or returns nil when none waits now.
     func next() async throws -> QueuedTask?
 
+    /// Claims up to `limit` waiting tasks (the loop's free slots), none when none waits now; a
+    /// queue whose claims are round trips takes them in one.
+    func next(upTo limit: Int) async throws -> [QueuedTask]
+
     /// Returns when a task may be waiting (or after a while): the loop calls it when
     /// ``next()`` found nothing.
     func waitForTasks() async throws
@@ -23,6 +27,15 @@ public protocol TaskQueue: Sendable {
 
     /// Gives a task back to the queue untouched, for another run; its attempt is not counted.
     func release(_ task: QueuedTask) async throws
+}
+
+extension TaskQueue {
+    /// One ``next()`` after another, until `limit` or an empty queue.
+    public func next(upTo limit: Int) async throws -> [QueuedTask] {
+        var tasks: [QueuedTask] = []
+        while tasks.count < limit, let task = try await next() { tasks.append(task) }
+        return tasks
+    }
 }
 
 /// What became of a finished task.

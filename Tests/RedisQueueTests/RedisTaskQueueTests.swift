@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import RedisQueue
+
+/// The queue against the real server, on a database of its own so no other test's worker
+/// restores its deliveries.
+@Suite(.enabled(if: testRedisAddress != nil, "set LAUNCH_WORKER_TEST_REDIS (scripts/test does)"))
+struct RedisTaskQueueTests {
+    /// A message as kombu's Redis transport writes it, for task `id` on `queue`.
+    private func message(id: String, queue: String) -> String {
+        let body = Data(#"[[{"args": {"x": 1}}, false], {}, {}]"#.utf8).base64EncodedString()
+        return """
+            {"body": "\(body)", "content-encoding": "utf-8", "content-type": "application/json",
+             "headers": {"lang": "py", "task": "\(LaunchTaskNames.predict)", "id": "\(id)", "retries": 0},
+             "properties": {"correlation_id": "\(id)", "delivery_mode": 2, "priority": 0,
+                            "delivery_info": {"exchange": "", "routing_key": "\(queue)"},
+                            "body_encoding": "base64", "delivery_tag": "tag-\(id)"}}
+            """
+    }
+
+    @Test func claimsUpToTheFreeSlotsInOneCallEachRecordedAsUnacked() async throws {
+        var address = try #require(testRedisAddress)
+        address.database = 14
+        address.queue = "claims-\(UUID().uuidString)"
+        let endpoint = try RedisEndpoint(address)
+        let client = RedisClient(endpoint: endpoint)
+        let queue = RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test"))
+        // kombu LPUSHes, so the oldest message is on the right, where the worker pops.
+        for id in ["a", "b", "c"] {
+            try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
+        }
+
+        let first = try await queue.next(upTo: 2)
+        #expect(first.map(\.id) == ["a", "b"])
+        for id in ["a", "b"] {
+            #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-\(id)")) == .integer(1))
+            #expect(try await client.run(RedisCommand("ZSCORE", KombuLayout.unackedIndex, "tag-\(id)")).bytes != nil)
+        }
+        #expect(try await queue.next(upTo: 5).map(\.id) == ["c"])
+        #expect(try await queue.next(upTo: 5).isEmpty)
+        #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-c")) == .integer(1))
+
+        try await client.run(RedisCommand("DEL", KombuLayout.unacked, KombuLayout.unackedIndex))
+        await client.close()
+    }
+}
