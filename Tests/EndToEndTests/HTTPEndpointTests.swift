@@ -248,6 +248,20 @@ struct HTTPEndpointTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a busy queue on the one slot leaves room for HTTP requests: a slot claims on by itself only briefly")
+    func queueDoesNotStarveHTTP() async throws {
+        let spool = try TestSpool("busy-with-http")
+        let count = 300
+        for index in 0..<count { try spool.submit(#"{"args": {"seconds": 0.01}}"#, id: "t\(index)") }
+        let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--queue", spool.address])
+        try await eventually("the spool is being served") { spool.responseCount > 0 }
+        let response = try await worker.send("POST", "/predict", body: #"{"args": {"seconds": 0}}"#)
+        #expect(response.status == 200)
+        // Answered while most of the queue (3 s of work) still waits.
+        #expect(spool.responseCount < count / 2)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a Unix socket is created owner-only")
     func unixSocketPermissions() async throws {
         let socket = try Checkout.temporaryFolder("sock").appending(path: "w.sock").path

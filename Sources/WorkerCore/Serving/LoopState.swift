@@ -6,11 +6,13 @@ import Synchronization
 final class InFlightTask: Sendable {
     /// The task.
     let task: QueuedTask
+    /// The Swift task running it (and the tasks its slot claims after it).
+    let run: SlotRun
     private let settled = Mutex(false)
-    private let run = Mutex<Task<Void, Never>?>(nil)
 
-    init(_ task: QueuedTask) {
+    init(_ task: QueuedTask, run: SlotRun) {
         self.task = task
+        self.run = run
     }
 
     /// Marks the task settled; false when it already was (by the other party).
@@ -21,11 +23,19 @@ final class InFlightTask: Sendable {
         }
     }
 
-    /// Keeps the task running it, to cancel.
-    func attach(_ task: Task<Void, Never>) { run.withLock { $0 = task } }
+    /// Cancels its run: a predict that has not started is skipped, and its slot claims no more.
+    func cancel() { run.cancel() }
+}
 
-    /// Cancels its run: a predict that has not started is skipped.
-    func cancel() { run.withLock { $0 }?.cancel() }
+/// The Swift task that runs a slot's tasks one after another, kept to be cancelled.
+final class SlotRun: Sendable {
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// Keeps the Swift task.
+    func attach(_ task: Task<Void, Never>) { self.task.withLock { $0 = task } }
+
+    /// Cancels it.
+    func cancel() { task.withLock { $0 }?.cancel() }
 }
 
 /// The serving loop's shared state: what is in flight, whether it drains, and how long to pause
@@ -108,6 +118,9 @@ final class LoopState: Sendable {
     }
 
     func storageSucceeded() { state.withLock { $0.storagePause = nil } }
+
+    /// Whether the last answer was stored (no storage failure since).
+    var storageHealthy: Bool { state.withLock { $0.storagePause == nil } }
 
     /// A pause to take before the next claim, once per storage failure.
     func claimPause() -> Duration? {

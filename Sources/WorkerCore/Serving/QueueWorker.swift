@@ -98,13 +98,49 @@ public final class QueueWorker: Service {
         }
     }
 
+    /// How long a slot goes on claiming its next task itself before it gives the slot back, so a
+    /// request waiting for a slot (HTTP) waits at most about this long plus one task.
+    private static let slotRunBudget: Duration = .milliseconds(5)
+
     /// Runs a claimed task on its slot's thread: predict runs there without a hand-off, and the
     /// answer's durable writes block that thread rather than Swift's cooperative pool. Not a
     /// child task, so that a predict stuck on the thread never keeps the loop from returning.
     private func start(_ task: QueuedTask, on thread: PythonThread) {
-        let running = InFlightTask(task)
-        state.taskStarted(running)
-        running.attach(Task(executorPreference: thread) { await self.process(running, on: thread) })
+        let run = SlotRun()
+        let first = InFlightTask(task, run: run)
+        state.taskStarted(first)
+        run.attach(Task(executorPreference: thread) { await self.serve(first, on: thread) })
+    }
+
+    /// Runs `first` on the slot, then, while tasks are quick and more wait, claims and runs the
+    /// next ones on the same slot and thread: no hand-off between the loop and the slot's thread
+    /// per task. The slot is held until each answer is durable: were the next task to start
+    /// earlier and crash the process, a finished task would be charged an attempt it did not
+    /// cause.
+    private func serve(_ first: InFlightTask, on thread: PythonThread) async {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var running = first
+        while true {
+            await process(running, on: thread)
+            let next: QueuedTask? =
+                clock.now - started < Self.slotRunBudget && !stopping && !Task.isCancelled && !slots.isClosed
+                    && runner.readiness.current != .stuck && state.storageHealthy
+                ? try? await queue.next() : nil
+            // A claim that fails ends the run; the loop's own next claim meets the error.
+            // The next task is in flight before this one leaves, so the loop never sees the
+            // worker idle in between (and `--exit-when-empty` never stops under it).
+            if let next {
+                let following = InFlightTask(next, run: first.run)
+                state.taskStarted(following)
+                state.taskLeft(running)
+                running = following
+            } else {
+                state.taskLeft(running)
+                break
+            }
+        }
+        slots.release(thread)
     }
 
     /// At the drain deadline or on an error: gives back every task still running, except a
@@ -124,20 +160,14 @@ public final class QueueWorker: Service {
         }
     }
 
-    /// Runs one task on its slot and answers it, unless the loop gave it back meanwhile; never
-    /// throws: every outcome is a response, a release back to the queue, or (for a stuck task at
-    /// exit) a claim left for recovery.
+    /// Runs one task on `thread` (its slot, which the caller holds) and answers it, unless the
+    /// loop gave it back meanwhile; never throws: every outcome is a response, a release back to
+    /// the queue, or (for a stuck task at exit) a claim left for recovery.
     private func process(_ running: InFlightTask, on thread: PythonThread) async {
         let task = running.task
         let startedAt = Date()
         metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
-        // The slot is held until the answer is durable: were the next task to start earlier and
-        // crash the process, this finished task would be charged an attempt it did not cause.
-        defer {
-            slots.release(thread)
-            metrics.taskLeft()
-            state.taskLeft(running)
-        }
+        defer { metrics.taskLeft() }
         var log = logger
         log[metadataKey: "task_id"] = "\(task.id)"
         let request: PredictRequest
