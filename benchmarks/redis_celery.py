@@ -59,7 +59,14 @@ def enqueue(broker, queue, args, count):
 def throughput(client, ids, timeout):
     """Tasks/s between the first and the last answer, once all are answered."""
     keys = [f"celery-task-meta-{task_id}" for task_id in ids]
+
+    def finished():
+        # A key may hold STARTED (track_started) before its final state.
+        values = client.mget(keys)
+        return all(value is not None and json.loads(value)["status"] not in ("PENDING", "STARTED") for value in values)
+
     wait_for(lambda: client.exists(*keys) == len(keys), timeout, "every result")
+    wait_for(finished, timeout, "every result in its final state")
     metas = [json.loads(value) for value in client.mget(keys)]
     failed = [meta for meta in metas if meta["status"] != "SUCCESS"]
     if failed:
