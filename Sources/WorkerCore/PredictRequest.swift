@@ -55,7 +55,7 @@ public struct PredictRequest: Sendable, Equatable {
         }
         switch inputs[0] {
         case "args":
-            guard object["args"] is [String: Any], let span = RawJSONMember.find("args", in: body) else {
+            guard object["args"] is [String: Any], let span = RawJSON.member("args", of: body) else {
                 throw RequestError(
                     "\"args\" must be a JSON object whose keys are the predict function's parameter names")
             }

@@ -50,10 +50,10 @@ struct PredictRequestTests {
 }
 
 @Suite("Finding a member's raw JSON text")
-struct RawJSONMemberTests {
+struct RawJSONTests {
     private func find(_ name: String, _ json: String) -> String? {
         let bytes = Array(json.utf8)
-        return RawJSONMember.find(name, in: bytes).map { String(decoding: bytes[$0], as: UTF8.self) }
+        return RawJSON.member(name, of: bytes).map { String(decoding: bytes[$0], as: UTF8.self) }
     }
 
     @Test("values of every kind, nested, with strings holding brackets and quotes")

@@ -1,4 +1,5 @@
 import Foundation
+import WorkerCore
 
 /// The task names a launch-worker answers: the two names llm-engine's gateway sends
 /// (`ModelBundle.celery_task_name()` in its `model_bundle_entity.py`), which its Celery forwarder

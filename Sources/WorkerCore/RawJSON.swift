@@ -1,10 +1,13 @@
+import Foundation
+
 /// Finds the raw text of the parts of a JSON array or object without re-encoding them, so a
-/// request's `args` reach predict exactly as the producer wrote them (`1.0` stays a float).
+/// request's `args` reach predict exactly as the producer wrote them (`1.0` stays a float, big
+/// integers keep every digit).
 ///
 /// The input must already be known to be valid JSON (parse it with `JSONSerialization` first).
-enum RawJSON {
+public enum RawJSON {
     /// The byte ranges of the elements of the top-level array in `json`, or nil when it is not an array.
-    static func elements(of json: [UInt8]) -> [Range<Int>]? {
+    public static func elements(of json: [UInt8]) -> [Range<Int>]? {
         var scanner = Scanner(bytes: json)
         scanner.skipWhitespace()
         guard scanner.take(UInt8(ascii: "[")) else { return nil }
@@ -21,7 +24,7 @@ enum RawJSON {
 
     /// The members of the top-level object in `json`, as (decoded key, value range), in order;
     /// nil when it is not an object.
-    static func members(of json: ArraySlice<UInt8>) -> [(key: String, value: Range<Int>)]? {
+    public static func members(of json: ArraySlice<UInt8>) -> [(key: String, value: Range<Int>)]? {
         var scanner = Scanner(bytes: json)
         scanner.skipWhitespace()
         guard scanner.take(UInt8(ascii: "{")) else { return nil }
@@ -40,10 +43,17 @@ enum RawJSON {
         }
     }
 
+    /// The byte range of member `name`'s value in the top-level object in `json`; the last
+    /// occurrence wins, as with JSON parsers.
+    public static func member(_ name: String, of json: [UInt8]) -> Range<Int>? {
+        members(of: json[...])?.last { $0.key == name }?.value
+    }
+
     private static func decodeKey(_ quoted: ArraySlice<UInt8>) -> String {
         let inner = quoted.dropFirst().dropLast()
         guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
-        return (try? JSONValue.decodeString(Array(quoted))) ?? String(decoding: inner, as: UTF8.self)
+        let decoded = try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed) as? String
+        return decoded ?? String(decoding: inner, as: UTF8.self)
     }
 
     private struct Scanner {
