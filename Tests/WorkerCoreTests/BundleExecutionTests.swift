@@ -105,6 +105,10 @@ struct BundleExecutionTests {
         let response = try await Harness("bytes-echo").run(#"{"url": "/no/such/input"}"#)
         #expect(response.status == .failure)
         #expect(response.traceback?.contains("/no/such/input does not exist") == true)
+        let folder = NSTemporaryDirectory()
+        let notAFile = try await Harness("bytes-echo").run(#"{"url": "\#(folder)"}"#)
+        #expect(notAFile.status == .failure)
+        #expect(notAFile.traceback?.contains("\(folder) cannot be read") == true)
     }
 
     @Test("a pickled result is stored durably and reads back equal")
