@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+
 /// The Lua scripts the queue runs on the server, each atomic there.
 enum RedisScripts {
     /// Takes up to ARGV[2] messages, each recorded as unacked in the same atomic step as its pop,
@@ -7,7 +10,8 @@ enum RedisScripts {
     /// KEYS: `unacked_index`, `unacked`, then the queue's lists in priority order.
     /// ARGV: the delivery time (Unix seconds), how many messages at most.
     /// Returns `[envelope, delivery_tag or false, envelope, ...]`, empty when every list is.
-    static let consume = """
+    static let consume = RedisScript(
+        """
         local taken = {}
         local wanted = 2 * tonumber(ARGV[2])
         for i = 3, #KEYS do
@@ -36,61 +40,124 @@ enum RedisScripts {
           end
         end
         return taken
-        """
+        """)
 
-    /// Stores a task's state unless a SUCCESS is already stored (Celery's backend never
-    /// overwrites one), publishes it on the key's channel, and acks the delivery.
+    /// Stores tasks' states, each unless a SUCCESS is already stored for it (Celery's backend
+    /// never overwrites one), publishes each on its key's channel, and acks each delivery: the
+    /// results of tasks that finished together go in one call.
     ///
-    /// KEYS: `celery-task-meta-<id>`, `unacked_index`, `unacked`.
-    /// ARGV: the state's JSON, the expiry in seconds (0: none), the delivery tag ('' for none).
-    /// Returns 1 when stored, 0 when a SUCCESS was kept.
-    static let storeAndAck = """
-        local stored = 0
-        local current = redis.call('GET', KEYS[1])
-        local keep = false
-        if current then
-          local ok, meta = pcall(cjson.decode, current)
-          keep = ok and type(meta) == 'table' and meta['status'] == 'SUCCESS'
-        end
-        if not keep then
-          if tonumber(ARGV[2]) > 0 then
-            redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-          else
-            redis.call('SET', KEYS[1], ARGV[1])
+    /// KEYS: `unacked_index`, `unacked`, then `celery-task-meta-<id>` of each task.
+    /// ARGV: the expiry in seconds (0: none), then for each task its state's JSON and its delivery
+    /// tag ('' for none).
+    /// Returns, for each task, 1 when stored and 0 when a SUCCESS was kept.
+    static let storeAndAck = RedisScript(
+        """
+        local stored = {}
+        for i = 3, #KEYS do
+          local state, tag = ARGV[2 * i - 4], ARGV[2 * i - 3]
+          local current = redis.call('GET', KEYS[i])
+          local keep = false
+          if current then
+            local ok, meta = pcall(cjson.decode, current)
+            keep = ok and type(meta) == 'table' and meta['status'] == 'SUCCESS'
           end
-          redis.call('PUBLISH', KEYS[1], ARGV[1])
-          stored = 1
-        end
-        if ARGV[3] ~= '' then
-          redis.call('ZREM', KEYS[2], ARGV[3])
-          redis.call('HDEL', KEYS[3], ARGV[3])
+          if keep then
+            stored[#stored + 1] = 0
+          else
+            if tonumber(ARGV[1]) > 0 then
+              redis.call('SET', KEYS[i], state, 'EX', ARGV[1])
+            else
+              redis.call('SET', KEYS[i], state)
+            end
+            redis.call('PUBLISH', KEYS[i], state)
+            stored[#stored + 1] = 1
+          end
+          if tag ~= '' then
+            redis.call('ZREM', KEYS[1], tag)
+            redis.call('HDEL', KEYS[2], tag)
+          end
         end
         return stored
-        """
+        """)
 
     /// Puts an unacked message back on its lists, if its entry is still the one read
     /// (a compare-and-set in place of kombu's WATCH/MULTI transaction).
     ///
     /// KEYS: `unacked`, `unacked_index`, then the destination lists.
     /// ARGV: the delivery tag, the entry as read, the payload to push.
-    static let restore = """
+    static let restore = RedisScript(
+        """
         if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[1], ARGV[1])
         for i = 3, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
         return 1
-        """
+        """)
 
     /// Releases a lock only if this holder's token is still in it (as redis-py's `Lock` does).
-    static let unlock = """
+    static let unlock = RedisScript(
+        """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
-        """
+        """)
+}
 
-    /// The command running `script` with `keys` and `arguments`.
-    static func eval(_ script: String, keys: [String], arguments: [[UInt8]]) -> RedisCommand {
+/// A Lua script, run by its SHA-1 digest (`EVALSHA`: the server keeps scripts it has seen),
+/// and sent whole (`EVAL`) only when the server does not know it yet, after a restart say.
+struct RedisScript: Sendable {
+    /// The Lua source.
+    let source: String
+    /// The source's SHA-1, in hex, as the server names the script.
+    let digest: String
+
+    init(_ source: String) {
+        self.source = source
+        digest = Insecure.SHA1.hash(data: Array(source.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A call of the script with `keys` and `arguments`.
+    func call(keys: [String], arguments: [[UInt8]]) -> RedisScriptCall {
+        RedisScriptCall(script: self, keys: keys, arguments: arguments)
+    }
+}
+
+/// One call of a ``RedisScript``.
+struct RedisScriptCall: Sendable {
+    let script: RedisScript
+    let keys: [String]
+    let arguments: [[UInt8]]
+
+    /// `EVALSHA`, naming the script by digest.
+    var byDigest: RedisCommand { command("EVALSHA", script.digest) }
+    /// `EVAL`, with the whole source.
+    var whole: RedisCommand { command("EVAL", script.source) }
+
+    private func command(_ name: String, _ script: String) -> RedisCommand {
         RedisCommand(
-            bytes: [Array("EVAL".utf8), Array(script.utf8), Array(String(keys.count).utf8)]
-                + keys.map { Array($0.utf8) } + arguments)
+            bytes: [Array(name.utf8), Array(script.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) }
+                + arguments)
+    }
+}
+
+extension RedisClient {
+    /// Runs script calls, pipelined, by digest; a call whose script the server does not know is
+    /// sent again whole. Error replies are returned, not thrown.
+    func evaluate(_ calls: [RedisScriptCall]) async throws(RedisClientError) -> [RESPValue] {
+        var replies = try await send(calls.map(\.byDigest))
+        let unknown = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+        guard !unknown.isEmpty else { return replies }
+        let resent = try await send(unknown.map { calls[$0].whole })
+        for (index, reply) in zip(unknown, resent) { replies[index] = reply }
+        return replies
+    }
+
+    /// Runs one script call.
+    ///
+    /// - Throws: ``RedisClientError/server(_:)`` for an error reply, and what ``send(_:)`` throws.
+    @discardableResult
+    func evaluate(_ call: RedisScriptCall) async throws(RedisClientError) -> RESPValue {
+        let reply = try await evaluate([call])[0]
+        if let message = reply.errorMessage { throw .server("script: \(message)") }
+        return reply
     }
 }

@@ -102,8 +102,8 @@ public final class RedisTaskQueue: TaskQueue, Service {
             logger.notice("restoring an unfinished task at shutdown", metadata: ["delivery_tag": "\(tag)"])
             try? await restore(tag: tag)
         }
-        await commands.close()
-        await blocking.close()
+        commands.close()
+        blocking.close()
     }
 
     /// Moves this worker's deliveries to now in `unacked_index`, so no restorer takes a task
@@ -128,9 +128,8 @@ public final class RedisTaskQueue: TaskQueue, Service {
             guard locked.string == "OK" else { return }
             defer {
                 Task { [commands] in
-                    _ = try? await commands.run(
-                        RedisScripts.eval(
-                            RedisScripts.unlock, keys: [KombuLayout.unackedMutex], arguments: [Array(token.utf8)]))
+                    _ = try? await commands.evaluate(
+                        RedisScripts.unlock.call(keys: [KombuLayout.unackedMutex], arguments: [Array(token.utf8)]))
                 }
             }
             let ceiling = Date().timeIntervalSince1970 - configuration.visibilityTimeout.seconds
@@ -164,27 +163,38 @@ public final class RedisTaskQueue: TaskQueue, Service {
     /// Claims up to `limit` runnable tasks in as few script calls as it can (one when enough
     /// wait); malformed, expired and already-answered messages are answered and skipped.
     public func next(upTo limit: Int) async throws -> [QueuedTask] {
-        let keys = [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: address.queue)
         var tasks: [QueuedTask] = []
         var calls = 0
         while tasks.count < limit, calls < 64 {
             calls += 1
             let reply: RESPValue
             do {
-                let now = Array(String(Date().timeIntervalSince1970).utf8)
-                reply = try await commands.run(
-                    RedisScripts.eval(
-                        RedisScripts.consume, keys: keys, arguments: [now, Array(String(limit - tasks.count).utf8)]))
+                reply = try await commands.evaluate(consumeCall(upTo: limit - tasks.count))
                 connectionRestored()
             } catch {
                 connectionFailed(error)
                 return tasks
             }
-            guard let parts = reply.elements, !parts.isEmpty else { return tasks }
-            for index in stride(from: 0, to: parts.count - 1, by: 2) {
-                guard let raw = parts[index].bytes else { continue }
-                if let task = await accept(raw, tag: parts[index + 1].string) { tasks.append(task) }
-            }
+            guard let claimed = await accept(reply) else { return tasks }
+            tasks += claimed
+        }
+        return tasks
+    }
+
+    /// The consume script's call for up to `limit` messages.
+    private func consumeCall(upTo limit: Int) -> RedisScriptCall {
+        RedisScripts.consume.call(
+            keys: [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: address.queue),
+            arguments: [Array(String(Date().timeIntervalSince1970).utf8), Array(String(limit).utf8)])
+    }
+
+    /// The runnable tasks among the messages of a consume script's reply, nil when it had none.
+    private func accept(_ reply: RESPValue) async -> [QueuedTask]? {
+        guard let parts = reply.elements, !parts.isEmpty else { return nil }
+        var tasks: [QueuedTask] = []
+        for index in stride(from: 0, to: parts.count - 1, by: 2) {
+            guard let raw = parts[index].bytes else { continue }
+            if let task = await accept(raw, tag: parts[index + 1].string) { tasks.append(task) }
         }
         return tasks
     }
@@ -248,17 +258,53 @@ public final class RedisTaskQueue: TaskQueue, Service {
     public func finish(
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition
     ) async throws {
-        let tag = inFlight.withLock { $0[task.id]?.first?.tag }
-        let result: CeleryResult
-        if disposition == .rejected {
+        try await store(result(of: task, response, timings, disposition), tag: delivery(of: task) ?? "")
+        _ = takeDelivery(task.id)
+    }
+
+    /// Stores the result and claims the next tasks in one round trip (the two script calls
+    /// pipelined); after a lost connection, stores as ``finish(_:response:timings:disposition:)``
+    /// does and claims none.
+    public func finish(
+        _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,
+        thenClaimUpTo limit: Int
+    ) async throws -> [QueuedTask] {
+        let result = result(of: task, response, timings, disposition)
+        let tag = delivery(of: task) ?? ""
+        guard limit > 0 else {
+            try await store(result, tag: tag)
+            _ = takeDelivery(task.id)
+            return []
+        }
+        let replies: [RESPValue]
+        do {
+            replies = try await commands.evaluate([storeCall(result, tag: tag), consumeCall(upTo: limit)])
+            connectionRestored()
+        } catch {
+            connectionFailed(error)
+            try await store(result, tag: tag)
+            _ = takeDelivery(task.id)
+            return []
+        }
+        if let message = replies[0].errorMessage { throw RedisClientError.server("storing the result: \(message)") }
+        _ = takeDelivery(task.id)
+        return await accept(replies[1]) ?? []
+    }
+
+    /// The delivery tag of the task's (oldest) delivery to this worker.
+    private func delivery(of task: QueuedTask) -> String? {
+        inFlight.withLock { $0[task.id]?.first?.tag }
+    }
+
+    private func result(
+        of task: QueuedTask, _ response: TaskResponse, _ timings: TaskTimings, _ disposition: TaskDisposition
+    ) -> CeleryResult {
+        guard disposition == .answered else {
             let exception = CeleryException(
                 type: "ValueError", module: "builtins", message: response.traceback ?? "bad request")
-            result = .failure(taskID: task.id, exception, at: timings.finishedAt)
-        } else {
-            result = CeleryResult(taskID: task.id, response: response, finishedAt: timings.finishedAt)
+            return .failure(taskID: task.id, exception, at: timings.finishedAt)
         }
-        try await store(result, tag: tag ?? "")
-        _ = takeDelivery(task.id)
+        return CeleryResult(taskID: task.id, response: response, finishedAt: timings.finishedAt)
     }
 
     public func release(_ task: QueuedTask) async throws {
@@ -280,16 +326,13 @@ public final class RedisTaskQueue: TaskQueue, Service {
     /// Stores `result` (never over a SUCCESS) and acks `tag` ('' for none), retrying through a
     /// lost connection for up to the configured time.
     private func store(_ result: CeleryResult, tag: String?) async throws {
-        let command = RedisScripts.eval(
-            RedisScripts.storeAndAck,
-            keys: [CeleryResult.key(taskID: result.taskID), KombuLayout.unackedIndex, KombuLayout.unacked],
-            arguments: [result.json(), Array(String(configuration.resultExpires).utf8), Array((tag ?? "").utf8)])
+        let call = storeCall(result, tag: tag ?? "")
         let deadline = ContinuousClock.now + configuration.storeRetryTimeout
         var attempt = 0
         while true {
             let failure: RedisClientError
             do {
-                try await commands.run(command)
+                try await commands.evaluate(call)
                 connectionRestored()
                 return
             } catch {
@@ -300,6 +343,13 @@ public final class RedisTaskQueue: TaskQueue, Service {
             attempt += 1
             try await Task.sleep(for: .milliseconds(min(2000, 50 << min(attempt - 1, 6))))
         }
+    }
+
+    /// The store script's call for one result.
+    private func storeCall(_ result: CeleryResult, tag: String) -> RedisScriptCall {
+        RedisScripts.storeAndAck.call(
+            keys: [KombuLayout.unackedIndex, KombuLayout.unacked, CeleryResult.key(taskID: result.taskID)],
+            arguments: [Array(String(configuration.resultExpires).utf8), result.json(), Array(tag.utf8)])
     }
 
     private func ack(tag: String?) async {
@@ -339,9 +389,9 @@ public final class RedisTaskQueue: TaskQueue, Service {
         }
         if queues.isEmpty { queues = [restoration.routingKey.isEmpty ? address.queue : restoration.routingKey] }
         let lists = queues.map { KombuLayout.list(queue: $0, priority: restoration.priority) }
-        try await commands.run(
-            RedisScripts.eval(
-                RedisScripts.restore, keys: [KombuLayout.unacked, KombuLayout.unackedIndex] + lists,
+        try await commands.evaluate(
+            RedisScripts.restore.call(
+                keys: [KombuLayout.unacked, KombuLayout.unackedIndex] + lists,
                 arguments: [Array(tag.utf8), entry, restoration.payload]))
     }
 

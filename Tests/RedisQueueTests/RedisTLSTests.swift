@@ -31,7 +31,7 @@ struct TestTLS: Sendable {
     func ping(_ endpoint: RedisEndpoint, timeout: Duration = .seconds(10)) async -> Result<RESPValue, RedisClientError>
     {
         let client = RedisClient(endpoint: endpoint, connectTimeout: timeout)
-        defer { Task { await client.close() } }
+        defer { client.close() }
         do {
             return .success(try await client.run(RedisCommand("PING")))
         } catch {

@@ -43,6 +43,6 @@ struct RedisTaskQueueTests {
         #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-c")) == .integer(1))
 
         try await client.run(RedisCommand("DEL", KombuLayout.unacked, KombuLayout.unackedIndex))
-        await client.close()
+        client.close()
     }
 }

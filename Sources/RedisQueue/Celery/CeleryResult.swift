@@ -35,10 +35,7 @@ public struct CeleryResult: Sendable, Equatable {
         switch response.status {
         case .success:
             status = .success
-            var result: [String: Any] = [:]
-            if let text = response.result { result["result"] = text }
-            if let url = response.resultURL { result["result_url"] = url }
-            resultJSON = JSONValue.encode(result)
+            resultJSON = Array(JSONText.object(["result": response.result, "result_url": response.resultURL]).utf8)
             traceback = nil
         default:
             let text = response.traceback ?? "the task failed"

@@ -1,16 +1,28 @@
 import Foundation
+import Synchronization
 
 /// A Redis client that reconnects: each call uses the open connection, or makes one, waiting
 /// between failed attempts (50 ms, doubling to 2 s), so a broker restart costs only the calls
 /// in flight at that moment, which fail with ``RedisClientError/connection(_:)``.
 ///
+/// A lock, not an actor, guards the connection: a call on an open connection goes from the
+/// caller's thread straight to NIO's event loop, without a hop through an actor's executor.
 /// Blocking commands (`BLMOVE`) hold their connection: give them a client of their own.
-public actor RedisClient {
+public final class RedisClient: Sendable {
+    private struct State {
+        var connection: RedisConnection?
+        var connecting: Task<RedisConnection, any Error>?
+        var failures = 0
+    }
+
     private let endpoint: RedisEndpoint
     private let connectTimeout: Duration
-    private var connection: RedisConnection?
-    private var connecting: Task<RedisConnection, any Error>?
-    private var failures = 0
+    private let state = Mutex(State())
+
+    private enum Opening {
+        case open(RedisConnection)
+        case connecting(Task<RedisConnection, any Error>)
+    }
 
     /// A client for `endpoint`; it connects on first use.
     public init(endpoint: RedisEndpoint, connectTimeout: Duration = .seconds(5)) {
@@ -28,7 +40,9 @@ public actor RedisClient {
         do {
             return try await connection.send(commands)
         } catch {
-            if self.connection === connection { self.connection = nil }
+            state.withLock { state in
+                if state.connection === connection { state.connection = nil }
+            }
             connection.close()
             throw error
         }
@@ -46,38 +60,48 @@ public actor RedisClient {
 
     /// Closes the connection (a later call opens a new one).
     public func close() {
+        let connection = state.withLock { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
         connection?.close()
-        connection = nil
     }
 
+    /// The open connection, or the one being made (started here when none is).
     private func open() async throws(RedisClientError) -> RedisConnection {
-        if let connection, connection.isActive { return connection }
-        connection = nil
-        let task: Task<RedisConnection, any Error>
-        if let connecting {
-            task = connecting
-        } else {
-            let (endpoint, timeout, failures) = (endpoint, connectTimeout, failures)
-            task = Task {
+        let opening = state.withLock { state -> Opening in
+            if let connection = state.connection, connection.isActive { return .open(connection) }
+            state.connection = nil
+            if let connecting = state.connecting { return .connecting(connecting) }
+            let (endpoint, timeout, failures) = (endpoint, connectTimeout, state.failures)
+            let connecting = Task {
                 if failures > 0 {
                     try await Task.sleep(for: .milliseconds(min(2000, 50 << min(failures - 1, 6))))
                 }
                 return try await RedisConnection.connect(to: endpoint, timeout: timeout)
             }
-            connecting = task
+            state.connecting = connecting
+            return .connecting(connecting)
+        }
+        let connecting: Task<RedisConnection, any Error>
+        switch opening {
+        case .open(let connection): return connection
+        case .connecting(let task): connecting = task
         }
         do {
-            let opened = try await task.value
-            if connecting == task {
-                connecting = nil
-                connection = opened
-                failures = 0
+            let opened = try await connecting.value
+            state.withLock { state in
+                guard state.connecting == connecting else { return }
+                state.connecting = nil
+                state.connection = opened
+                state.failures = 0
             }
             return opened
         } catch {
-            if connecting == task {
-                connecting = nil
-                failures += 1
+            state.withLock { state in
+                guard state.connecting == connecting else { return }
+                state.connecting = nil
+                state.failures += 1
             }
             if let error = error as? RedisClientError { throw error }
             throw .connection("\(error)")

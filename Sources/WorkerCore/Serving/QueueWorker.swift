@@ -114,20 +114,14 @@ public final class QueueWorker: Service {
 
     /// Runs `first` on the slot, then, while tasks are quick and more wait, claims and runs the
     /// next ones on the same slot and thread: no hand-off between the loop and the slot's thread
-    /// per task. The slot is held until each answer is durable: were the next task to start
-    /// earlier and crash the process, a finished task would be charged an attempt it did not
-    /// cause.
+    /// per task, and the claim goes with the answer (one round trip for a remote queue). The slot
+    /// is held until each answer is durable: were the next task to start earlier and crash the
+    /// process, a finished task would be charged an attempt it did not cause.
     private func serve(_ first: InFlightTask, on thread: PythonThread) async {
-        let clock = ContinuousClock()
-        let started = clock.now
+        let started = ContinuousClock.now
         var running = first
         while true {
-            await process(running, on: thread)
-            let next: QueuedTask? =
-                clock.now - started < Self.slotRunBudget && !stopping && !Task.isCancelled && !slots.isClosed
-                    && runner.readiness.current != .stuck && state.storageHealthy
-                ? try? await queue.next() : nil
-            // A claim that fails ends the run; the loop's own next claim meets the error.
+            let next = await process(running, on: thread) { self.mayClaimNext(since: started) }
             // The next task is in flight before this one leaves, so the loop never sees the
             // worker idle in between (and `--exit-when-empty` never stops under it).
             if let next {
@@ -141,6 +135,13 @@ public final class QueueWorker: Service {
             }
         }
         slots.release(thread)
+    }
+
+    /// Whether a slot that has just run a task may claim its next one itself: within its run's
+    /// budget, while the worker serves normally and its storage is healthy.
+    private func mayClaimNext(since started: ContinuousClock.Instant) -> Bool {
+        ContinuousClock.now - started < Self.slotRunBudget && !stopping && !Task.isCancelled && !slots.isClosed
+            && runner.readiness.current != .stuck && state.storageHealthy
     }
 
     /// At the drain deadline or on an error: gives back every task still running, except a
@@ -162,8 +163,11 @@ public final class QueueWorker: Service {
 
     /// Runs one task on `thread` (its slot, which the caller holds) and answers it, unless the
     /// loop gave it back meanwhile; never throws: every outcome is a response, a release back to
-    /// the queue, or (for a stuck task at exit) a claim left for recovery.
-    private func process(_ running: InFlightTask, on thread: PythonThread) async {
+    /// the queue, or (for a stuck task at exit) a claim left for recovery. Claims the slot's next
+    /// task with the answer when `claimNext` says so, and returns it.
+    private func process(
+        _ running: InFlightTask, on thread: PythonThread, claimNext: () -> Bool
+    ) async -> QueuedTask? {
         let task = running.task
         let startedAt = Date()
         metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
@@ -174,38 +178,46 @@ public final class QueueWorker: Service {
         do {
             request = try PredictRequest(json: task.body)
         } catch {
-            guard running.settle() else { return }
+            guard running.settle() else { return nil }
             log.warning("rejected a corrupt task", metadata: ["reason": "\(error.reason)"])
             let response = TaskResponse.failure(traceback: "bad request: \(error.reason)")
-            await answer(task, response, startedAt: startedAt, disposition: .rejected, status: "REJECTED", log)
-            return
+            return await answer(
+                task, response, startedAt: startedAt, disposition: .rejected, status: "REJECTED", claimNext, log)
         }
         do {
             let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: log)
-            guard running.settle() else { return }
+            guard running.settle() else { return nil }
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
-            await answer(task, response, startedAt: startedAt, disposition: .answered, status: status, log)
+            return await answer(
+                task, response, startedAt: startedAt, disposition: .answered, status: status, claimNext, log)
         } catch let error as DurableWriteError {
-            guard running.settle() else { return }
+            guard running.settle() else { return nil }
             await giveBack(task, because: "its pickled result could not be stored: \(error)", storageFailed: true, log)
         } catch {
             // Cancelled by the loop's giveBackInFlight(), which settles it (or leaves a stuck one).
-            guard !runner.isStuck(task.id), running.settle() else { return }
+            guard !runner.isStuck(task.id), running.settle() else { return nil }
             await giveBack(task, because: "the worker stopped before it finished", storageFailed: false, log)
         }
+        return nil
     }
 
+    /// Stores the task's response (and claims the slot's next task when `claimNext` says so),
+    /// or gives the task back when the response cannot be stored.
     private func answer(
         _ task: QueuedTask, _ response: TaskResponse, startedAt: Date, disposition: TaskDisposition,
-        status: String, _ log: Logger
-    ) async {
+        status: String, _ claimNext: () -> Bool, _ log: Logger
+    ) async -> QueuedTask? {
         let timings = TaskTimings(queuedAt: task.queuedAt, startedAt: startedAt, finishedAt: Date())
         do {
-            try await queue.finish(task, response: response, timings: timings, disposition: disposition)
+            let next = try await queue.finish(
+                task, response: response, timings: timings, disposition: disposition,
+                thenClaimUpTo: claimNext() ? 1 : 0)
             state.storageSucceeded()
             metrics.taskFinished(status: status, duration: .milliseconds(timings.runMilliseconds))
+            return next.first
         } catch {
             await giveBack(task, because: "its response could not be stored: \(error)", storageFailed: true, log)
+            return nil
         }
     }
 

@@ -25,6 +25,15 @@ public protocol TaskQueue: Sendable {
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition
     ) async throws
 
+    /// Stores the task's response as ``finish(_:response:timings:disposition:)`` does, then
+    /// claims up to `limit` more tasks as ``next(upTo:)`` does: a queue whose calls are round
+    /// trips does both in one. A claim that fails claims none (the loop's own claim meets the
+    /// error).
+    func finish(
+        _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,
+        thenClaimUpTo limit: Int
+    ) async throws -> [QueuedTask]
+
     /// Gives a task back to the queue untouched, for another run; its attempt is not counted.
     func release(_ task: QueuedTask) async throws
 }
@@ -35,6 +44,16 @@ extension TaskQueue {
         var tasks: [QueuedTask] = []
         while tasks.count < limit, let task = try await next() { tasks.append(task) }
         return tasks
+    }
+
+    /// ``finish(_:response:timings:disposition:)``, then ``next(upTo:)``.
+    public func finish(
+        _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,
+        thenClaimUpTo limit: Int
+    ) async throws -> [QueuedTask] {
+        try await finish(task, response: response, timings: timings, disposition: disposition)
+        guard limit > 0 else { return [] }
+        return (try? await next(upTo: limit)) ?? []
     }
 }
 
