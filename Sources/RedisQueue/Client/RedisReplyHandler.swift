@@ -42,6 +42,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
 
     private var waiting = CircularBuffer<Waiting>()
     private let end: ConnectionEnd
+    private var flushScheduled = false
 
     init(end: ConnectionEnd) {
         self.end = end
@@ -58,6 +59,17 @@ final class RedisReplyHandler: ChannelDuplexHandler {
         written.futureResult.whenFailure { _ in channel.close(promise: nil) }
         written.futureResult.cascade(to: promise)
         context.write(wrapOutboundOut(buffer), promise: written)
+    }
+
+    /// Flushes once the event loop has run the writes already queued for it: commands that slots
+    /// send at about the same time leave in one system call.
+    func flush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            context.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
