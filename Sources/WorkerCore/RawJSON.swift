@@ -4,7 +4,9 @@ import Foundation
 /// request's `args` reach predict exactly as the producer wrote them (`1.0` stays a float, big
 /// integers keep every digit).
 ///
-/// The input must already be known to be valid JSON (parse it with `JSONSerialization` first).
+/// Values are not checked: parse text that must be valid JSON with `JSONSerialization` first,
+/// or read only the members you need, each checked as you read it (``RawJSON/Object``). Bytes that
+/// are not JSON never make it trap.
 public enum RawJSON {
     /// The byte ranges of the elements of the top-level array in `json`, or nil when it is not an array.
     public static func elements(of json: [UInt8]) -> [Range<Int>]? {
@@ -22,25 +24,32 @@ public enum RawJSON {
         }
     }
 
-    /// The members of the top-level object in `json`, as (decoded key, value range), in order;
-    /// nil when it is not an object.
+    /// The members of the object that is all of `json` (whitespace aside), as (decoded key, value
+    /// range), in order; nil when it is not an object, or not a whole one.
     public static func members(of json: ArraySlice<UInt8>) -> [(key: String, value: Range<Int>)]? {
         var scanner = Scanner(bytes: json)
         scanner.skipWhitespace()
         guard scanner.take(UInt8(ascii: "{")) else { return nil }
         var members: [(key: String, value: Range<Int>)] = []
-        while true {
-            scanner.skipWhitespace()
-            guard scanner.peek == UInt8(ascii: "\"") else { return members }
-            let key = scanner.skipString()
-            scanner.skipWhitespace()
-            guard scanner.take(UInt8(ascii: ":")) else { return members }
-            scanner.skipWhitespace()
-            let value = scanner.skipValue()
-            members.append((decodeKey(json[key]), value))
-            scanner.skipWhitespace()
-            guard scanner.take(UInt8(ascii: ",")) else { return members }
+        scanner.skipWhitespace()
+        if !scanner.take(UInt8(ascii: "}")) {
+            while true {
+                scanner.skipWhitespace()
+                guard scanner.peek == UInt8(ascii: "\"") else { return nil }
+                let key = scanner.skipString()
+                scanner.skipWhitespace()
+                guard scanner.take(UInt8(ascii: ":")) else { return nil }
+                scanner.skipWhitespace()
+                let value = scanner.skipValue()
+                guard !value.isEmpty else { return nil }
+                members.append((string(json[key]) ?? "", value))
+                scanner.skipWhitespace()
+                if scanner.take(UInt8(ascii: "}")) { break }
+                guard scanner.take(UInt8(ascii: ",")) else { return nil }
+            }
         }
+        scanner.skipWhitespace()
+        return scanner.peek == nil ? members : nil
     }
 
     /// The byte range of member `name`'s value in the top-level object in `json`; the last
@@ -49,11 +58,14 @@ public enum RawJSON {
         members(of: json[...])?.last { $0.key == name }?.value
     }
 
-    private static func decodeKey(_ quoted: ArraySlice<UInt8>) -> String {
+    /// The string that the JSON text `quoted` is, nil when it is not a whole string.
+    public static func string(_ quoted: ArraySlice<UInt8>) -> String? {
+        guard quoted.count >= 2, quoted.first == UInt8(ascii: "\""), quoted.last == UInt8(ascii: "\"") else {
+            return nil
+        }
         let inner = quoted.dropFirst().dropLast()
-        guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
-        let decoded = try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed) as? String
-        return decoded ?? String(decoding: inner, as: UTF8.self)
+        guard inner.contains(UInt8(ascii: "\\")) else { return String(validating: inner, as: UTF8.self) }
+        return try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed) as? String
     }
 
     private struct Scanner {
@@ -93,7 +105,8 @@ public enum RawJSON {
                     break
                 }
             }
-            return start..<min(index, bytes.endIndex)
+            index = min(index, bytes.endIndex)
+            return start..<index
         }
 
         /// Skips any value; returns its range.
@@ -120,6 +133,51 @@ public enum RawJSON {
                 while let byte = peek, !",]} \t\r\n".utf8.contains(byte) { index += 1 }
             }
             return start..<index
+        }
+    }
+}
+
+extension RawJSON {
+    /// A JSON object found by scanning, each member's value read, and checked, only when asked
+    /// for: reading a few members of a large object costs no more than finding them.
+    public struct Object: Sendable {
+        private let json: ArraySlice<UInt8>
+        private let members: [(key: String, value: Range<Int>)]
+
+        /// The object that is all of `json`, or nil when `json` is not a whole object.
+        public init?(_ json: ArraySlice<UInt8>) {
+            guard let members = RawJSON.members(of: json) else { return nil }
+            self.json = json
+            self.members = members
+        }
+
+        /// Member `key`'s JSON text (the last member of that name, as JSON parsers read it).
+        public subscript(raw key: String) -> ArraySlice<UInt8>? {
+            members.last { $0.key == key }.map { json[$0.value] }
+        }
+
+        /// Member `key` when it is a string.
+        public func string(_ key: String) -> String? {
+            self[raw: key].flatMap(RawJSON.string)
+        }
+
+        /// Member `key` when it is an object.
+        public func object(_ key: String) -> Object? {
+            self[raw: key].flatMap(Object.init)
+        }
+
+        /// Member `key` when it is `true` or `false`.
+        public func bool(_ key: String) -> Bool? {
+            switch self[raw: key].map({ String(decoding: $0, as: UTF8.self) }) {
+            case "true": true
+            case "false": false
+            default: nil
+            }
+        }
+
+        /// Member `key` when it is an integer.
+        public func int(_ key: String) -> Int? {
+            self[raw: key].flatMap { Int(String(decoding: $0, as: UTF8.self)) }
         }
     }
 }

@@ -114,6 +114,10 @@ import Testing
         #expect(
             CeleryMessage.decode(Array("not json".utf8), now: now)
                 == .unanswerable(reason: "the message is not a JSON object (not a kombu envelope)"))
+        let whole = envelope(body: #"[[{"args": {}}, false], {}, {}]"#)
+        #expect(
+            CeleryMessage.decode(Array(whole.dropLast(40)), now: now)
+                == .unanswerable(reason: "the message is not a JSON object (not a kombu envelope)"))
         guard case .unanswerable = CeleryMessage.decode(Array(#"{"headers": {}}"#.utf8), now: now) else {
             Issue.record("a message without headers.id must be unanswerable")
             return

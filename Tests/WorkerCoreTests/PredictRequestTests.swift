@@ -71,4 +71,39 @@ struct RawJSONTests {
         #expect(find("args", #"{"\u0061rgs": 1}"#) == "1")
         #expect(find("args", #"{"args": 1, "args": [2]}"#) == "[2]")
     }
+
+    @Test func membersAreFoundOnlyInAWholeObject() throws {
+        let members = try #require(RawJSON.members(of: Array(#" {"a": [1, {"b": "}"}], "c\"d": null} "#.utf8)[...]))
+        #expect(members.map(\.key) == ["a", "c\"d"])
+        for text in [#"{"a": 1"#, #"{"a": 1} x"#, #"{"a": }"#, #"{"a" 1}"#, "[1]", #"{"a": 1,}"#, ""] {
+            #expect(RawJSON.members(of: Array(text.utf8)[...]) == nil, "\(text)")
+        }
+        #expect(RawJSON.members(of: Array("{ }".utf8)[...])?.isEmpty == true)
+    }
+
+    @Test func anObjectReadsEachMemberAsTheTypeAskedFor() throws {
+        let object = try #require(
+            RawJSON.Object(
+                Array(
+                    #"{"s": "caf\u00e9 \"x\"", "n": 42, "t": true, "o": {"i": "x"}, "s": "last", "f": 1.5}"#.utf8)[...])
+        )
+        #expect(object.string("s") == "last")
+        #expect(object.int("n") == 42)
+        #expect(object.int("f") == nil)
+        #expect(object.bool("t") == true)
+        #expect(object.bool("n") == nil)
+        #expect(object.string("n") == nil)
+        #expect(object.object("o")?.string("i") == "x")
+        #expect(object.object("s") == nil)
+        #expect(object[raw: "missing"] == nil)
+        #expect(RawJSON.string(Array(#""caf\u00e9""#.utf8)[...]) == "café")
+    }
+
+    @Test func bytesThatAreNotJSONNeverTrap() {
+        for text in [#"{"a": "\"#, #"{"a": "x\"#, #"{"\"#, "{", #"{"a": [[[}"#, #""\"#] {
+            #expect(RawJSON.members(of: Array(text.utf8)[...]) == nil, "\(text)")
+            _ = RawJSON.elements(of: Array(text.utf8))
+            _ = RawJSON.string(Array(text.utf8)[...])
+        }
+    }
 }

@@ -26,19 +26,20 @@ public enum CeleryMessage: Sendable, Equatable {
     /// A message without a task id: nothing can be answered; ack it and log why.
     case unanswerable(reason: String)
 
-    /// Decodes the envelope `raw` (the JSON text that was on the queue list).
+    /// Decodes the envelope `raw` (the JSON text that was on the queue list), reading only the
+    /// members a worker needs (scanned, not parsed whole: the envelope is most of a message).
     ///
     /// - Parameters:
     ///   - names: the task names this worker runs.
     ///   - now: the time `expires` is compared with.
     public static func decode(_ raw: [UInt8], names: Set<String> = LaunchTaskNames.all, now: Date) -> CeleryMessage {
-        guard let envelope = try? JSONValue.parse(raw) as? [String: Any] else {
+        guard let envelope = RawJSON.Object(raw[...]) else {
             return .unanswerable(reason: "the message is not a JSON object (not a kombu envelope)")
         }
-        guard let headers = envelope["headers"] as? [String: Any], let id = headers["id"] as? String, !id.isEmpty else {
+        guard let headers = envelope.object("headers"), let id = headers.string("id"), !id.isEmpty else {
             return .unanswerable(reason: "the message has no headers.id: it is not Celery protocol v2")
         }
-        guard let name = headers["task"] as? String else {
+        guard let name = headers.string("task") else {
             return .reject(taskID: id, .decodeError("the message has no headers.task naming the task"))
         }
         guard names.contains(name) else {
@@ -49,14 +50,15 @@ public enum CeleryMessage: Sendable, Equatable {
                     message: "\(name.debugDescription): this worker runs only \(names.sorted().joined(separator: ", "))"
                 ))
         }
-        if let expires = headers["expires"], !(expires is NSNull) {
-            guard let date = KombuTime.date(from: expires) else {
-                return .reject(taskID: id, .decodeError("headers.expires is not a time: \(expires)"))
+        if let expires = headers[raw: "expires"], !expires.elementsEqual("null".utf8) {
+            guard let date = KombuTime.date(from: try? JSONValue.parse(Array(expires))) else {
+                let text = String(decoding: expires, as: UTF8.self)
+                return .reject(taskID: id, .decodeError("headers.expires is not a time: \(text)"))
             }
             if date <= now { return .expired(taskID: id, expires: date) }
         }
-        let properties = envelope["properties"] as? [String: Any] ?? [:]
-        let contentType = envelope["content-type"] as? String ?? "application/json"
+        let properties = envelope.object("properties")
+        let contentType = envelope.string("content-type") ?? "application/json"
         guard contentType == "application/json" else {
             return .reject(
                 taskID: id,
@@ -64,11 +66,11 @@ public enum CeleryMessage: Sendable, Equatable {
                     type: "ContentDisallowed", module: "kombu.exceptions",
                     message: "content-type \(contentType) is refused: send JSON (task_serializer='json')"))
         }
-        guard let bodyText = envelope["body"] as? String else {
+        guard let bodyText = envelope.string("body") else {
             return .reject(taskID: id, .decodeError("the message has no body string"))
         }
         let body: [UInt8]
-        if (properties["body_encoding"] as? String) == "base64" {
+        if properties?.string("body_encoding") == "base64" {
             guard let data = Data(base64Encoded: bodyText, options: .ignoreUnknownCharacters),
                 !data.isEmpty || bodyText.isEmpty
             else {
@@ -79,14 +81,13 @@ public enum CeleryMessage: Sendable, Equatable {
             body = Array(bodyText.utf8)
         }
         let redelivered =
-            JSONValue.bool(headers["redelivered"]) == true
-            || JSONValue.bool((properties["delivery_info"] as? [String: Any])?["redelivered"]) == true
+            headers.bool("redelivered") == true || properties?.object("delivery_info")?.bool("redelivered") == true
         do {
             let call = try LaunchCall(body: body)
             return .run(
                 CeleryTask(
                     id: id, name: name, request: call.request, arrivedAt: call.arrivedAt, redelivered: redelivered,
-                    retries: (headers["retries"] as? Int) ?? 0))
+                    retries: headers.int("retries") ?? 0))
         } catch {
             return .reject(taskID: id, error)
         }
@@ -142,7 +143,7 @@ struct LaunchCall {
         } else {
             throw .typeError("predict() missing 1 required positional argument: 'request_params'")
         }
-        guard let requestObject = try? JSONValue.parse(Array(requestText)) as? [String: Any],
+        guard let requestObject = (args.first ?? kwargs["request_params"]) as? [String: Any],
             let members = RawJSON.members(of: requestText)
         else {
             throw .typeError("the request (the task's first argument) must be a JSON object")
