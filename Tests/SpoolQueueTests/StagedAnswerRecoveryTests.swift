@@ -16,10 +16,16 @@ let request = Array(#"{"args": {"x": 1}}"#.utf8)
 /// The timings of a task that took no time.
 let now = TaskTimings(queuedAt: nil, startedAt: Date(), finishedAt: Date())
 
-/// Opens the spool at `layout`, as a worker does: recovery runs first.
-func openSpool(_ layout: SpoolLayout) throws -> SpoolQueue {
-    try SpoolQueue(
-        layout: layout, configuration: .init(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+/// Opens the spool at `layout` with fsync on, as a worker does: recovery runs first.
+func openSpool(
+    _ layout: SpoolLayout, maxStagedAnswers: Int = 64,
+    logger: Logger = Logger(label: "test") { _ in
+        SwiftLogNoOpLogHandler()
+    }
+) throws -> SpoolQueue {
+    var configuration = SpoolQueue.Configuration()
+    configuration.maxStagedAnswers = maxStagedAnswers
+    return try SpoolQueue(layout: layout, configuration: configuration, logger: logger)
 }
 
 /// A whole response file of task `id`, as a worker stages it.
