@@ -72,8 +72,9 @@ final class AnswerCommitter: Sendable {
         }
     }
 
-    /// Commits every staged answer and ends the thread: returns once nothing is left, or when
-    /// `timeout` has passed (a failing disk); what is left then stays staged for recovery.
+    /// Commits every staged answer and ends the thread: returns once nothing is left, or about
+    /// when `timeout` has passed (a failing disk; a second later should a system call hang);
+    /// what is left then stays staged for recovery.
     func close(within timeout: Duration) async {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout

@@ -153,6 +153,36 @@ struct ServeCommandTests {
         #expect(spool.names(spool.layout.incoming).isEmpty)
     }
 
+    @Test("answers that cannot be made durable by exit stay staged, and the next worker publishes them")
+    func commitFailsAtExit() async throws {
+        let spool = try TestSpool("commit-fails")
+        let readyFile = spool.layout.root.appending(path: "ready")
+        let worker = try await spool.serve("function", ["--drain-timeout", "0.5", "--ready-file", readyFile.path])
+        try await eventually("the worker is ready") { FileManager.default.fileExists(atPath: readyFile.path) }
+        // responses/ is a plain file for a while: no commit can open it.
+        let away = spool.layout.root.appending(path: "responses-away")
+        try FileManager.default.moveItem(at: spool.layout.responses, to: away)
+        try Data().write(to: spool.layout.responses)
+        try spool.submit(#"{"args": {"x": 1, "y": 2}}"#, id: "t1")
+        try await eventually("the failing commit was logged") {
+            worker.stderr().contains("cannot make answers durable")
+        }
+        worker.send(SIGTERM)
+        #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
+        #expect(worker.stderr().contains("they stay staged in its claim folder for recovery"))
+        #expect(spool.claimedTasks == ["t1.answer", "t1.json"])
+        #expect(spool.response("t1").status == .started)
+
+        try FileManager.default.removeItem(at: spool.layout.responses)
+        try FileManager.default.moveItem(at: away, to: spool.layout.responses)
+        let next = try await spool.serve("function", ["--exit-when-empty"])
+        #expect(await next.exitStatus() == 0, "\(next.stderr())")
+        #expect(spool.response("t1").result == #"{"sum": 3}"#)
+        #expect(spool.response("t1").attempt == 1)
+        #expect(spool.names(spool.layout.attempts).isEmpty)
+        #expect(spool.claimedTasks.isEmpty)
+    }
+
     @Test("a task that crashes the worker every time ends in dead/ after --max-attempts; the others succeed")
     func crashingTask() async throws {
         let spool = try TestSpool("crash")
