@@ -46,10 +46,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // The durable file-spool queue: claims, leases, recovery, dead letters.
+        // Linux system calls that Swift's Glibc module leaves out (syncfs).
+        .systemLibrary(name: "CLinux"),
+        // The durable file-spool queue: claims, leases, recovery, dead letters, group commit.
         .target(
             name: "SpoolQueue",
-            dependencies: ["WorkerCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WorkerCore", "CLinux", .product(name: "Logging", package: "swift-log")]
         ),
         // The sync endpoint: Launch's HTTP routes on loopback or a Unix socket, sharing the slots.
         .target(

@@ -74,7 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A file that exists only while the worker is ready to serve.", valueName: "PATH"))
     var readyFile: String?
 
-    @Option(help: ArgumentHelp("How long a graceful stop waits for in-flight spool tasks.", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "How long a graceful stop waits for in-flight tasks, then for their answers to be durable.",
+            valueName: "SECONDS"))
     var drainTimeout: Double = 30
 
     @Option(
@@ -112,9 +115,11 @@ struct ServeCommand: AsyncParsableCommand {
         var loop = QueueWorker.Configuration()
         loop.drainTimeout = .seconds(drainTimeout)
         loop.exitWhenEmpty = spoolOptions.exitWhenEmpty
+        var spoolConfiguration = spoolOptions.configuration
+        spoolConfiguration.commitTimeout = .seconds(drainTimeout)
         let plan = WorkerService.Plan(
             bundle: bundle, runtime: runtime, perWorker: perWorker, runner: runnerConfiguration,
-            spool: spoolOptions.queue?.spoolLayout.map { ($0, spoolOptions.configuration) }, loop: loop,
+            spool: spoolOptions.queue?.spoolLayout.map { ($0, spoolConfiguration) }, loop: loop,
             resultsDir: resultsDir.map { URL(filePath: $0) },
             redis: try spoolOptions.queue?.redis.map { address throws(CLIError) in try redisOptions.plan(address) })
         let slots = Mutex<SlotPool?>(nil)

@@ -17,7 +17,8 @@ public struct SpoolLayout: Sendable {
     public let dead: URL
     /// Temporary files, renamed into place when whole.
     public let temporary: URL
-    /// `claimed/<worker_id>/<task_id>.json`: tasks being run, by owner.
+    /// `claimed/<worker_id>/<task_id>.json`: tasks being run, by owner, each with its answer
+    /// staged next to it (`<task_id>.answer`) once it finished, until that is committed.
     public let claimed: URL
     /// `workers/<worker_id>.lock`: held by live workers.
     public let workers: URL

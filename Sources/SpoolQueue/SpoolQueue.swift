@@ -19,11 +19,18 @@ public final class SpoolQueue: TaskQueue, Service {
         /// How many times a task may be started before it goes to `dead/`.
         public var maxAttempts = 3
         /// Whether responses are fsynced (and their folder); off trades durability for speed.
+        /// On, answers are committed in groups (``finish(_:response:timings:disposition:)``).
         public var fsync = true
+        /// How long stopping waits for staged answers to be made durable; what is left then
+        /// stays staged for recovery.
+        public var commitTimeout: Duration = .seconds(30)
+        /// How many answers may wait to be committed before ``finish(_:response:timings:disposition:)``
+        /// waits for the disk: bounds the memory and the answers not yet durable.
+        public var maxStagedAnswers = 64
         /// The longest pause between looks at `incoming/` while it is empty.
         public var maximumPollInterval: Duration = .milliseconds(50)
 
-        /// The defaults: 30 s lease, 3 attempts, fsync on.
+        /// The defaults: 30 s lease, 3 attempts, fsync on, 30 s to commit at exit.
         public init() {}
     }
 
@@ -34,6 +41,9 @@ public final class SpoolQueue: TaskQueue, Service {
     private let configuration: Configuration
     private let lease: WorkerLease
     private let recovery: SpoolRecovery
+    /// Commits staged answers in groups; nil without fsync, where answers go straight to
+    /// `responses/`.
+    private let committer: AnswerCommitter?
     private let logger: Logger
     private let backlog = Mutex<(names: [String], idlePolls: Int)>(([], 0))
     /// The folders the hot path uses, as plain paths: building URLs per task is costly.
@@ -55,15 +65,17 @@ public final class SpoolQueue: TaskQueue, Service {
         responsesPath = layout.responses.path
         temporaryPath = layout.temporary.path
         recovery = SpoolRecovery(layout: layout, maxAttempts: configuration.maxAttempts, logger: logger)
+        committer =
+            configuration.fsync
+            ? AnswerCommitter(layout: layout, maxBacklog: configuration.maxStagedAnswers, logger: logger) : nil
         recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease)
         recovery.answerUnansweredDeadLetters()
     }
 
     /// Renews the lease every third of it and recovers dead workers' claims every half, until
-    /// graceful shutdown reaches it (after the serving loop has drained); then ends the
-    /// registration.
+    /// graceful shutdown reaches it (after the serving loop has drained); then commits the
+    /// answers still staged (for up to the commit timeout) and ends the registration.
     public func run() async throws {
-        defer { lease.end(layout: layout) }
         try? await cancelWhenGracefulShutdown { [lease, recovery, configuration] in
             var tick = 0
             while !Task.isCancelled {
@@ -73,6 +85,14 @@ public final class SpoolQueue: TaskQueue, Service {
                 if tick % 3 == 0 { recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease) }
             }
         }
+        await commitStaged()
+        lease.end(layout: layout)
+    }
+
+    /// Makes every staged answer durable and stops the committer's thread (until the next
+    /// answer); gives up after the commit timeout, leaving the rest staged for recovery.
+    func commitStaged() async {
+        await committer?.close(within: configuration.commitTimeout)
     }
 
     public func next() async throws -> QueuedTask? {
@@ -121,16 +141,30 @@ public final class SpoolQueue: TaskQueue, Service {
         try await Task.sleep(for: pause)
     }
 
+    /// Answers a task. With fsync on, an answered task's response is staged next to its claim
+    /// (whole, not yet durable) and handed to the committer, and this returns while the disk
+    /// works: the task stays `STARTED` until its group is committed, and a crash before then
+    /// leaves the staged answer for recovery to publish, without charging an attempt. Without
+    /// fsync, and for a rejected task, the response goes straight to `responses/`.
+    ///
+    /// - Throws: ``DurableWriteError`` when the response cannot be written; the task is then
+    ///   still claimed, for the loop to release.
     public func finish(
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition
     ) async throws {
         let claim = claimFile(task.id)
+        let file = SpoolResponse(task: task, response: response, timings: timings)
+        if disposition == .answered, let committer {
+            let answer = StagedAnswer(id: task.id, folder: claimedPath)
+            try DurableFile.write(file.jsonData(), toPath: answer.path, sync: false)
+            await committer.add(answer)
+            return
+        }
         if disposition == .rejected {
             guard rename(claim, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
                 throw SpoolError.system("cannot move the corrupt task to dead/:", claim)
             }
         }
-        let file = SpoolResponse(task: task, response: response, timings: timings)
         try DurableFile.write(
             file.jsonData(), toPath: "\(responsesPath)/\(task.id).json", via: temporaryPath, sync: configuration.fsync)
         if disposition == .answered { unlink(claim) }

@@ -58,20 +58,40 @@ struct SpoolRecovery: Sendable {
         return age > Double(lease.components.seconds)
     }
 
+    /// Recovers one dead worker's claims: a task answered meanwhile is dropped; one with a whole
+    /// staged answer is answered with it, its attempt not counted (it finished); any other goes
+    /// back to `incoming/` (or `dead/`) with its attempt counted.
     private func recoverClaims(of owner: String) {
         let folder = layout.claimed.appending(path: owner)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        let present = Set(names)
+        var finished: [StagedAnswer] = []
         for name in names {
-            let claim = folder.appending(path: name)
+            let file = folder.appending(path: name).path
+            if let id = StagedAnswer.taskID(fromFileName: name) {
+                // Without its claim, the task was answered or given back: the staged file is stale.
+                if !present.contains("\(id).json") { unlink(file) }
+                continue
+            }
             guard let id = SpoolLayout.taskID(fromFileName: name) else {
-                unlink(claim.path)
+                unlink(file)  // a temporary file, or a stranger
                 continue
             }
             var log = logger
             log[metadataKey: "task_id"] = "\(id)"
+            let staged = StagedAnswer(id: id, folder: folder.path)
             if FileManager.default.fileExists(atPath: layout.taskFile(id, in: layout.responses).path) {
-                unlink(claim.path)  // answered before its worker died
+                unlink(staged.path)
+                unlink(file)  // answered before its worker died
                 continue
+            }
+            if present.contains(StagedAnswer.fileName(id)) {
+                if let bytes = FileContents.read(staged.path)?.bytes, StagedAnswer.isWhole(bytes, of: id) {
+                    finished.append(staged)
+                    continue
+                }
+                log.warning("discarding a dead worker's torn staged answer", metadata: ["dead_worker": "\(owner)"])
+                unlink(staged.path)
             }
             let attempts = attemptsSoFar(id) + 1
             do {
@@ -84,15 +104,30 @@ struct SpoolRecovery: Sendable {
                 log.error(
                     "a worker died running this task \(attempts) times: moving it to dead/",
                     metadata: ["dead_worker": "\(owner)"])
-                rename(claim.path, layout.taskFile(id, in: layout.dead).path)
+                rename(file, layout.taskFile(id, in: layout.dead).path)
                 answerDeadLetter(id, attempts: attempts)
             } else {
                 log.warning(
                     "returning a dead worker's task to incoming/",
                     metadata: ["dead_worker": "\(owner)", "attempts": "\(attempts)"])
-                rename(claim.path, layout.taskFile(id, in: layout.incoming).path)
+                rename(file, layout.taskFile(id, in: layout.incoming).path)
             }
         }
+        publish(finished, of: owner)
+    }
+
+    /// Publishes the answers a dead worker had staged for tasks it finished.
+    private func publish(_ answers: [StagedAnswer], of owner: String) {
+        guard !answers.isEmpty else { return }
+        let failures = AnswerCommit(layout: layout).commit(answers)
+        for failure in failures {
+            logger.error(
+                "cannot publish a dead worker's staged answer; the next recovery tries again",
+                metadata: ["task_id": "\(failure.answer.id)", "reason": "\(failure.reason)"])
+        }
+        logger.notice(
+            "published the answers a dead worker had staged",
+            metadata: ["dead_worker": "\(owner)", "answers": "\(answers.count - failures.count)"])
     }
 
     /// Writes the FAILURE response of a task in `dead/` that has none (a worker died between

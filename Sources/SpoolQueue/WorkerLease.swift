@@ -37,7 +37,7 @@ final class WorkerLease: Sendable {
     }
 
     /// Ends the registration: removes the claim folder if empty and the lock file, then
-    /// drops the lock. Claims left behind stay for recovery.
+    /// drops the lock. Claims and staged answers left behind stay for recovery.
     func end(layout: SpoolLayout) {
         let claims = layout.claimed.appending(path: workerID)
         if (try? FileManager.default.contentsOfDirectory(atPath: claims.path))?.isEmpty == true {

@@ -32,6 +32,14 @@ struct TestSpool {
 
     var responseCount: Int { names(layout.responses).count }
 
+    /// Submits `count` tasks `t0`... for the `record` bundle, which appends each run's `x` to
+    /// the returned log file: a task run twice shows there twice.
+    func submitRecorded(_ count: Int) throws -> URL {
+        let log = layout.root.appending(path: "runs.log")
+        for index in 0..<count { try submit(#"{"args": {"x": \#(index), "log": "\#(log.path)"}}"#, id: "t\(index)") }
+        return log
+    }
+
     /// Every task file still claimed by any worker.
     var claimedTasks: [String] {
         names(layout.claimed).flatMap { names(layout.claimed.appending(path: $0)) }
@@ -86,6 +94,93 @@ struct ServeCommandTests {
         for index in 0..<12 { #expect(spool.response("t\(index)").status == .success) }
         #expect(spool.claimedTasks.isEmpty)
         #expect(spool.names(spool.layout.incoming).isEmpty)
+    }
+
+    @Test("fsync on, per_worker 1: hundreds of quick tasks are each run once and answered once")
+    func groupCommit() async throws {
+        let spool = try TestSpool("group-commit")
+        let log = try spool.submitRecorded(300)
+        let worker = try await spool.serve("record", ["--exit-when-empty"])
+        #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
+        #expect(spool.responseCount == 300)
+        for index in 0..<300 { #expect(spool.response("t\(index)").result == #"{"x": \#(index)}"#) }
+        let runs = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(runs.count == 300)
+        #expect(Set(runs).count == 300)
+        #expect(spool.claimedTasks.isEmpty)
+        #expect(spool.names(spool.layout.incoming).isEmpty)
+        #expect(spool.names(spool.layout.attempts).isEmpty)
+    }
+
+    @Test("SIGTERM mid-run with fsync on: every task is answered or back in incoming/, and only answered ones ran")
+    func drainMidRun() async throws {
+        let spool = try TestSpool("drain-mid-run")
+        let log = try spool.submitRecorded(300)
+        let worker = try await spool.serve("record", [])
+        try await eventually("some tasks were answered") { spool.responseCount >= 20 }
+        worker.send(SIGTERM)
+        #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
+        let answered = spool.names(spool.layout.responses)
+        let queued = spool.names(spool.layout.incoming)
+        #expect(answered.count + queued.count == 300)
+        #expect(Set(answered).isDisjoint(with: queued))
+        #expect(spool.claimedTasks.isEmpty)
+        #expect(spool.names(spool.layout.attempts).isEmpty)
+        let runs = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { "t\($0).json" }
+        #expect(runs.sorted() == answered)
+    }
+
+    @Test(
+        "kill -9 amid quick tasks, then a new worker: staged answers are published; at most the running task runs again"
+    )
+    func killNineQuick() async throws {
+        let spool = try TestSpool("kill-quick")
+        let log = try spool.submitRecorded(300)
+        let victim = try await spool.serve("record", [])
+        try await eventually("the first worker answered some tasks") { spool.responseCount >= 50 }
+        victim.send(SIGKILL)
+        #expect(await victim.exitStatus() == SIGKILL)
+        let rescuer = try await spool.serve("record", ["--exit-when-empty"])
+        #expect(await rescuer.exitStatus() == 0, "\(rescuer.stderr())")
+        #expect(spool.responseCount == 300)
+        let attempts = (0..<300).map { spool.response("t\($0)").attempt }
+        #expect(attempts.filter { $0 == 1 }.count >= 299)
+        #expect(attempts.allSatisfy { $0 == 1 || $0 == 2 })
+        let runs = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(Set(runs).count == 300)
+        #expect(runs.count <= 301)
+        #expect(spool.claimedTasks.isEmpty)
+        #expect(spool.names(spool.layout.incoming).isEmpty)
+    }
+
+    @Test("answers that cannot be made durable by exit stay staged, and the next worker publishes them")
+    func commitFailsAtExit() async throws {
+        let spool = try TestSpool("commit-fails")
+        let readyFile = spool.layout.root.appending(path: "ready")
+        let worker = try await spool.serve("function", ["--drain-timeout", "0.5", "--ready-file", readyFile.path])
+        try await eventually("the worker is ready") { FileManager.default.fileExists(atPath: readyFile.path) }
+        // responses/ is a plain file for a while: no commit can open it.
+        let away = spool.layout.root.appending(path: "responses-away")
+        try FileManager.default.moveItem(at: spool.layout.responses, to: away)
+        try Data().write(to: spool.layout.responses)
+        try spool.submit(#"{"args": {"x": 1, "y": 2}}"#, id: "t1")
+        try await eventually("the failing commit was logged") {
+            worker.stderr().contains("cannot make answers durable")
+        }
+        worker.send(SIGTERM)
+        #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
+        #expect(worker.stderr().contains("they stay staged in its claim folder for recovery"))
+        #expect(spool.claimedTasks == ["t1.answer", "t1.json"])
+        #expect(spool.response("t1").status == .started)
+
+        try FileManager.default.removeItem(at: spool.layout.responses)
+        try FileManager.default.moveItem(at: away, to: spool.layout.responses)
+        let next = try await spool.serve("function", ["--exit-when-empty"])
+        #expect(await next.exitStatus() == 0, "\(next.stderr())")
+        #expect(spool.response("t1").result == #"{"sum": 3}"#)
+        #expect(spool.response("t1").attempt == 1)
+        #expect(spool.names(spool.layout.attempts).isEmpty)
+        #expect(spool.claimedTasks.isEmpty)
     }
 
     @Test("a task that crashes the worker every time ends in dead/ after --max-attempts; the others succeed")

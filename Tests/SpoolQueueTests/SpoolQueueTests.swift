@@ -46,6 +46,7 @@ struct SpoolQueueTests {
         #expect(try await queue.next() == nil)
 
         try await queue.finish(task, response: .success(result: "2"), timings: timings, disposition: .answered)
+        await queue.commitStaged()  // answers are committed in groups, on the committer's thread
         let response = producer.status(of: "t1")
         #expect(response.status == .success)
         #expect(response.result == "2")

@@ -256,6 +256,20 @@ def test_a_response_wins_over_a_claim_not_yet_removed(client, spool):
     assert client.get("t1")["status"] == "FAILURE"
 
 
+def test_a_task_whose_answer_is_staged_is_started_until_committed(client, spool):
+    # With fsync on, a worker stages the answer next to the claim, then commits it in a group:
+    # renames it into responses/ and only then drops the claim.
+    client.submit({}, task_id="t1")
+    claim(spool, "t1")
+    staged = spool / "claimed" / "w1" / "t1.answer"
+    staged.write_text('{"task_id": "t1", "status": "SUCCESS", "result": "1"}')
+    assert client.get("t1") == {"task_id": "t1", "status": "STARTED"}
+    os.rename(staged, spool / "responses" / "t1.json")
+    assert client.get("t1")["result"] == "1"
+    (spool / "claimed" / "w1" / "t1.json").unlink()
+    assert client.get("t1")["status"] == "SUCCESS"
+
+
 def test_a_released_task_is_pending_again(client, spool):
     client.submit({}, task_id="t1")
     claim(spool, "t1")

@@ -115,8 +115,9 @@ public final class QueueWorker: Service {
     /// Runs `first` on the slot, then, while tasks are quick and more wait, claims and runs the
     /// next ones on the same slot and thread: no hand-off between the loop and the slot's thread
     /// per task, and the claim goes with the answer (one round trip for a remote queue). The slot
-    /// is held until each answer is durable: were the next task to start earlier and crash the
-    /// process, a finished task would be charged an attempt it did not cause.
+    /// is held until the queue has taken each answer; the spool then stages it where recovery
+    /// finds it, so a next task that crashes the process never charges a finished one an attempt,
+    /// and the slot does not wait for the disk.
     private func serve(_ first: InFlightTask, on thread: PythonThread) async {
         let started = ContinuousClock.now
         var running = first

@@ -17,7 +17,9 @@ public protocol TaskQueue: Sendable {
     /// ``next()`` found nothing.
     func waitForTasks() async throws
 
-    /// Stores the task's response durably; the task is then done.
+    /// Stores the task's response; the task is then done. A queue may make the response
+    /// durable after this returns (the spool commits answers in groups), provided that a crash
+    /// from then on neither loses the answer nor runs the task again.
     ///
     /// - Throws: ``DurableWriteError`` when the response cannot be stored; the task then stays
     ///   the loop's to release.

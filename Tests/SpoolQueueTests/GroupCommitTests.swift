@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+import WorkerCore
+
+@testable import SpoolQueue
+
+/// Keeps every message logged through it, for tests that wait for a log line.
+private final class LogRecord: Sendable {
+    private let messages = Mutex<[String]>([])
+
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(record: self) }
+    }
+
+    func contains(_ text: String) -> Bool {
+        messages.withLock { $0.contains { $0.contains(text) } }
+    }
+
+    private struct Handler: LogHandler {
+        let record: LogRecord
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            record.messages.withLock { $0.append("\(event.message)") }
+        }
+    }
+}
+
+@Suite("Group commit of answers with fsync")
+struct GroupCommitTests {
+    @Test("answers from four concurrent slots, four waiting at most, all land in responses/ once committed")
+    func groupCommit() async throws {
+        let layout = SpoolLayout(root: try Checkout.temporaryFolder("group-commit"))
+        let queue = try openSpool(layout, maxStagedAnswers: 4)
+        let producer = try SpoolProducer(layout: layout)
+        for index in 0..<100 { try producer.submit(request, id: "t\(index)") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    while let task = try await queue.next() {
+                        try await queue.finish(
+                            task, response: .success(result: task.id), timings: now, disposition: .answered)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await queue.commitStaged()
+        #expect(names(layout.responses).count == 100)
+        for index in 0..<100 { #expect(producer.status(of: "t\(index)").result == "t\(index)") }
+        #expect(names(layout.claimed.appending(path: queue.workerID)).isEmpty)
+        #expect(names(layout.incoming).isEmpty)
+        #expect(names(layout.temporary).isEmpty)
+    }
+
+    @Test("a group that cannot be committed is retried; its task reads STARTED until it is")
+    func retried() async throws {
+        let layout = SpoolLayout(root: try Checkout.temporaryFolder("commit-retry"))
+        let record = LogRecord()
+        let queue = try openSpool(layout, logger: record.logger)
+        let producer = try SpoolProducer(layout: layout)
+        try producer.submit(request, id: "t1")
+        let task = try #require(try await queue.next())
+        // responses/ is a plain file for a while: no commit can open it.
+        let away = layout.root.appending(path: "responses-away")
+        try FileManager.default.moveItem(at: layout.responses, to: away)
+        try Data().write(to: layout.responses)
+        try await queue.finish(task, response: .success(result: "2"), timings: now, disposition: .answered)
+        try await eventually("the failed commit was logged") { record.contains("cannot make answers durable") }
+        #expect(producer.status(of: "t1").status == .started)
+        #expect(names(layout.claimed.appending(path: queue.workerID)) == ["t1.answer", "t1.json"])
+
+        try FileManager.default.removeItem(at: layout.responses)
+        try FileManager.default.moveItem(at: away, to: layout.responses)
+        await queue.commitStaged()
+        #expect(producer.status(of: "t1").result == "2")
+        #expect(names(layout.claimed.appending(path: queue.workerID)).isEmpty)
+    }
+}
