@@ -203,13 +203,11 @@ public final class RedisTaskQueue: TaskQueue, Service {
     /// answered (malformed: FAILURE; expired: REVOKED) or acked (no task to answer, or a
     /// redelivery of a task that already succeeded).
     private func accept(_ raw: [UInt8], tag: String?) async -> QueuedTask? {
-        var log = logger
-        log[metadataKey: "delivery_tag"] = "\(tag ?? "none")"
         switch CeleryMessage.decode(raw, names: configuration.taskNames, now: Date()) {
         case .run(let task):
-            log[metadataKey: "task_id"] = "\(task.id)"
             if task.redelivered, await hasSucceeded(task.id) {
-                log.notice("a redelivered task already has a SUCCESS: acking it without running it again")
+                logger(delivery: tag, task: task.id).notice(
+                    "a redelivered task already has a SUCCESS: acking it without running it again")
                 await ack(tag: tag)
                 return nil
             }
@@ -222,19 +220,28 @@ public final class RedisTaskQueue: TaskQueue, Service {
             return QueuedTask(
                 id: task.id, body: task.request, attempt: task.redelivered ? 2 : 1, queuedAt: task.arrivedAt)
         case .reject(let id, let exception):
-            log[metadataKey: "task_id"] = "\(id)"
-            log.warning(
+            logger(delivery: tag, task: id).warning(
                 "rejected a malformed task", metadata: ["reason": "\(exception.type): \(exception.message)"])
             try? await store(.failure(taskID: id, exception, at: Date()), tag: tag ?? "")
         case .expired(let id, let expires):
-            log[metadataKey: "task_id"] = "\(id)"
-            log.notice("revoked a task whose expiry passed", metadata: ["expires": "\(expires)"])
+            logger(delivery: tag, task: id).notice(
+                "revoked a task whose expiry passed", metadata: ["expires": "\(expires)"])
             try? await store(.expired(taskID: id, at: Date()), tag: tag ?? "")
         case .unanswerable(let reason):
-            log.error("dropped a message that names no task to answer", metadata: ["reason": "\(reason)"])
+            logger(delivery: tag, task: nil).error(
+                "dropped a message that names no task to answer", metadata: ["reason": "\(reason)"])
             await ack(tag: tag)
         }
         return nil
+    }
+
+    /// The logger with a message's delivery tag and task id; made only where something is logged,
+    /// as setting metadata for every message cost more than decoding it.
+    private func logger(delivery tag: String?, task id: String?) -> Logger {
+        var log = logger
+        log[metadataKey: "delivery_tag"] = "\(tag ?? "none")"
+        if let id { log[metadataKey: "task_id"] = "\(id)" }
+        return log
     }
 
     /// Waits until the plain list has a message (a blocking `BLMOVE` of the list onto itself,
