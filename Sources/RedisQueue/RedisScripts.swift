@@ -42,40 +42,33 @@ enum RedisScripts {
         return taken
         """)
 
-    /// Stores tasks' states, each unless a SUCCESS is already stored for it (Celery's backend
-    /// never overwrites one), publishes each on its key's channel, and acks each delivery: the
-    /// results of tasks that finished together go in one call.
+    /// Stores a task's state unless a SUCCESS is already stored (Celery's backend never
+    /// overwrites one), publishes it on the key's channel, and acks the delivery.
     ///
-    /// KEYS: `unacked_index`, `unacked`, then `celery-task-meta-<id>` of each task.
-    /// ARGV: the expiry in seconds (0: none), then for each task its state's JSON and its delivery
-    /// tag ('' for none).
-    /// Returns, for each task, 1 when stored and 0 when a SUCCESS was kept.
+    /// KEYS: `unacked_index`, `unacked`, `celery-task-meta-<id>`.
+    /// ARGV: the expiry in seconds (0: none), the state's JSON, the delivery tag ('' for none).
+    /// Returns 1 when stored, 0 when a SUCCESS was kept.
     static let storeAndAck = RedisScript(
         """
-        local stored = {}
-        for i = 3, #KEYS do
-          local state, tag = ARGV[2 * i - 4], ARGV[2 * i - 3]
-          local current = redis.call('GET', KEYS[i])
-          local keep = false
-          if current then
-            local ok, meta = pcall(cjson.decode, current)
-            keep = ok and type(meta) == 'table' and meta['status'] == 'SUCCESS'
-          end
-          if keep then
-            stored[#stored + 1] = 0
+        local stored = 0
+        local current = redis.call('GET', KEYS[3])
+        local keep = false
+        if current then
+          local ok, meta = pcall(cjson.decode, current)
+          keep = ok and type(meta) == 'table' and meta['status'] == 'SUCCESS'
+        end
+        if not keep then
+          if tonumber(ARGV[1]) > 0 then
+            redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[1])
           else
-            if tonumber(ARGV[1]) > 0 then
-              redis.call('SET', KEYS[i], state, 'EX', ARGV[1])
-            else
-              redis.call('SET', KEYS[i], state)
-            end
-            redis.call('PUBLISH', KEYS[i], state)
-            stored[#stored + 1] = 1
+            redis.call('SET', KEYS[3], ARGV[2])
           end
-          if tag ~= '' then
-            redis.call('ZREM', KEYS[1], tag)
-            redis.call('HDEL', KEYS[2], tag)
-          end
+          redis.call('PUBLISH', KEYS[3], ARGV[2])
+          stored = 1
+        end
+        if ARGV[3] ~= '' then
+          redis.call('ZREM', KEYS[1], ARGV[3])
+          redis.call('HDEL', KEYS[2], ARGV[3])
         end
         return stored
         """)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import WorkerCore
 
 @testable import RedisQueue
 
@@ -43,6 +44,40 @@ struct RedisTaskQueueTests {
         #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-c")) == .integer(1))
 
         try await client.run(RedisCommand("DEL", KombuLayout.unacked, KombuLayout.unackedIndex))
+        client.close()
+    }
+
+    @Test func aResultGoesWithTheNextClaimAndScriptsComeBackAfterAFlush() async throws {
+        var address = try #require(testRedisAddress)
+        address.database = 13
+        address.queue = "finish-\(UUID().uuidString)"
+        let endpoint = try RedisEndpoint(address)
+        let client = RedisClient(endpoint: endpoint)
+        let queue = RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test"))
+        let ids = ["a-\(UUID().uuidString)", "b-\(UUID().uuidString)"]
+        for id in ids {
+            try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
+        }
+        let timings = TaskTimings(queuedAt: nil, startedAt: Date(), finishedAt: Date())
+
+        // The server forgets every script: each call by digest is answered NOSCRIPT and sent again whole.
+        try await client.run(RedisCommand("SCRIPT", "FLUSH"))
+        let first = try #require(try await queue.next(upTo: 1).first)
+        #expect(first.id == ids[0])
+        try await client.run(RedisCommand("SCRIPT", "FLUSH"))
+        let next = try await queue.finish(
+            first, response: .success(result: "1"), timings: timings, disposition: .answered, thenClaimUpTo: 1)
+        #expect(next.map(\.id) == [ids[1]])
+        let stored = try #require(try await client.run(RedisCommand("GET", CeleryResult.key(taskID: ids[0]))).string)
+        #expect(stored.contains(#""status": "SUCCESS""#))
+        #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-\(ids[0])")) == .integer(0))
+        #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-\(ids[1])")) == .integer(1))
+
+        let none = try await queue.finish(
+            next[0], response: .success(result: "2"), timings: timings, disposition: .answered, thenClaimUpTo: 1)
+        #expect(none.isEmpty)
+        #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-\(ids[1])")) == .integer(0))
+        try await client.run(RedisCommand("DEL", CeleryResult.key(taskID: ids[0]), CeleryResult.key(taskID: ids[1])))
         client.close()
     }
 }
