@@ -8,29 +8,41 @@ import Foundation
 /// or read only the members you need, each checked as you read it (``RawJSON/Object``). Bytes that
 /// are not JSON never make it trap.
 public enum RawJSON {
-    /// The byte ranges of the elements of the top-level array in `json`, or nil when it is not an array.
-    public static func elements(of json: [UInt8]) -> [Range<Int>]? {
+    /// The byte ranges of the elements of the array that is all of `json` (whitespace aside), in
+    /// `json`'s indices; nil when it is not an array, or not a whole one.
+    public static func elements(of json: ArraySlice<UInt8>) -> [Range<Int>]? {
         var scanner = Scanner(bytes: json)
         scanner.skipWhitespace()
         guard scanner.take(UInt8(ascii: "[")) else { return nil }
         var ranges: [Range<Int>] = []
         scanner.skipWhitespace()
-        if scanner.take(UInt8(ascii: "]")) { return ranges }
-        while true {
-            scanner.skipWhitespace()
-            ranges.append(scanner.skipValue())
-            scanner.skipWhitespace()
-            guard scanner.take(UInt8(ascii: ",")) else { return ranges }
+        if !scanner.take(UInt8(ascii: "]")) {
+            while true {
+                scanner.skipWhitespace()
+                let value = scanner.skipValue()
+                guard !value.isEmpty else { return nil }
+                ranges.append(value)
+                scanner.skipWhitespace()
+                if scanner.take(UInt8(ascii: "]")) { break }
+                guard scanner.take(UInt8(ascii: ",")) else { return nil }
+            }
         }
+        scanner.skipWhitespace()
+        return scanner.peek == nil ? ranges : nil
     }
 
     /// The members of the object that is all of `json` (whitespace aside), as (decoded key, value
     /// range), in order; nil when it is not an object, or not a whole one.
     public static func members(of json: ArraySlice<UInt8>) -> [(key: String, value: Range<Int>)]? {
+        memberRanges(of: json)?.map { (string(json[$0.key]) ?? "", $0.value) }
+    }
+
+    /// The members of the object that is all of `json`, as (quoted key's range, value range).
+    static func memberRanges(of json: ArraySlice<UInt8>) -> [(key: Range<Int>, value: Range<Int>)]? {
         var scanner = Scanner(bytes: json)
         scanner.skipWhitespace()
         guard scanner.take(UInt8(ascii: "{")) else { return nil }
-        var members: [(key: String, value: Range<Int>)] = []
+        var members: [(key: Range<Int>, value: Range<Int>)] = []
         scanner.skipWhitespace()
         if !scanner.take(UInt8(ascii: "}")) {
             while true {
@@ -42,7 +54,7 @@ public enum RawJSON {
                 scanner.skipWhitespace()
                 let value = scanner.skipValue()
                 guard !value.isEmpty else { return nil }
-                members.append((string(json[key]) ?? "", value))
+                members.append((key, value))
                 scanner.skipWhitespace()
                 if scanner.take(UInt8(ascii: "}")) { break }
                 guard scanner.take(UInt8(ascii: ",")) else { return nil }
@@ -71,10 +83,6 @@ public enum RawJSON {
     private struct Scanner {
         let bytes: ArraySlice<UInt8>
         var index: Int
-
-        init(bytes: [UInt8]) {
-            self.init(bytes: bytes[...])
-        }
 
         init(bytes: ArraySlice<UInt8>) {
             self.bytes = bytes
@@ -142,18 +150,30 @@ extension RawJSON {
     /// for: reading a few members of a large object costs no more than finding them.
     public struct Object: Sendable {
         private let json: ArraySlice<UInt8>
-        private let members: [(key: String, value: Range<Int>)]
+        private let ranges: [(key: Range<Int>, value: Range<Int>)]
 
         /// The object that is all of `json`, or nil when `json` is not a whole object.
         public init?(_ json: ArraySlice<UInt8>) {
-            guard let members = RawJSON.members(of: json) else { return nil }
+            guard let ranges = RawJSON.memberRanges(of: json) else { return nil }
             self.json = json
-            self.members = members
+            self.ranges = ranges
+        }
+
+        /// The members, as (decoded key, the value's JSON text), in order.
+        public var members: [(key: String, value: ArraySlice<UInt8>)] {
+            ranges.map { (RawJSON.string(json[$0.key]) ?? "", json[$0.value]) }
         }
 
         /// Member `key`'s JSON text (the last member of that name, as JSON parsers read it).
         public subscript(raw key: String) -> ArraySlice<UInt8>? {
-            members.last { $0.key == key }.map { json[$0.value] }
+            ranges.last { Self.quoted(json[$0.key], is: key) }.map { json[$0.value] }
+        }
+
+        /// Whether the quoted key `quoted` is `key`; compared as bytes unless it has escapes.
+        private static func quoted(_ quoted: ArraySlice<UInt8>, is key: String) -> Bool {
+            let inner = quoted.dropFirst().dropLast()
+            guard inner.contains(UInt8(ascii: "\\")) else { return inner.elementsEqual(key.utf8) }
+            return RawJSON.string(quoted) == key
         }
 
         /// Member `key` when it is a string.

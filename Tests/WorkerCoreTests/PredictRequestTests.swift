@@ -79,6 +79,14 @@ struct RawJSONTests {
             #expect(RawJSON.members(of: Array(text.utf8)[...]) == nil, "\(text)")
         }
         #expect(RawJSON.members(of: Array("{ }".utf8)[...])?.isEmpty == true)
+        let array = Array(#" [1, "]", {"a": [2]}, null] "#.utf8)
+        #expect(
+            RawJSON.elements(of: array[...])?.map { String(decoding: array[$0], as: UTF8.self) } == [
+                "1", #""]""#, #"{"a": [2]}"#, "null",
+            ])
+        for text in ["[1, 2", "[1,]", "[1] 2", "[,]", "{}"] {
+            #expect(RawJSON.elements(of: Array(text.utf8)[...]) == nil, "\(text)")
+        }
     }
 
     @Test func anObjectReadsEachMemberAsTheTypeAskedFor() throws {
@@ -102,7 +110,7 @@ struct RawJSONTests {
     @Test func bytesThatAreNotJSONNeverTrap() {
         for text in [#"{"a": "\"#, #"{"a": "x\"#, #"{"\"#, "{", #"{"a": [[[}"#, #""\"#] {
             #expect(RawJSON.members(of: Array(text.utf8)[...]) == nil, "\(text)")
-            _ = RawJSON.elements(of: Array(text.utf8))
+            #expect(RawJSON.elements(of: Array(text.utf8)[...]) == nil, "\(text)")
             _ = RawJSON.string(Array(text.utf8)[...])
         }
     }

@@ -51,7 +51,7 @@ public enum CeleryMessage: Sendable, Equatable {
                 ))
         }
         if let expires = headers[raw: "expires"], !expires.elementsEqual("null".utf8) {
-            guard let date = KombuTime.date(from: try? JSONValue.parse(Array(expires))) else {
+            guard let date = KombuTime.date(fromJSON: expires) else {
                 let text = String(decoding: expires, as: UTF8.self)
                 return .reject(taskID: id, .decodeError("headers.expires is not a time: \(text)"))
             }
@@ -118,52 +118,46 @@ struct LaunchCall {
     var request: [UInt8]
     var arrivedAt: Date?
 
+    /// Reads the body by scanning it: the request's own JSON is checked when the serving loop
+    /// decodes it, and the rest is read member by member.
     init(body: [UInt8]) throws(CeleryException) {
-        guard let parsed = try? JSONValue.parse(body) else {
-            throw .decodeError("the body is not valid JSON")
+        guard let parts = RawJSON.elements(of: body[...]) else {
+            let valid = (try? JSONValue.parse(body)) != nil
+            throw .decodeError(
+                valid ? "the body must be Celery protocol v2's [args, kwargs, embed]" : "the body is not valid JSON")
         }
-        guard let parts = parsed as? [Any], parts.count == 3, let args = parts[0] as? [Any],
-            let kwargs = parts[1] as? [String: Any], let ranges = RawJSON.elements(of: body)
+        guard parts.count == 3, let args = RawJSON.elements(of: body[parts[0]]),
+            let kwargs = RawJSON.Object(body[parts[1]])
         else {
             throw .decodeError("the body must be Celery protocol v2's [args, kwargs, embed]")
         }
-        let argRanges = RawJSON.elements(of: Array(body[ranges[0]])) ?? []
-        let kwargMembers = RawJSON.members(of: body[ranges[1]]) ?? []
         guard args.count <= 3 else {
             throw .typeError(
                 "predict() takes at most 3 positional arguments ([request, arrival_timestamp, return_pickled]) but \(args.count) were given"
             )
         }
         // The request: args[0], or the keyword request_params.
-        let requestText: ArraySlice<UInt8>
-        if let first = argRanges.first {
-            requestText = Array(body[ranges[0]])[first]
-        } else if let member = kwargMembers.last(where: { $0.key == "request_params" }) {
-            requestText = body[member.value]
-        } else {
+        guard let requestText = args.first.map({ body[$0] }) ?? kwargs[raw: "request_params"] else {
             throw .typeError("predict() missing 1 required positional argument: 'request_params'")
         }
-        guard let requestObject = (args.first ?? kwargs["request_params"]) as? [String: Any],
-            let members = RawJSON.members(of: requestText)
-        else {
+        guard let requestObject = RawJSON.Object(requestText) else {
             throw .typeError("the request (the task's first argument) must be a JSON object")
         }
         // return_pickled: the last of 2 or 3 positional arguments, else the keyword, else the request's own.
-        let pickledValue: Any? =
-            args.count >= 2 ? args[args.count - 1] : kwargs["return_pickled"] ?? requestObject["return_pickled"]
+        let pickled =
+            args.count >= 2
+            ? body[args[args.count - 1]] : kwargs[raw: "return_pickled"] ?? requestObject[raw: "return_pickled"]
         var returnPickled = false
-        if let pickledValue, !(pickledValue is NSNull) {
-            guard let flag = JSONValue.bool(pickledValue) else {
-                throw .typeError("return_pickled must be true or false, not \(pickledValue)")
-            }
-            returnPickled = flag
+        switch pickled.map({ String(decoding: $0, as: UTF8.self) }) {
+        case nil, "null": break
+        case "true": returnPickled = true
+        case "false": break
+        case let other?: throw .typeError("return_pickled must be true or false, not \(other)")
         }
-        arrivedAt = KombuTime.date(from: args.count == 3 ? args[1] : kwargs["arrival_timestamp"])
+        arrivedAt = KombuTime.date(fromJSON: args.count == 3 ? body[args[1]] : kwargs[raw: "arrival_timestamp"])
         var text: [UInt8] = Array("{".utf8)
-        for member in members where member.key != "return_pickled" {
-            text +=
-                Array(JSONValue.quote(member.key).utf8) + Array(":".utf8) + Array(requestText[member.value])
-                + Array(",".utf8)
+        for member in requestObject.members where member.key != "return_pickled" {
+            text += Array(JSONValue.quote(member.key).utf8) + Array(":".utf8) + Array(member.value) + Array(",".utf8)
         }
         text += Array("\"return_pickled\":\(returnPickled)}".utf8)
         request = text

@@ -8,11 +8,6 @@ enum JSONValue {
         try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
     }
 
-    /// Decodes one quoted JSON string.
-    static func decodeString(_ quoted: [UInt8]) throws -> String? {
-        try parse(quoted) as? String
-    }
-
     /// Encodes a value as compact JSON text with sorted keys.
     static func encode(_ value: Any) -> [UInt8] {
         let data =
@@ -25,10 +20,5 @@ enum JSONValue {
     /// Encodes a string as a quoted JSON string.
     static func quote(_ text: String) -> String {
         JSONText.quote(text)
-    }
-
-    /// A parsed JSON boolean (Foundation also reads the numbers 0 and 1 as one).
-    static func bool(_ value: Any?) -> Bool? {
-        value as? Bool
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WorkerCore
 
 #if canImport(Glibc)
     import Glibc
@@ -8,25 +9,20 @@ import Foundation
 /// naive meaning UTC), kombu's JSON type tags (`{"__type__": "datetime", "__value__": ISO}`,
 /// also `date`), or seconds since the epoch.
 public enum KombuTime {
-    /// The time a parsed JSON value stands for, or nil when it is none of the forms above.
-    public static func date(from value: Any?) -> Date? {
-        switch value {
-        case let text as String:
-            return parse(text)
-        case let tagged as [String: Any]:
-            guard let type = tagged["__type__"] as? String, let text = tagged["__value__"] as? String else {
-                return nil
-            }
+    /// The time that the JSON text `json` stands for, or nil when it is none of the forms above
+    /// (or nil itself).
+    public static func date(fromJSON json: ArraySlice<UInt8>?) -> Date? {
+        guard let json else { return nil }
+        if let text = RawJSON.string(json) { return parse(text) }
+        if let tagged = RawJSON.Object(json) {
+            guard let type = tagged.string("__type__"), let text = tagged.string("__value__") else { return nil }
             switch type {
             case "datetime": return parse(text)
             case "date": return parse(text + "T00:00:00")
             default: return nil
             }
-        case let number as NSNumber where !(value is Bool):
-            return Date(timeIntervalSince1970: number.doubleValue)
-        default:
-            return nil
         }
+        return Double(String(decoding: json, as: UTF8.self)).map { Date(timeIntervalSince1970: $0) }
     }
 
     /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH[:]MM]`; naive times are UTC.
