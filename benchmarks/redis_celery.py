@@ -108,7 +108,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("worker")
     parser.add_argument("fixtures", type=Path)
-    parser.add_argument("--tasks", type=int, default=2000, help="tasks per trivial measurement")
+    parser.add_argument("--tasks", type=int, default=6000, help="tasks per trivial measurement")
     parser.add_argument("--per-worker", type=int, default=os.cpu_count() or 2, help="launch-worker slots and Celery processes")
     parser.add_argument("--markdown", type=Path, help="append the results as a section of this file (BENCHMARKS.md)")
     options = parser.parse_args()
