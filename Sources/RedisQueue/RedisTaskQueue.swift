@@ -293,9 +293,14 @@ public final class RedisTaskQueue: TaskQueue, Service {
             _ = takeDelivery(task.id)
             return []
         }
-        if let message = replies[0].errorMessage { throw RedisClientError.server("storing the result: \(message)") }
+        let claimed = await accept(replies[1]) ?? []
+        if let message = replies[0].errorMessage {
+            // The task goes back to the loop to give back; so do the ones claimed with it.
+            for next in claimed { try? await release(next) }
+            throw RedisClientError.server("storing the result: \(message)")
+        }
         _ = takeDelivery(task.id)
-        return await accept(replies[1]) ?? []
+        return claimed
     }
 
     /// The delivery tag of the task's (oldest) delivery to this worker.
