@@ -56,6 +56,7 @@ let package = Package(
             name: "HTTPEndpoint",
             dependencies: [
                 "WorkerCore", "PythonBridge", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
