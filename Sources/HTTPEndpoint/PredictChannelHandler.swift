@@ -59,8 +59,20 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var quiesceHeld = false
     private var draining = false
 
+    /// The handler's place in the pipeline, while it is there: where answers from predict
+    /// tasks are written.
+    private var context: ChannelHandlerContext?
+
     init(endpoint: PredictEndpoint) {
         self.endpoint = endpoint
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     // MARK: Inbound
@@ -182,15 +194,19 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .admitted(let work):
             let endpoint = endpoint
             let eventLoop = context.eventLoop
-            let connection = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+            let handler = NIOLoopBound(self, eventLoop: eventLoop)
             endpoint.inFlight.start(on: work.preferredExecutor) {
                 let answer = await endpoint.perform(work)
                 endpoint.counted(answer)
-                eventLoop.execute {
-                    connection.value.handler.write(answer, closing: closing, connection.value.context)
-                }
+                eventLoop.execute { handler.value.deliver(answer, closing: closing) }
             }
         }
+    }
+
+    /// Writes an answer that comes back from its predict's task.
+    private func deliver(_ answer: Answer, closing: Bool) {
+        guard let context else { return }  // the handler left the pipeline: the connection closed
+        write(answer, closing: closing, context)
     }
 
     /// Writes the answer to the request of ours, then takes the input that waited.
