@@ -58,6 +58,7 @@ let package = Package(
             name: "HTTPEndpoint",
             dependencies: [
                 "WorkerCore", "PythonBridge", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

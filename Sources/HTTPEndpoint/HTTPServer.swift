@@ -9,8 +9,9 @@ import WorkerCore
 #endif
 
 /// The sync endpoint as a `Service`: Hummingbird's HTTP/1.1 server (keep-alive and pipelining)
-/// on a TCP address or an owner-only Unix socket. Graceful shutdown stops accepting, lets
-/// in-flight requests finish, and closes idle connections.
+/// on a TCP address or an owner-only Unix socket, with `POST /predict` answered on NIO's event
+/// loop by a ``PredictChannelHandler`` in each connection's pipeline. Graceful shutdown stops
+/// accepting, lets in-flight requests finish, and closes idle connections.
 public struct HTTPServer: Service {
     /// How the endpoint behaves.
     public struct Configuration: Sendable {
@@ -49,6 +50,8 @@ public struct HTTPServer: Service {
         }
         application = Application(
             router: endpoint.router(),
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [PredictChannelHandler(endpoint: endpoint)])),
             configuration: .init(address: address.bindAddress, serverName: "launch-worker"),
             onServerRunning: { channel in
                 if case .unix = address { umask(0o022) }
@@ -65,7 +68,13 @@ public struct HTTPServer: Service {
     }
 
     public func run() async throws {
-        try await application.run()
+        // Cancelled, the server cancels the requests it runs; those answered on the event loop
+        // run in tasks of their own, cancelled here alike.
+        try await withTaskCancellationHandler {
+            try await application.run()
+        } onCancel: { [endpoint] in
+            endpoint.inFlight.cancelAll()
+        }
     }
 
     /// The address with the port the system chose for port 0.
