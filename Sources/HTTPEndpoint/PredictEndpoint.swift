@@ -169,10 +169,8 @@ final class PredictEndpoint: Sendable {
         runner.metrics.taskStarted(wait: .now - work.arrived)
         defer { runner.metrics.taskLeft() }
         let taskID = Self.randomTaskID()
-        var log = logger
-        log[metadataKey: "task_id"] = "\(taskID)"
         do {
-            let (response, timedOut) = try await runner.run(work.request, taskID: taskID, on: thread, logger: log)
+            let (response, timedOut) = try await runner.run(work.request, taskID: taskID, on: thread, logger: logger)
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
             runner.metrics.taskFinished(status: status, duration: .now - work.arrived)
             if timedOut { return Answer(504, traceback: response.traceback ?? "") }

@@ -238,9 +238,8 @@ public final class RedisTaskQueue: TaskQueue, Service {
     /// The logger with a message's delivery tag and task id; made only where something is logged,
     /// as setting metadata for every message cost more than decoding it.
     private func logger(delivery tag: String?, task id: String?) -> Logger {
-        var log = logger
+        var log = id.map(logger.forTask) ?? logger
         log[metadataKey: "delivery_tag"] = "\(tag ?? "none")"
-        if let id { log[metadataKey: "task_id"] = "\(id)" }
         return log
     }
 

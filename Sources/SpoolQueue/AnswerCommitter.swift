@@ -173,9 +173,7 @@ final class AnswerCommitter: Sendable {
             "cannot make answers durable; retrying",
             metadata: ["answers": "\(failures.count)", "reason": "\(first.reason)"])
         for failure in failures where failure.vanished {
-            var log = logger
-            log[metadataKey: "task_id"] = "\(failure.answer.id)"
-            log.error("the staged answer vanished: returning the task to incoming/")
+            logger.forTask(failure.answer.id).error("the staged answer vanished: returning the task to incoming/")
             rename(failure.answer.claim, "\(incomingPath)/\(failure.answer.id).json")
         }
         return failures.filter { !$0.vanished }.map(\.answer)

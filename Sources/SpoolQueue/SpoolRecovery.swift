@@ -77,8 +77,7 @@ struct SpoolRecovery: Sendable {
                 unlink(file)  // a temporary file, or a stranger
                 continue
             }
-            var log = logger
-            log[metadataKey: "task_id"] = "\(id)"
+            let log = logger.forTask(id)
             let staged = StagedAnswer(id: id, folder: folder.path)
             if FileManager.default.fileExists(atPath: layout.taskFile(id, in: layout.responses).path) {
                 unlink(staged.path)

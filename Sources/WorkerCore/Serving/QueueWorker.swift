@@ -151,13 +151,11 @@ public final class QueueWorker: Service {
     private func giveBackInFlight() async {
         for running in state.running {
             running.cancel()
-            var log = logger
-            log[metadataKey: "task_id"] = "\(running.task.id)"
             if runner.isStuck(running.task.id) {
-                log.error("leaving the stuck task's claim for recovery, which counts the attempt")
+                logger.forTask(running.task.id).error(
+                    "leaving the stuck task's claim for recovery, which counts the attempt")
             } else if running.settle() {
-                await giveBack(
-                    running.task, because: "the worker stopped before it finished", storageFailed: false, log)
+                await giveBack(running.task, because: "the worker stopped before it finished", storageFailed: false)
             }
         }
     }
@@ -173,31 +171,29 @@ public final class QueueWorker: Service {
         let startedAt = Date()
         metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
         defer { metrics.taskLeft() }
-        var log = logger
-        log[metadataKey: "task_id"] = "\(task.id)"
         let request: PredictRequest
         do {
             request = try PredictRequest(json: task.body)
         } catch {
             guard running.settle() else { return nil }
-            log.warning("rejected a corrupt task", metadata: ["reason": "\(error.reason)"])
+            logger.forTask(task.id).warning("rejected a corrupt task", metadata: ["reason": "\(error.reason)"])
             let response = TaskResponse.failure(traceback: "bad request: \(error.reason)")
             return await answer(
-                task, response, startedAt: startedAt, disposition: .rejected, status: "REJECTED", claimNext, log)
+                task, response, startedAt: startedAt, disposition: .rejected, status: "REJECTED", claimNext)
         }
         do {
-            let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: log)
+            let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: logger)
             guard running.settle() else { return nil }
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
             return await answer(
-                task, response, startedAt: startedAt, disposition: .answered, status: status, claimNext, log)
+                task, response, startedAt: startedAt, disposition: .answered, status: status, claimNext)
         } catch let error as DurableWriteError {
             guard running.settle() else { return nil }
-            await giveBack(task, because: "its pickled result could not be stored: \(error)", storageFailed: true, log)
+            await giveBack(task, because: "its pickled result could not be stored: \(error)", storageFailed: true)
         } catch {
             // Cancelled by the loop's giveBackInFlight(), which settles it (or leaves a stuck one).
             guard !runner.isStuck(task.id), running.settle() else { return nil }
-            await giveBack(task, because: "the worker stopped before it finished", storageFailed: false, log)
+            await giveBack(task, because: "the worker stopped before it finished", storageFailed: false)
         }
         return nil
     }
@@ -206,7 +202,7 @@ public final class QueueWorker: Service {
     /// or gives the task back when the response cannot be stored.
     private func answer(
         _ task: QueuedTask, _ response: TaskResponse, startedAt: Date, disposition: TaskDisposition,
-        status: String, _ claimNext: () -> Bool, _ log: Logger
+        status: String, _ claimNext: () -> Bool
     ) async -> QueuedTask? {
         let timings = TaskTimings(queuedAt: task.queuedAt, startedAt: startedAt, finishedAt: Date())
         do {
@@ -217,14 +213,15 @@ public final class QueueWorker: Service {
             metrics.taskFinished(status: status, duration: .milliseconds(timings.runMilliseconds))
             return next.first
         } catch {
-            await giveBack(task, because: "its response could not be stored: \(error)", storageFailed: true, log)
+            await giveBack(task, because: "its response could not be stored: \(error)", storageFailed: true)
             return nil
         }
     }
 
     /// Returns a task to the queue after a storage failure or a stop, and pauses claiming after
     /// a storage failure so a full or read-only disk does not spin through the queue.
-    private func giveBack(_ task: QueuedTask, because reason: String, storageFailed: Bool, _ log: Logger) async {
+    private func giveBack(_ task: QueuedTask, because reason: String, storageFailed: Bool) async {
+        let log = logger.forTask(task.id)
         if storageFailed {
             let pause = state.storageFailed()
             log.error(

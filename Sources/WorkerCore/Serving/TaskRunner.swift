@@ -65,7 +65,8 @@ public final class TaskRunner: Service {
     }
 
     /// Runs the request on `thread` (a slot the caller holds). Past the timeout it raises
-    /// `TaskTimedOut` in the task; past the stuck grace it marks the worker not ready.
+    /// `TaskTimedOut` in the task; past the stuck grace it marks the worker not ready. What it
+    /// logs carries `taskID` (``Logging/Logger/forTask(_:)``).
     ///
     /// - Returns: the response, and whether the task timed out (its response then says so).
     /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
@@ -85,7 +86,8 @@ public final class TaskRunner: Service {
             group.addTask(executorPreference: globalConcurrentExecutor) {
                 try await Task.sleep(for: timeout)
                 timedOut.set()
-                logger.warning("task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
+                logger.forTask(taskID).warning(
+                    "task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
                 self.interpreter.interrupt(thread, raising: self.executor.bundle.timeoutException)
                 try await Task.sleep(for: self.configuration.stuckGrace)
                 self.markStuck(taskID, logger)
@@ -104,7 +106,7 @@ public final class TaskRunner: Service {
     }
 
     private func markStuck(_ taskID: String, _ logger: Logger) {
-        logger.error(
+        logger.forTask(taskID).error(
             "task is stuck in code that cannot be interrupted: the worker is not ready and takes no more tasks",
             metadata: ["exit_on_stuck": "\(configuration.exitOnStuck)"])
         let fatal: WorkerError? = configuration.exitOnStuck ? .stuck(taskID: taskID) : nil
