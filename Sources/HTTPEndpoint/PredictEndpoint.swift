@@ -168,7 +168,7 @@ final class PredictEndpoint: Sendable {
         defer { runner.slots.release(thread) }
         runner.metrics.taskStarted(wait: .now - work.arrived)
         defer { runner.metrics.taskLeft() }
-        let taskID = Self.randomTaskID()
+        let taskID = RandomID.uuid()
         do {
             let (response, timedOut) = try await runner.run(work.request, taskID: taskID, on: thread, logger: logger)
             let status = timedOut ? "TIMEOUT" : response.status.rawValue
@@ -181,22 +181,6 @@ final class PredictEndpoint: Sendable {
         } catch {
             return Answer(503, detail: "the worker stopped before the request finished")
         }
-    }
-
-    /// A random (version 4) UUID, lowercased: from the system's generator, where `UUID()` here
-    /// opens and reads `/dev/urandom` for each one, a tenth of a trivial predict's time on its
-    /// slot's thread.
-    private static func randomTaskID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
-        let low = generator.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-        let bytes = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
-        let uuid = UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
-        return uuid.uuidString.lowercased()
     }
 
     private func authorize(_ authorization: String?) -> Answer? {

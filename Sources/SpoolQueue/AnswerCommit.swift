@@ -46,10 +46,13 @@ struct StagedAnswer: Sendable, Equatable {
 struct AnswerCommit: Sendable {
     let responsesPath: String
     let attemptsPath: String
+    /// Whether the barriers run; without them (`--no-fsync`) a group is only renamed into place.
+    let sync: Bool
 
-    init(layout: SpoolLayout) {
+    init(layout: SpoolLayout, sync: Bool = true) {
         responsesPath = layout.responses.path
         attemptsPath = layout.attempts.path
+        self.sync = sync
     }
 
     /// An answer that could not be published, and why.
@@ -71,7 +74,7 @@ struct AnswerCommit: Sendable {
         defer { close(folder) }
         // syncfs rather than an fsync per file: on ext4 each fsync of a new file is a journal
         // commit of its own, and one syncfs covers the whole group for about the cost of one.
-        guard syncfs(folder) == 0 else { return fail(answers, "syncfs failed", errno: errno) }
+        guard !sync || syncfs(folder) == 0 else { return fail(answers, "syncfs failed", errno: errno) }
         var failures: [Failure] = []
         var renamed: [StagedAnswer] = []
         for answer in answers {
@@ -86,7 +89,9 @@ struct AnswerCommit: Sendable {
                 failures.append(failure(answer, "cannot rename it into responses/", errno: code))
             }
         }
-        guard fsync(folder) == 0 else { return failures + fail(renamed, "fsync of responses/ failed", errno: errno) }
+        guard !sync || fsync(folder) == 0 else {
+            return failures + fail(renamed, "fsync of responses/ failed", errno: errno)
+        }
         for answer in renamed {
             unlink(answer.claim)
             unlink("\(attemptsPath)/\(answer.id)")

@@ -44,8 +44,9 @@ final class AnswerCommitter: Sendable {
     private let logger: Logger
 
     /// A committer for the spool at `layout`; ``add(_:)`` waits while `maxBacklog` answers wait.
-    init(layout: SpoolLayout, maxBacklog: Int, logger: Logger) {
-        commit = AnswerCommit(layout: layout)
+    /// Without `sync`, groups are published without the disk barriers (`--no-fsync`).
+    init(layout: SpoolLayout, sync: Bool, maxBacklog: Int, logger: Logger) {
+        commit = AnswerCommit(layout: layout, sync: sync)
         incomingPath = layout.incoming.path
         self.maxBacklog = maxBacklog
         self.logger = logger

@@ -43,7 +43,7 @@ public final class SpoolQueue: TaskQueue, Service {
     private let recovery: SpoolRecovery
     /// Commits staged answers in groups; nil without fsync, where answers go straight to
     /// `responses/`.
-    private let committer: AnswerCommitter?
+    private let committer: AnswerCommitter
     private let logger: Logger
     private let backlog = Mutex<(names: [String], idlePolls: Int)>(([], 0))
     /// The folders the hot path uses, as plain paths: building URLs per task is costly.
@@ -65,9 +65,8 @@ public final class SpoolQueue: TaskQueue, Service {
         responsesPath = layout.responses.path
         temporaryPath = layout.temporary.path
         recovery = SpoolRecovery(layout: layout, maxAttempts: configuration.maxAttempts, logger: logger)
-        committer =
-            configuration.fsync
-            ? AnswerCommitter(layout: layout, maxBacklog: configuration.maxStagedAnswers, logger: logger) : nil
+        committer = AnswerCommitter(
+            layout: layout, sync: configuration.fsync, maxBacklog: configuration.maxStagedAnswers, logger: logger)
         recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease)
         recovery.answerUnansweredDeadLetters()
     }
@@ -92,7 +91,7 @@ public final class SpoolQueue: TaskQueue, Service {
     /// Makes every staged answer durable and stops the committer's thread (until the next
     /// answer); gives up after the commit timeout, leaving the rest staged for recovery.
     func commitStaged() async {
-        await committer?.close(within: configuration.commitTimeout)
+        await committer.close(within: configuration.commitTimeout)
     }
 
     public func next() async throws -> QueuedTask? {
@@ -141,11 +140,12 @@ public final class SpoolQueue: TaskQueue, Service {
         try await Task.sleep(for: pause)
     }
 
-    /// Answers a task. With fsync on, an answered task's response is staged next to its claim
-    /// (whole, not yet durable) and handed to the committer, and this returns while the disk
-    /// works: the task stays `STARTED` until its group is committed, and a crash before then
-    /// leaves the staged answer for recovery to publish, without charging an attempt. Without
-    /// fsync, and for a rejected task, the response goes straight to `responses/`.
+    /// Answers a task. An answered task's response is staged next to its claim (whole, not yet
+    /// durable) and handed to the committer, and this returns while the disk works: the task
+    /// stays `STARTED` until its group is committed, and a crash before then leaves the staged
+    /// answer for recovery to publish, without charging an attempt. Without fsync the committer
+    /// only renames, off the slot's thread. A rejected task's response goes straight to
+    /// `responses/`.
     ///
     /// - Throws: ``DurableWriteError`` when the response cannot be written; the task is then
     ///   still claimed, for the loop to release.
@@ -154,20 +154,17 @@ public final class SpoolQueue: TaskQueue, Service {
     ) async throws {
         let claim = claimFile(task.id)
         let file = SpoolResponse(task: task, response: response, timings: timings)
-        if disposition == .answered, let committer {
+        if disposition == .answered {
             let answer = StagedAnswer(id: task.id, folder: claimedPath)
             try DurableFile.write(file.jsonData(), toPath: answer.path, sync: false)
             await committer.add(answer)
             return
         }
-        if disposition == .rejected {
-            guard rename(claim, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
-                throw SpoolError.system("cannot move the corrupt task to dead/:", claim)
-            }
+        guard rename(claim, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
+            throw SpoolError.system("cannot move the corrupt task to dead/:", claim)
         }
         try DurableFile.write(
             file.jsonData(), toPath: "\(responsesPath)/\(task.id).json", via: temporaryPath, sync: configuration.fsync)
-        if disposition == .answered { unlink(claim) }
         recovery.forgetAttempts(task.id)
     }
 

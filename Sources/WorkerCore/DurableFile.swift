@@ -29,7 +29,7 @@ public enum DurableFile {
         let split = destination.utf8.lastIndex(of: UInt8(ascii: "/")) ?? destination.utf8.startIndex
         let folder = String(destination[..<split])
         let name = String(destination[split...].dropFirst())
-        let temporary = "\(temporaryFolder ?? folder)/.\(name).\(UUID().uuidString).tmp"
+        let temporary = "\(temporaryFolder ?? folder)/.\(name).\(RandomID.uuid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableWriteError(destination, "cannot create a file in \(folder)") }
         do throws(DurableWriteError) {
