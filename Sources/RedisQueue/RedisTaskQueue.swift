@@ -68,8 +68,8 @@ public final class RedisTaskQueue: TaskQueue, Service {
         case .optional?:
             logger.warning(
                 """
-                ssl_cert_reqs=optional: the Redis broker's certificate is verified but not its host name; a \
-                server with any certificate from a trusted CA can pose as the broker
+                ssl_cert_reqs=optional or ssl_check_hostname=false: the Redis broker's certificate is verified \
+                but not its host name; a server with any certificate from a trusted CA can pose as the broker
                 """, metadata: ["broker": "\(address)"])
         case .required?, nil: break
         }

@@ -29,6 +29,15 @@ import Testing
         ] {
             #expect(try RedisAddress(url: "rediss://h?ssl_cert_reqs=\(spelling)").tls?.verification == verification)
         }
+        // ssl_check_hostname, read as redis-py reads it, in either order with ssl_cert_reqs.
+        for (query, verification) in [
+            ("ssl_check_hostname=false", RedisTLS.Verification.optional),
+            ("ssl_check_hostname=False&ssl_cert_reqs=required", .optional),
+            ("ssl_cert_reqs=CERT_REQUIRED&ssl_check_hostname=0", .optional),
+            ("ssl_check_hostname=true", .required), ("ssl_check_hostname=false&ssl_cert_reqs=none", .none),
+        ] {
+            #expect(try RedisAddress(url: "rediss://h?\(query)").tls?.verification == verification, "\(query)")
+        }
     }
 
     @Test func refusesTLSParametersThatCannotWork() {
@@ -37,7 +46,10 @@ import Testing
             "rediss://h/0?ssl_cert_reqs=maybe": "must be required, optional or none",
             "rediss://h/0?ssl_ca_certs=": "?ssl_ca_certs= needs a value",
             "rediss://h/0?ssl_keyfile=/k.pem": "?ssl_keyfile= needs ?ssl_certfile=",
-            "rediss://h/0?ssl_check_hostname=false": "unknown parameter ?ssl_check_hostname=",
+            "rediss://h/0?ssl_verify=false": "unknown parameter ?ssl_verify=",
+            "redis://h/0?ssl_check_hostname=false": "is a TLS setting: write rediss://",
+            "rediss://h/0?ssl_cert_reqs=none&ssl_check_hostname=true": "?ssl_check_hostname=true needs",
+            "rediss://h/0?ssl_check_hostname=yes&ssl_cert_reqs=optional": "?ssl_check_hostname=true needs",
             "rediss:///0": "has no host",
         ]
         for (url, problem) in cases {

@@ -77,6 +77,9 @@ struct RedisTLSTests {
         #expect(reason.contains("the server's certificate does not name this host"))
         let optional = try tls.endpoint(host: "127.0.0.2", "ssl_cert_reqs=optional&ssl_ca_certs=\(tls.file("ca.crt"))")
         #expect(try await tls.ping(optional).get() == .simpleString("PONG"))
+        let chainOnly = try tls.endpoint(
+            host: "127.0.0.2", "ssl_check_hostname=false&ssl_ca_certs=\(tls.file("ca.crt"))")
+        #expect(try await tls.ping(chainOnly).get() == .simpleString("PONG"))
         let untrusted = try tls.endpoint(
             host: "127.0.0.2", "ssl_cert_reqs=optional&ssl_ca_certs=\(tls.file("other-ca.crt"))")
         #expect(tlsFailure(await tls.ping(untrusted)).contains("CERTIFICATE_VERIFY_FAILED"))

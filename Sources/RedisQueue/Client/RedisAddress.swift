@@ -80,6 +80,7 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
                         + "and with rediss:// \(RedisTLS.parameters.sorted().joined(separator: ", "))")
             }
         }
+        if let problem = tls?.settle() { throw RedisAddressError("\(text): \(problem)") }
         if let tls, tls.keyFile != nil, tls.certificateFile == nil {
             throw RedisAddressError("\(text): ?ssl_keyfile= needs ?ssl_certfile=, the certificate it is the key of")
         }

@@ -34,7 +34,13 @@ public struct RedisTLS: Sendable, Equatable {
     }
 
     /// The query parameters read here.
-    static let parameters: Set<String> = ["ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile"]
+    static let parameters: Set<String> = [
+        "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname",
+    ]
+
+    /// What `ssl_check_hostname` said, if the URL has it; ``settle()`` folds it into
+    /// ``verification``.
+    private var checkHostname: Bool?
 
     /// Sets the parameter `name` (one of ``parameters``) to `value`.
     ///
@@ -51,10 +57,31 @@ public struct RedisTLS: Sendable, Equatable {
                 return "?ssl_cert_reqs=\(value) must be required, optional or none (or CERT_REQUIRED, ...)"
             }
             self.verification = verification
+        case "ssl_check_hostname":
+            // redis-py's reading of a boolean parameter: these words are false, the rest true.
+            checkHostname = !["0", "f", "false", "n", "no"].contains(value.lowercased())
         case "ssl_ca_certs": caFile = value
         case "ssl_certfile": certificateFile = value
         default: keyFile = value
         }
+        return nil
+    }
+
+    /// Applies `ssl_check_hostname` once every parameter is read: `false` with a required
+    /// certificate checks the chain only (as `ssl_cert_reqs=optional` does); `true` needs a
+    /// required certificate, as in Python's `ssl`, where a host name is checked only on a
+    /// verified certificate.
+    ///
+    /// - Returns: what is wrong with the combination, or nil.
+    mutating func settle() -> String? {
+        switch (checkHostname, verification) {
+        case (false?, .required): verification = .optional
+        case (true?, .optional), (true?, .none):
+            return
+                "?ssl_check_hostname=true needs ?ssl_cert_reqs=required: a host name is checked only on a verified certificate"
+        default: break
+        }
+        checkHostname = nil
         return nil
     }
 
