@@ -31,6 +31,8 @@ struct WorkerService: Service {
     let slotsReady: @Sendable (SlotPool) -> Void
 
     func run() async throws {
+        // A wrong broker address, password or certificate fails at once, not after the bundle's load.
+        let redis = try await connectedQueue(plan.redis)
         let session = try await BundleSession.open(plan.bundle, runtime: plan.runtime, logger: logger)
         defer { session.close() }
         metrics.bundleLoaded(in: session.bundle.loadDuration)
@@ -60,18 +62,12 @@ struct WorkerService: Service {
             logger.info(
                 "serving the spool", metadata: ["queue": "\(spool.layout.root.path)", "worker_id": "\(spool.workerID)"])
         }
-        if let redis = plan.redis {
-            let queue = RedisTaskQueue(endpoint: redis.endpoint, configuration: redis.configuration, logger: logger)
-            do {
-                try await queue.checkConnection()
-            } catch {
-                throw CLIError(message: "cannot use the Redis broker at \(redis.endpoint): \(error)")
-            }
-            let worker = QueueWorker(queue: queue, runner: runner, configuration: plan.loop, logger: logger)
+        if let redis {
+            let worker = QueueWorker(queue: redis, runner: runner, configuration: plan.loop, logger: logger)
             services += [
-                .init(service: queue), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             ]
-            logger.info("serving the Celery queue", metadata: ["broker": "\(redis.endpoint)"])
+            logger.info("serving the Celery queue", metadata: ["broker": "\(redis.address)"])
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         readiness.partStarted()
@@ -84,5 +80,19 @@ struct WorkerService: Service {
         // goes first); ending now would look to the group like an unexpected finish, so wait
         // for its turn.
         if readiness.current == .draining { try? await gracefulShutdown() }
+    }
+
+    /// The Redis queue, if the plan has one, once the broker has answered (and taken the password).
+    private func connectedQueue(
+        _ redis: (endpoint: RedisEndpoint, configuration: RedisTaskQueue.Configuration)?
+    ) async throws(CLIError) -> RedisTaskQueue? {
+        guard let redis else { return nil }
+        let queue = RedisTaskQueue(endpoint: redis.endpoint, configuration: redis.configuration, logger: logger)
+        do {
+            try await queue.checkConnection()
+        } catch {
+            throw CLIError(message: "cannot use the Redis broker at \(redis.endpoint): \(error)")
+        }
+        return queue
     }
 }

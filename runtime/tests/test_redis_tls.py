@@ -70,15 +70,18 @@ def test_celery_over_rediss_with_an_acl_user_and_a_password_file(tmp_path, bundl
         status, output = serve_fails(tmp_path, bundles / "function", f"{broker}&queue={queue}",
                                      "--redis-password-file", password_file)
         assert status != 0 and "Redis refused the password" in output
+        assert "bundle loaded" not in output
     finally:
         admin.acl_deluser(user)
 
 
-def test_a_ca_that_did_not_sign_the_server_fails_naming_certificate_verification(tmp_path, bundles, queue):
+def test_a_ca_that_did_not_sign_the_server_fails_naming_certificate_verification_before_the_bundle_loads(
+        tmp_path, bundles, queue):
     url = f"{REDISS_URL}?queue={queue}&ssl_ca_certs={TLS / 'other-ca.crt'}"
     status, output = serve_fails(tmp_path, bundles / "function", url)
     assert status == 2
     assert "certificate verification failed (CERTIFICATE_VERIFY_FAILED)" in output
+    assert "bundle loaded" not in output
 
 
 def test_tls_files_that_cannot_be_used_stop_serve_before_the_bundle_loads(tmp_path, bundles, queue):
