@@ -96,11 +96,13 @@ struct ServeCommandTests {
         #expect(spool.names(spool.layout.incoming).isEmpty)
     }
 
-    @Test("fsync on, per_worker 1: hundreds of quick tasks are each run once and answered once")
-    func groupCommit() async throws {
+    @Test(
+        "per_worker 1, fsync on and off: hundreds of quick tasks are each run once and answered once",
+        arguments: [[], ["--no-fsync"]])
+    func groupCommit(flags: [String]) async throws {
         let spool = try TestSpool("group-commit")
         let log = try spool.submitRecorded(300)
-        let worker = try await spool.serve("record", ["--exit-when-empty"])
+        let worker = try await spool.serve("record", ["--exit-when-empty"] + flags)
         #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
         #expect(spool.responseCount == 300)
         for index in 0..<300 { #expect(spool.response("t\(index)").result == #"{"x": \#(index)}"#) }

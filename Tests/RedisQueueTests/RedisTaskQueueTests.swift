@@ -80,4 +80,32 @@ struct RedisTaskQueueTests {
         try await client.run(RedisCommand("DEL", CeleryResult.key(taskID: ids[0]), CeleryResult.key(taskID: ids[1])))
         client.close()
     }
+
+    @Test func aResultTheServerRefusesGivesBackTheTaskClaimedWithIt() async throws {
+        var address = try #require(testRedisAddress)
+        address.database = 12
+        address.queue = "refused-\(UUID().uuidString)"
+        let endpoint = try RedisEndpoint(address)
+        let client = RedisClient(endpoint: endpoint)
+        let queue = RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test"))
+        let ids = ["a-\(UUID().uuidString)", "b-\(UUID().uuidString)"]
+        for id in ids {
+            try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
+        }
+        let first = try #require(try await queue.next(upTo: 1).first)
+        // A result key of the wrong type makes the store script fail on the server.
+        try await client.run(RedisCommand("HSET", CeleryResult.key(taskID: ids[0]), "not", "a string"))
+
+        let timings = TaskTimings(queuedAt: nil, startedAt: Date(), finishedAt: Date())
+        await #expect(throws: RedisClientError.self) {
+            try await queue.finish(
+                first, response: .success(result: "1"), timings: timings, disposition: .answered, thenClaimUpTo: 1)
+        }
+        // The message claimed in the same round trip is back on the queue, not left unacked.
+        #expect(try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, "tag-\(ids[1])")) == .integer(0))
+        #expect(try await queue.next(upTo: 1).map(\.id) == [ids[1]])
+        try await client.run(
+            RedisCommand("DEL", CeleryResult.key(taskID: ids[0]), KombuLayout.unacked, KombuLayout.unackedIndex))
+        client.close()
+    }
 }
