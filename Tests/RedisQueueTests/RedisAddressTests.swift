@@ -46,6 +46,7 @@ import Testing
             "rediss://h/0?ssl_cert_reqs=maybe": "must be required, optional or none",
             "rediss://h/0?ssl_ca_certs=": "?ssl_ca_certs= needs a value",
             "rediss://h/0?ssl_keyfile=/k.pem": "?ssl_keyfile= needs ?ssl_certfile=",
+            "rediss://h/0?ssl_password=secret": "?ssl_password= is the passphrase of ?ssl_keyfile=",
             "rediss://h/0?ssl_verify=false": "unknown parameter ?ssl_verify=",
             "redis://h/0?ssl_check_hostname=false": "is a TLS setting: write rediss://",
             "rediss://h/0?ssl_cert_reqs=none&ssl_check_hostname=true": "?ssl_check_hostname=true needs",

@@ -106,6 +106,22 @@ struct RedisTLSTests {
             "\(String(describing: error))")
     }
 
+    @Test func anEncryptedClientKeyIsDecryptedWithSSLPassword() async throws {
+        let files = "ssl_ca_certs=\(tls.file("ca.crt"))&ssl_certfile=\(tls.file("client.crt"))"
+        let key = tls.file("client-encrypted.key")
+        let endpoint = try tls.endpoint("\(files)&ssl_keyfile=\(key)&ssl_password=test%20passphrase")
+        #expect(try await tls.ping(endpoint).get() == .simpleString("PONG"))
+        #expect(!endpoint.description.contains("test passphrase"))
+        #expect(endpoint.description.contains("ssl_password=***"))
+        for (query, problem) in [
+            ("\(files)&ssl_keyfile=\(key)", "ssl_keyfile=\(key) holds an encrypted key: give its passphrase"),
+            ("\(files)&ssl_keyfile=\(key)&ssl_password=wrong", "ssl_keyfile=\(key) cannot be decrypted"),
+        ] {
+            let error = #expect(throws: RedisAddressError.self) { try tls.endpoint(query) }
+            #expect(error?.description.contains(problem) == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func theWrongKindOfPortFailsClearly() async throws {
         let plain = try #require(testRedisAddress)
         var address = try tls.endpoint().address

@@ -81,6 +81,9 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if let problem = tls?.settle() { throw RedisAddressError("\(text): \(problem)") }
+        if let tls, tls.keyPassword != nil, tls.certificateFile == nil {
+            throw RedisAddressError("\(text): ?ssl_password= is the passphrase of ?ssl_keyfile= (or ?ssl_certfile=)")
+        }
         if let tls, tls.keyFile != nil, tls.certificateFile == nil {
             throw RedisAddressError("\(text): ?ssl_keyfile= needs ?ssl_certfile=, the certificate it is the key of")
         }

@@ -38,13 +38,8 @@ public struct RedisEndpoint: Sendable, CustomStringConvertible {
             let (keyParameter, keyFile) =
                 settings.keyFile.map { ("ssl_keyfile", $0) } ?? ("ssl_certfile", certificateFile)
             let key = try Self.read(keyParameter, keyFile)
-            do {
-                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
-            } catch {
-                throw RedisAddressError(
-                    "\(keyParameter)=\(keyFile) holds no PEM private key (-----BEGIN PRIVATE KEY-----) without a "
-                        + "passphrase")
-            }
+            configuration.privateKey = .privateKey(
+                try Self.privateKey(key, password: settings.keyPassword, parameter: keyParameter, file: keyFile))
         }
         do {
             let context = try NIOSSLContext(configuration: configuration)
@@ -63,6 +58,29 @@ public struct RedisEndpoint: Sendable, CustomStringConvertible {
 
     /// The address, without its password.
     public var description: String { address.description }
+
+    /// The PEM private key in `bytes`, decrypted with `password` when it is encrypted. Without a
+    /// password, an encrypted key fails at once (BoringSSL would otherwise ask on stdin).
+    private static func privateKey(
+        _ bytes: [UInt8], password: String?, parameter: String, file: String
+    ) throws(RedisAddressError) -> NIOSSLPrivateKey {
+        let passphrase = Array((password ?? "").utf8)
+        do {
+            return try NIOSSLPrivateKey(bytes: bytes, format: .pem) { setter in setter(passphrase) }
+        } catch {
+            let encrypted = String(decoding: bytes, as: UTF8.self).contains("ENCRYPTED")
+            switch (encrypted, password) {
+            case (true, nil):
+                throw RedisAddressError(
+                    "\(parameter)=\(file) holds an encrypted key: give its passphrase with ?ssl_password=")
+            case (true, _?):
+                throw RedisAddressError(
+                    "\(parameter)=\(file) cannot be decrypted with ?ssl_password= (a wrong passphrase?)")
+            case (false, _):
+                throw RedisAddressError("\(parameter)=\(file) holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+            }
+        }
+    }
 
     private static func certificates(_ parameter: String, _ path: String) throws(RedisAddressError)
         -> [NIOSSLCertificate]

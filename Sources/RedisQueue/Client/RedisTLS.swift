@@ -21,21 +21,24 @@ public struct RedisTLS: Sendable, Equatable {
     public var certificateFile: String?
     /// The client certificate's private key, PEM (`ssl_keyfile`).
     public var keyFile: String?
+    /// The passphrase of an encrypted private key (`ssl_password`); never shown.
+    public var keyPassword: String?
 
     /// Makes settings from their parts.
     public init(
         verification: Verification = .required, caFile: String? = nil, certificateFile: String? = nil,
-        keyFile: String? = nil
+        keyFile: String? = nil, keyPassword: String? = nil
     ) {
         self.verification = verification
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.keyFile = keyFile
+        self.keyPassword = keyPassword
     }
 
     /// The query parameters read here.
     static let parameters: Set<String> = [
-        "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname",
+        "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_password", "ssl_check_hostname",
     ]
 
     /// What `ssl_check_hostname` said, if the URL has it; ``settle()`` folds it into
@@ -60,6 +63,7 @@ public struct RedisTLS: Sendable, Equatable {
         case "ssl_check_hostname":
             // redis-py's reading of a boolean parameter: these words are false, the rest true.
             checkHostname = !["0", "f", "false", "n", "no"].contains(value.lowercased())
+        case "ssl_password": keyPassword = value
         case "ssl_ca_certs": caFile = value
         case "ssl_certfile": certificateFile = value
         default: keyFile = value
@@ -90,7 +94,7 @@ public struct RedisTLS: Sendable, Equatable {
         [
             verification == .required ? nil : "ssl_cert_reqs=\(verification.rawValue)",
             caFile.map { "ssl_ca_certs=\($0)" }, certificateFile.map { "ssl_certfile=\($0)" },
-            keyFile.map { "ssl_keyfile=\($0)" },
+            keyFile.map { "ssl_keyfile=\($0)" }, keyPassword.map { _ in "ssl_password=***" },
         ].compactMap { $0 }.map { "&\($0)" }.joined()
     }
 }
