@@ -21,17 +21,25 @@ struct RedisTaskQueueTests {
             """
     }
 
-    @Test func claimsUpToTheFreeSlotsInOneCallEachRecordedAsUnacked() async throws {
+    /// A queue on a fresh queue name in `database`, a client for checking what it did, and
+    /// `ids` queued in that order as kombu queues them.
+    private func queue(
+        database: Int, holding ids: [String]
+    ) async throws -> (queue: RedisTaskQueue, client: RedisClient) {
         var address = try #require(testRedisAddress)
-        address.database = 14
-        address.queue = "claims-\(UUID().uuidString)"
+        address.database = database
+        address.queue = "test-\(UUID().uuidString)"
         let endpoint = try RedisEndpoint(address)
         let client = RedisClient(endpoint: endpoint)
-        let queue = RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test"))
         // kombu LPUSHes, so the oldest message is on the right, where the worker pops.
-        for id in ["a", "b", "c"] {
+        for id in ids {
             try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
         }
+        return (RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test")), client)
+    }
+
+    @Test func claimsUpToTheFreeSlotsInOneCallEachRecordedAsUnacked() async throws {
+        let (queue, client) = try await queue(database: 14, holding: ["a", "b", "c"])
 
         let first = try await queue.next(upTo: 2)
         #expect(first.map(\.id) == ["a", "b"])
@@ -48,16 +56,8 @@ struct RedisTaskQueueTests {
     }
 
     @Test func aResultGoesWithTheNextClaimAndScriptsComeBackAfterAFlush() async throws {
-        var address = try #require(testRedisAddress)
-        address.database = 13
-        address.queue = "finish-\(UUID().uuidString)"
-        let endpoint = try RedisEndpoint(address)
-        let client = RedisClient(endpoint: endpoint)
-        let queue = RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test"))
         let ids = ["a-\(UUID().uuidString)", "b-\(UUID().uuidString)"]
-        for id in ids {
-            try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
-        }
+        let (queue, client) = try await queue(database: 13, holding: ids)
         let timings = TaskTimings(queuedAt: nil, startedAt: Date(), finishedAt: Date())
 
         // The server forgets every script: each call by digest is answered NOSCRIPT and sent again whole.
@@ -82,16 +82,8 @@ struct RedisTaskQueueTests {
     }
 
     @Test func aResultTheServerRefusesGivesBackTheTaskClaimedWithIt() async throws {
-        var address = try #require(testRedisAddress)
-        address.database = 12
-        address.queue = "refused-\(UUID().uuidString)"
-        let endpoint = try RedisEndpoint(address)
-        let client = RedisClient(endpoint: endpoint)
-        let queue = RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test"))
         let ids = ["a-\(UUID().uuidString)", "b-\(UUID().uuidString)"]
-        for id in ids {
-            try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
-        }
+        let (queue, client) = try await queue(database: 12, holding: ids)
         let first = try #require(try await queue.next(upTo: 1).first)
         // A result key of the wrong type makes the store script fail on the server.
         try await client.run(RedisCommand("HSET", CeleryResult.key(taskID: ids[0]), "not", "a string"))
