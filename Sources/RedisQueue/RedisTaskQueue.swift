@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import Synchronization
 import WorkerCore
 
@@ -10,8 +9,9 @@ import WorkerCore
 ///
 /// At least once: a message is recorded in kombu's `unacked` bookkeeping in the same atomic step
 /// that pops it, acked only after its result is stored, and restored to its queue when this
-/// worker gives it back, stops, or dies (by any worker, once its visibility timeout passed).
-public final class RedisTaskQueue: TaskQueue, Service {
+/// worker gives it back, stops, or dies (by any worker, once its visibility timeout passed). The
+/// `Service` side, heartbeats and restores, is in RedisDeliveryKeeping.swift.
+public final class RedisTaskQueue: TaskQueue {
     /// How the queue behaves.
     public struct Configuration: Sendable {
         /// How long a delivery may go without a heartbeat before any worker restores it
@@ -35,18 +35,18 @@ public final class RedisTaskQueue: TaskQueue, Service {
     }
 
     /// A message this worker holds.
-    private struct Delivery: Sendable {
+    struct Delivery: Sendable {
         var tag: String?
     }
 
     /// The broker and queue.
     public var address: RedisAddress { endpoint.address }
     private let endpoint: RedisEndpoint
-    private let configuration: Configuration
-    private let logger: Logger
-    private let commands: RedisClient
-    private let blocking: RedisClient
-    private let inFlight = Mutex<[String: [Delivery]]>([:])
+    let configuration: Configuration
+    let logger: Logger
+    let commands: RedisClient
+    let blocking: RedisClient
+    let inFlight = Mutex<[String: [Delivery]]>([:])
     private let connectionFailures = Mutex(0)
     private let hostname = ProcessInfo.processInfo.hostName
 
@@ -79,79 +79,6 @@ public final class RedisTaskQueue: TaskQueue, Service {
     /// on a wrong address.
     public func checkConnection() async throws(RedisClientError) {
         try await commands.run(RedisCommand("PING"))
-    }
-
-    // MARK: Service
-
-    /// Sends heartbeats for this worker's deliveries and restores expired ones of any worker,
-    /// until graceful shutdown reaches it (after the loop drained); then restores what this
-    /// worker still holds.
-    public func run() async throws {
-        let tick = min(configuration.visibilityTimeout / 4, .seconds(1))
-        let sweepEvery = max(1, Int(min(configuration.visibilityTimeout / 2, .seconds(10)) / tick))
-        await cancelWhenGracefulShutdown { [self] in
-            var count = 0
-            while !Task.isCancelled {
-                if count % sweepEvery == 0 { await sweep() }
-                count += 1
-                try? await Task.sleep(for: tick)
-                await heartbeat()
-            }
-        }
-        for tag in inFlight.withLock({ $0.values.flatMap { $0.compactMap(\.tag) } }) {
-            logger.notice("restoring an unfinished task at shutdown", metadata: ["delivery_tag": "\(tag)"])
-            try? await restore(tag: tag)
-        }
-        commands.close()
-        blocking.close()
-    }
-
-    /// Moves this worker's deliveries to now in `unacked_index`, so no restorer takes a task
-    /// that is still running, however long it runs.
-    private func heartbeat() async {
-        let tags = inFlight.withLock { $0.values.flatMap { $0.compactMap(\.tag) } }
-        guard !tags.isEmpty else { return }
-        let now = String(Date().timeIntervalSince1970)
-        _ = try? await commands.run(
-            RedisCommand(["ZADD", KombuLayout.unackedIndex, "XX"] + tags.flatMap { [now, $0] }))
-    }
-
-    /// Restores deliveries older than the visibility timeout (any worker's, Python or Swift),
-    /// under kombu's `unacked_mutex`.
-    private func sweep() async {
-        let token = UUID().uuidString
-        do {
-            let locked = try await commands.run(
-                RedisCommand(
-                    "SET", KombuLayout.unackedMutex, token, "NX", "PX",
-                    String(mutexExpireMilliseconds)))
-            guard locked.string == "OK" else { return }
-            defer {
-                Task { [commands] in
-                    _ = try? await commands.evaluate(
-                        RedisScripts.unlock.call(keys: [KombuLayout.unackedMutex], arguments: [Array(token.utf8)]))
-                }
-            }
-            let ceiling = Date().timeIntervalSince1970 - configuration.visibilityTimeout.seconds
-            let mine = Set(inFlight.withLock { $0.values.flatMap { $0.compactMap(\.tag) } })
-            let expired = try await commands.run(
-                RedisCommand(
-                    "ZRANGEBYSCORE", KombuLayout.unackedIndex, "-inf", String(ceiling), "LIMIT", "0", "1000"))
-            for tag in (expired.elements ?? []).compactMap(\.string) where !mine.contains(tag) {
-                logger.notice("restoring a task past its visibility timeout", metadata: ["delivery_tag": "\(tag)"])
-                try await restore(tag: tag)
-            }
-        } catch {
-            logger.debug("visibility sweep skipped", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// How long the mutex outlives a restorer that died holding it: kombu's 300 s, or the
-    /// visibility timeout (at least 1 s) when that is shorter, so a short timeout is not
-    /// defeated by a dead worker's lock.
-    private var mutexExpireMilliseconds: Int {
-        let visibility = Int(configuration.visibilityTimeout.seconds * 1000)
-        return min(KombuLayout.unackedMutexExpireMilliseconds, max(1000, visibility))
     }
 
     // MARK: TaskQueue
@@ -363,7 +290,7 @@ public final class RedisTaskQueue: TaskQueue, Service {
             arguments: [Array(String(configuration.resultExpires).utf8), result.json(), Array(tag.utf8)])
     }
 
-    private func ack(tag: String?) async {
+    func ack(tag: String?) async {
         guard let tag else { return }
         _ = try? await commands.send([
             RedisCommand("ZREM", KombuLayout.unackedIndex, tag), RedisCommand("HDEL", KombuLayout.unacked, tag),
@@ -375,35 +302,6 @@ public final class RedisTaskQueue: TaskQueue, Service {
             let meta = try? JSONValue.parse(stored) as? [String: Any]
         else { return false }
         return meta["status"] as? String == "SUCCESS"
-    }
-
-    /// Puts an unacked message back on its queue, marked redelivered, as kombu's
-    /// `restore_by_tag` does.
-    private func restore(tag: String) async throws {
-        guard let entry = try await commands.run(RedisCommand("HGET", KombuLayout.unacked, tag)).bytes else {
-            try await commands.run(RedisCommand("ZREM", KombuLayout.unackedIndex, tag))
-            return
-        }
-        guard let restoration = KombuLayout.restoration(ofEntry: entry) else {
-            logger.error(
-                "dropping an unacked entry that is not [envelope, exchange, routing_key]",
-                metadata: ["delivery_tag": "\(tag)"])
-            await ack(tag: tag)
-            return
-        }
-        var queues: [String] = []
-        if !restoration.exchange.isEmpty {
-            let members = try await commands.run(
-                RedisCommand("SMEMBERS", KombuLayout.bindings(of: restoration.exchange)))
-            queues = KombuLayout.queues(
-                bindings: (members.elements ?? []).compactMap(\.string), routingKey: restoration.routingKey)
-        }
-        if queues.isEmpty { queues = [restoration.routingKey.isEmpty ? address.queue : restoration.routingKey] }
-        let lists = queues.map { KombuLayout.list(queue: $0, priority: restoration.priority) }
-        try await commands.evaluate(
-            RedisScripts.restore.call(
-                keys: [KombuLayout.unacked, KombuLayout.unackedIndex] + lists,
-                arguments: [Array(tag.utf8), entry, restoration.payload]))
     }
 
     private func connectionFailed(_ error: any Error) {
@@ -428,12 +326,5 @@ public final class RedisTaskQueue: TaskQueue, Service {
             return failures
         }
         if was > 0 { logger.notice("reconnected to Redis", metadata: ["broker": "\(address)"]) }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
