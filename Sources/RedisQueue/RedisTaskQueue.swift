@@ -46,6 +46,8 @@ public final class RedisTaskQueue: TaskQueue {
     let logger: Logger
     let commands: RedisClient
     let blocking: RedisClient
+    /// The consume script's keys: kombu's bookkeeping, then the queue's lists by priority.
+    private let consumeKeys: [String]
     let inFlight = Mutex<[String: [Delivery]]>([:])
     private let connectionFailures = Mutex(0)
     private let hostname = ProcessInfo.processInfo.hostName
@@ -58,6 +60,7 @@ public final class RedisTaskQueue: TaskQueue {
         self.logger = logger
         commands = RedisClient(endpoint: endpoint)
         blocking = RedisClient(endpoint: endpoint)
+        consumeKeys = [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: endpoint.address.queue)
         switch endpoint.address.tls?.verification {
         case .none?:
             logger.warning(
@@ -111,7 +114,7 @@ public final class RedisTaskQueue: TaskQueue {
     /// The consume script's call for up to `limit` messages.
     private func consumeCall(upTo limit: Int) -> RedisScriptCall {
         RedisScripts.consume.call(
-            keys: [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: address.queue),
+            keys: consumeKeys,
             arguments: [Array(String(Date().timeIntervalSince1970).utf8), Array(String(limit).utf8)])
     }
 

@@ -70,6 +70,15 @@ import Testing
         #expect(
             RedisCommand("SET", "k", "v\r\n").encoded() == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n".utf8))
         #expect(RedisCommand(bytes: [[], [0xFF]]).encoded() == Array("*2\r\n$0\r\n\r\n$1\r\n".utf8) + [0xFF, 13, 10])
+        // Counts of several digits, each a power of ten and one below.
+        for count in [9, 10, 99, 100, 1009, 10_000] {
+            let command = RedisCommand(
+                bytes: Array(repeating: [], count: count - 1) + [Array(repeating: 0x61, count: count)])
+            let expected =
+                "*\(count)\r\n" + String(repeating: "$0\r\n\r\n", count: count - 1)
+                + "$\(count)\r\n\(String(repeating: "a", count: count))\r\n"
+            #expect(command.encoded() == Array(expected.utf8))
+        }
     }
 
     @Test func encodedCommandsParseBack() throws {

@@ -90,6 +90,7 @@ final class RedisConnection: Sendable {
         guard !commands.isEmpty else { return [] }
         guard channel.isActive else { throw end.error }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(commands.reduce(0) { $0 + $1.encodedSize })
         for command in commands { command.encode(into: &bytes) }
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
         // A write that cannot reach the reply handler (the channel closed meanwhile, and its handlers

@@ -30,15 +30,30 @@ public struct RedisCommand: Sendable, Equatable {
 
     /// Appends the command as RESP to `bytes`.
     public func encode(into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "*"))
-        bytes.append(contentsOf: String(arguments.count).utf8)
-        bytes.append(contentsOf: [13, 10])
+        Self.appendHeader(UInt8(ascii: "*"), arguments.count, to: &bytes)
         for argument in arguments {
-            bytes.append(UInt8(ascii: "$"))
-            bytes.append(contentsOf: String(argument.count).utf8)
-            bytes.append(contentsOf: [13, 10])
+            Self.appendHeader(UInt8(ascii: "$"), argument.count, to: &bytes)
             bytes.append(contentsOf: argument)
-            bytes.append(contentsOf: [13, 10])
+            bytes.append(13)
+            bytes.append(10)
         }
+    }
+
+    /// About how many bytes ``encode(into:)`` appends, to reserve them at once.
+    var encodedSize: Int {
+        arguments.reduce(16) { $0 + $1.count + 16 }
+    }
+
+    /// Appends `*COUNT\r\n` or `$COUNT\r\n`, the count in decimal.
+    private static func appendHeader(_ kind: UInt8, _ count: Int, to bytes: inout [UInt8]) {
+        bytes.append(kind)
+        var divisor = 1
+        while divisor <= count / 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(count / divisor % 10))
+            divisor /= 10
+        }
+        bytes.append(13)
+        bytes.append(10)
     }
 }
