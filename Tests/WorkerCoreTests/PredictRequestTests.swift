@@ -107,6 +107,20 @@ struct RawJSONTests {
         #expect(RawJSON.string(Array(#""caf\u00e9""#.utf8)[...]) == "café")
     }
 
+    @Test func slicesAreReadInTheirOwnIndices() throws {
+        let bytes = Array(#"xx{"a\\": "b\\\"c", "k": [1, "\\"], "k": 2}yy[3, {"d": 4}]"#.utf8)
+        let close = try #require(bytes.firstIndex(of: UInt8(ascii: "}")).map { $0 + 1 })
+        let object = try #require(RawJSON.Object(bytes[2..<close]))
+        #expect(object[raw: "a\\"].map { String(decoding: $0, as: UTF8.self) } == #""b\\\"c""#)
+        #expect(object.string("a\\") == "b\\\"c")
+        #expect(object.int("k") == 2)
+        #expect(object.members.map(\.key) == ["a\\", "k", "k"])
+        let array = bytes[(close + 2)...]
+        #expect(
+            RawJSON.elements(of: array)?.map { String(decoding: bytes[$0], as: UTF8.self) } == ["3", #"{"d": 4}"#])
+        #expect(RawJSON.string(bytes[3..<8]) == "a\\")
+    }
+
     @Test func bytesThatAreNotJSONNeverTrap() {
         for text in [#"{"a": "\"#, #"{"a": "x\"#, #"{"\"#, "{", #"{"a": [[[}"#, #""\"#] {
             #expect(RawJSON.members(of: Array(text.utf8)[...]) == nil, "\(text)")
