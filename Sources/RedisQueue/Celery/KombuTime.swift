@@ -13,12 +13,12 @@ public enum KombuTime {
     /// (or nil itself).
     public static func date(fromJSON json: ArraySlice<UInt8>?) -> Date? {
         guard let json else { return nil }
-        if let text = RawJSON.string(json) { return parse(text) }
+        if let text = RawJSON.stringBytes(json) { return text.withUnsafeBufferPointer(parse(utf8:)) }
         if let tagged = RawJSON.Object(json) {
-            guard let type = tagged.string("__type__"), let text = tagged.string("__value__") else { return nil }
+            guard let type = tagged.string("__type__"), let value = tagged[raw: "__value__"] else { return nil }
             switch type {
-            case "datetime": return parse(text)
-            case "date": return parse(text + "T00:00:00")
+            case "datetime": return RawJSON.stringBytes(value)?.withUnsafeBufferPointer(parse(utf8:))
+            case "date": return RawJSON.string(value).flatMap { parse($0 + "T00:00:00") }
             default: return nil
             }
         }
@@ -27,7 +27,12 @@ public enum KombuTime {
 
     /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH[:]MM]`; naive times are UTC.
     public static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8(parse(utf8:))
+    }
+
+    /// Parses the UTF-8 text `bytes` as ``parse(_:)`` does.
+    static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }
@@ -39,8 +44,8 @@ public enum KombuTime {
             index += digits
             return value
         }
-        func take(_ characters: String) -> Bool {
-            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+        func take(_ characters: StaticString) -> Bool {
+            guard index < bytes.count, characters.withUTF8Buffer({ $0.contains(bytes[index]) }) else { return false }
             index += 1
             return true
         }
