@@ -135,4 +135,187 @@ import Testing
         #expect(KombuTime.date(fromJSON: Array("1700000000.0".utf8)[...]) == now)
         #expect(KombuTime.format(now.addingTimeInterval(0.000_123)) == "2023-11-14T22:13:20.000123+00:00")
     }
+
+    /// The request text of the task that the envelope text `raw` runs, or why it does not run one.
+    private func outcome(_ raw: String) -> String {
+        switch CeleryMessage.decode(Array(raw.utf8), now: now) {
+        case .run(let task):
+            let arrived = task.arrivedAt.map { "\($0.timeIntervalSince1970)" } ?? "nil"
+            return "\(task.id) \(task.name) redelivered=\(task.redelivered) retries=\(task.retries) arrived=\(arrived) "
+                + String(decoding: task.request, as: UTF8.self)
+        case .reject(let id, let exception):
+            return "\(id) rejected \(exception.module).\(exception.type): \(exception.message)"
+        case .expired(let id, let expires):
+            return "\(id) expired \(expires.timeIntervalSince1970)"
+        case .unanswerable(let reason):
+            return "unanswerable: \(reason)"
+        }
+    }
+
+    @Test func escapedAndRepeatedKeysReadAsJSONParsersReadThem() {
+        let body = Data(
+            #"[[{"\u0061rgs": {"x": "\u00e9"}, "a": 1, "a": 2, "return\u005fpickled": true}], {}, {}]"#.utf8)
+        let raw = """
+            {"b\\u006fdy": "\(body.base64EncodedString())", "content-type": "application\\/json",
+             "headers": {"id": "first", "t\\u0061sk": "\(LaunchTaskNames.predict)", "\\u0069d": "task-2",
+                         "retries": 1, "retries": 4, "redelivered": false, "redelivered": true},
+             "properties": {"body\\u005fencoding": "base64", "priority": 9}}
+            """
+        #expect(
+            outcome(raw)
+                == "task-2 \(LaunchTaskNames.predict) redelivered=true retries=4 arrived=nil "
+                + #"{"args":{"x": "\u00e9"},"a":1,"a":2,"return_pickled":true}"#)
+    }
+
+    @Test func requestKeysThatNeedEscapesAreWrittenAgain() {
+        let body = Data(
+            "[[{\"a\\/b\": 1, \"\\u00e9\": 2, \"tab\\t\": 3, \"raw\u{01}\": 4, \"\u{e9}\": 5}, false], {}, {}]".utf8)
+        let raw = """
+            {"body": "\(body.base64EncodedString())", "headers": {"id": "t", "task": "\(LaunchTaskNames.predict)"},
+             "properties": {"body_encoding": "base64"}}
+            """
+        #expect(
+            outcome(raw)
+                == "t \(LaunchTaskNames.predict) redelivered=false retries=0 arrived=nil "
+                + "{\"a/b\":1,\"é\":2,\"tab\\t\":3,\"raw\\u0001\":4,\"é\":5,\"return_pickled\":false}")
+    }
+
+    @Test func redeliveryIsReadFromHeadersOrDeliveryInfo() {
+        func raw(headers: String, properties: String) -> String {
+            let body = Data(#"[[{"args": {}}], {}, {}]"#.utf8).base64EncodedString()
+            return """
+                {"body": "\(body)", "headers": {"id": "t", "task": "\(LaunchTaskNames.predict)"\(headers)},
+                 "properties": {"body_encoding": "base64", "priority": 0\(properties)}}
+                """
+        }
+        let prefix = "t \(LaunchTaskNames.predict) redelivered="
+        #expect(outcome(raw(headers: "", properties: "")).hasPrefix(prefix + "false"))
+        #expect(
+            outcome(raw(headers: "", properties: #", "delivery_info": {"redelivered": true}"#)).hasPrefix(
+                prefix + "true"))
+        #expect(outcome(raw(headers: #", "redelivered": "true""#, properties: "")).hasPrefix(prefix + "false"))
+        #expect(outcome(raw(headers: #", "redelivered": 1"#, properties: "")).hasPrefix(prefix + "false"))
+        #expect(
+            outcome(raw(headers: #", "redelivered": false"#, properties: #", "delivery_info": {"redelivered": true}"#))
+                .hasPrefix(prefix + "true"))
+    }
+
+    @Test func keywordArgumentsAndTheRequestsOwnFlag() {
+        func run(_ body: String, encoding: String = "base64") -> String {
+            let text = encoding == "base64" ? Data(body.utf8).base64EncodedString() : body
+            return outcome(
+                """
+                {"body": \(JSONValue.quote(text)), "content-type": 7,
+                 "headers": {"id": "t", "task": "\(LaunchTaskNames.predict)", "retries": "2"},
+                 "properties": {"body_encoding": "\(encoding)"}}
+                """)
+        }
+        let prefix = "t \(LaunchTaskNames.predict) redelivered=false retries=0 "
+        #expect(
+            run(
+                #"[[], {"request_params": {"args": {}}, "return_pickled": true, "arrival_timestamp": 1700000000.5}, {}]"#
+            )
+                == prefix + #"arrived=1700000000.5 {"args":{},"return_pickled":true}"#)
+        #expect(
+            run(#"[[{"args": {}, "return_pickled": true}], {"return_pickled": null}, {}]"#)
+                == prefix + #"arrived=nil {"args":{},"return_pickled":false}"#)
+        #expect(
+            run(#"[[{"args": {}, "return_pickled": true}], {}, {}]"#)
+                == prefix + #"arrived=nil {"args":{},"return_pickled":true}"#)
+        #expect(
+            run(#"[[{"args": {}}, null], {"return_pickled": true, "arrival_timestamp": 5}, {}]"#)
+                == prefix + #"arrived=5.0 {"args":{},"return_pickled":false}"#)
+        #expect(
+            run(#" [ [ {"args" : {}} , "2023-11-14T22:13:20" , true ] , { } , null ] "#, encoding: "utf-8")
+                == prefix + #"arrived=1700000000.0 {"args":{},"return_pickled":true}"#)
+        #expect(
+            run(#"[[{"args": {}}, 1], {}]"#)
+                == "t rejected kombu.exceptions.DecodeError: the body must be Celery protocol v2's [args, kwargs, embed]"
+        )
+        #expect(
+            run(#"{"args": [{"args": {}}]}"#)
+                == "t rejected kombu.exceptions.DecodeError: the body must be Celery protocol v2's [args, kwargs, embed]"
+        )
+        #expect(
+            run(#"[[{"args": {}}], [], {}]"#)
+                == "t rejected kombu.exceptions.DecodeError: the body must be Celery protocol v2's [args, kwargs, embed]"
+        )
+        #expect(
+            run(#"[[{"args": {}}, True], {}, {}]"#)
+                == "t rejected builtins.TypeError: return_pickled must be true or false, not True")
+        #expect(
+            run(#"[[], {}, {}]"#)
+                == "t rejected builtins.TypeError: predict() missing 1 required positional argument: 'request_params'")
+    }
+
+    @Test func bodiesInBase64AsFoundationReadsThem() {
+        func run(_ encoded: String) -> String {
+            outcome(
+                """
+                {"body": "\(encoded)", "headers": {"id": "t", "task": "\(LaunchTaskNames.predict)"},
+                 "properties": {"body_encoding": "base64"}}
+                """)
+        }
+        let body = Data(#"[[{"args": {"x": "?>?"}}], {}, {}]"#.utf8).base64EncodedString()
+        let answer =
+            "t \(LaunchTaskNames.predict) redelivered=false retries=0 arrived=nil "
+            + #"{"args":{"x": "?>?"},"return_pickled":false}"#
+        #expect(body.contains("/"))
+        #expect(run(body) == answer)
+        #expect(run(body.replacingOccurrences(of: "/", with: "\\/")) == answer)
+        #expect(run(body.replacingOccurrences(of: "W", with: "W\\n %")) == answer)
+        #expect(run("") == "t rejected kombu.exceptions.DecodeError: the body is not valid JSON")
+        #expect(run("====") == "t rejected kombu.exceptions.DecodeError: the body is not valid base64")
+        #expect(run("%%") == "t rejected kombu.exceptions.DecodeError: the body is not valid base64")
+        #expect(
+            run(String(body.dropLast(2))) == "t rejected kombu.exceptions.DecodeError: the body is not valid base64")
+        #expect(run("\\ud800") == "t rejected kombu.exceptions.DecodeError: the message has no body string")
+    }
+
+    @Test func contentTypes() {
+        func run(_ member: String) -> String {
+            let body = Data(#"[[{"args": {}}], {}, {}]"#.utf8).base64EncodedString()
+            return outcome(
+                """
+                {"body": "\(body)", \(member) "headers": {"id": "t", "task": "\(LaunchTaskNames.predict)"},
+                 "properties": {"body_encoding": "base64"}}
+                """)
+        }
+        let answer =
+            "t \(LaunchTaskNames.predict) redelivered=false retries=0 arrived=nil "
+            + #"{"args":{},"return_pickled":false}"#
+        #expect(run("") == answer)
+        #expect(run(#""content-type": "application/json","#) == answer)
+        #expect(run(#""content-type": null,"#) == answer)
+        #expect(
+            run(#""content-type": "text/plain","#)
+                == "t rejected kombu.exceptions.ContentDisallowed: content-type text/plain is refused: "
+                + "send JSON (task_serializer='json')")
+        #expect(
+            run(#""content-type": "application/json ","#)
+                == "t rejected kombu.exceptions.ContentDisallowed: content-type application/json  is refused: "
+                + "send JSON (task_serializer='json')")
+    }
+
+    @Test func expiryForms() {
+        func run(_ expires: String) -> String {
+            let body = Data(#"[[{"args": {}}], {}, {}]"#.utf8).base64EncodedString()
+            return outcome(
+                """
+                {"body": "\(body)", "headers": {"id": "t", "task": "\(LaunchTaskNames.predict)", "expires": \(expires)},
+                 "properties": {"body_encoding": "base64"}}
+                """)
+        }
+        #expect(run("1699999999") == "t expired 1699999999.0")
+        #expect(
+            run(#"{"__type__": "datetime", "__value__": "2023-11-14T22:13:19.250000"}"#) == "t expired 1699999999.25")
+        #expect(run(#""2023-11-14T22:13:1\u0039""#) == "t expired 1699999999.0")
+        #expect(run(#"{"__type__": "date", "__value__": "2023-11-14"}"#) == "t expired 1699920000.0")
+        #expect(
+            run(#"{"__type__": "time", "__value__": "2023-11-14"}"#)
+                == #"t rejected kombu.exceptions.DecodeError: headers.expires is not a time: {"__type__": "time", "__value__": "2023-11-14"}"#
+        )
+        #expect(run(#""soon""#) == #"t rejected kombu.exceptions.DecodeError: headers.expires is not a time: "soon""#)
+        #expect(run("1800000000").hasPrefix("t \(LaunchTaskNames.predict)"))
+    }
 }

@@ -224,6 +224,65 @@ struct RawJSONTests {
         #expect(RawJSON.string(Array(#""caf\u00e9""#.utf8)[...]) == "café")
     }
 
+    @Test func slicesAreReadInTheirOwnIndices() throws {
+        let bytes = Array(#"xx{"a\\": "b\\\"c", "k": [1, "\\"], "k": 2}yy[3, {"d": 4}]"#.utf8)
+        let close = try #require(bytes.firstIndex(of: UInt8(ascii: "}")).map { $0 + 1 })
+        let object = try #require(RawJSON.Object(bytes[2..<close]))
+        #expect(object[raw: "a\\"].map { String(decoding: $0, as: UTF8.self) } == #""b\\\"c""#)
+        #expect(object.string("a\\") == "b\\\"c")
+        #expect(object.int("k") == 2)
+        #expect(object.members.map(\.key) == ["a\\", "k", "k"])
+        let array = bytes[(close + 2)...]
+        #expect(
+            RawJSON.elements(of: array)?.map { String(decoding: bytes[$0], as: UTF8.self) } == ["3", #"{"d": 4}"#])
+        #expect(RawJSON.string(bytes[3..<8]) == "a\\")
+    }
+
+    @Test func stringsAreReadAsTheyDecode() {
+        func string(_ text: String) -> String? {
+            RawJSON.stringBytes(Array(text.utf8)[...]).map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(string(#""plain""#) == "plain")
+        #expect(string(#""""#) == "")
+        #expect(string(#""caf\u00e9 \"\\ \/""#) == "café \"\\ /")
+        #expect(string(#""café""#) == "café")
+        #expect(string(#""\x""#) == nil)
+        #expect(string("\"\u{01}\"") == "\u{01}")
+        #expect(RawJSON.stringBytes([0x22, 0xFF, 0x22][...]) == nil)
+        #expect(RawJSON.string([0x22, 0xFF, 0x22][...]) == nil)
+        #expect(string("plain") == nil)
+        let member = Array(#"{"k": "v"}"#.utf8)
+        #expect(RawJSON.stringBytes(member[6..<9]) == member[7..<8])
+        #expect(RawJSON.text(Array("null".utf8)[...], is: "null"))
+        #expect(!RawJSON.text(Array("null ".utf8)[...], is: "null"))
+        #expect(!RawJSON.text([][...], is: "null"))
+    }
+
+    @Test func membersAreFoundByDecodedKeys() {
+        let json = Array(#"{"args": 1, "\u0061rgs": 2, "café": 3, "cafe\u0301": 4, "\x": 5, "K": 6}"#.utf8)
+        func value(_ name: String) -> String? {
+            RawJSON.member(name, of: json).map { String(decoding: json[$0], as: UTF8.self) }
+        }
+        #expect(value("args") == "2")
+        #expect(value("café") == "4")
+        #expect(value("") == "5")
+        #expect(value("K") == "6")
+        #expect(value("\u{212A}") == "6")
+        #expect(value("k") == nil)
+    }
+
+    @Test func aStringMemberIsComparedAsStringsCompare() throws {
+        let object = try #require(
+            RawJSON.Object(Array(#"{"a": "base64", "e": "caf\u00e9", "k": "\u212a", "n": 1, "a": "base64"}"#.utf8)[...])
+        )
+        #expect(object.string("a", is: "base64"))
+        #expect(!object.string("a", is: "base6"))
+        #expect(object.string("e", is: "café"))
+        #expect(object.string("k", is: "K"))
+        #expect(!object.string("n", is: "1"))
+        #expect(!object.string("missing", is: ""))
+    }
+
     @Test func bytesThatAreNotJSONNeverTrap() {
         for text in [#"{"a": "\"#, #"{"a": "x\"#, #"{"\"#, "{", #"{"a": [[[}"#, #""\"#] {
             #expect(RawJSON.members(of: Array(text.utf8)[...]) == nil, "\(text)")

@@ -50,7 +50,7 @@ public enum CeleryMessage: Sendable, Equatable {
                     message: "\(name.debugDescription): this worker runs only \(names.sorted().joined(separator: ", "))"
                 ))
         }
-        if let expires = headers[raw: "expires"], !expires.elementsEqual("null".utf8) {
+        if let expires = headers[raw: "expires"], !RawJSON.text(expires, is: "null") {
             guard let date = KombuTime.date(fromJSON: expires) else {
                 let text = String(decoding: expires, as: UTF8.self)
                 return .reject(taskID: id, .decodeError("headers.expires is not a time: \(text)"))
@@ -58,27 +58,19 @@ public enum CeleryMessage: Sendable, Equatable {
             if date <= now { return .expired(taskID: id, expires: date) }
         }
         let properties = envelope.object("properties")
-        let contentType = envelope.string("content-type") ?? "application/json"
-        guard contentType == "application/json" else {
+        if !envelope.string("content-type", is: "application/json"), let contentType = envelope.string("content-type") {
             return .reject(
                 taskID: id,
                 CeleryException(
                     type: "ContentDisallowed", module: "kombu.exceptions",
                     message: "content-type \(contentType) is refused: send JSON (task_serializer='json')"))
         }
-        guard let bodyText = envelope.string("body") else {
+        let base64 = properties?.string("body_encoding", is: "base64") == true
+        guard let bodyText = envelope[raw: "body"].flatMap(RawJSON.stringBytes) else {
             return .reject(taskID: id, .decodeError("the message has no body string"))
         }
-        let body: [UInt8]
-        if properties?.string("body_encoding") == "base64" {
-            guard let data = Data(base64Encoded: bodyText, options: .ignoreUnknownCharacters),
-                !data.isEmpty || bodyText.isEmpty
-            else {
-                return .reject(taskID: id, .decodeError("the body is not valid base64"))
-            }
-            body = Array(data)
-        } else {
-            body = Array(bodyText.utf8)
+        guard let body = base64 ? Base64Body.decode(bodyText) : Array(bodyText) else {
+            return .reject(taskID: id, .decodeError("the body is not valid base64"))
         }
         let redelivered =
             headers.bool("redelivered") == true || properties?.object("delivery_info")?.bool("redelivered") == true
@@ -148,18 +140,24 @@ struct LaunchCall {
             args.count >= 2
             ? body[args[args.count - 1]] : kwargs[raw: "return_pickled"] ?? requestObject[raw: "return_pickled"]
         var returnPickled = false
-        switch pickled.map({ String(decoding: $0, as: UTF8.self) }) {
-        case nil, "null": break
-        case "true": returnPickled = true
-        case "false": break
-        case let other?: throw .typeError("return_pickled must be true or false, not \(other)")
+        if let pickled, !RawJSON.text(pickled, is: "null"), !RawJSON.text(pickled, is: "false") {
+            guard RawJSON.text(pickled, is: "true") else {
+                throw .typeError(
+                    "return_pickled must be true or false, not \(String(decoding: pickled, as: UTF8.self))")
+            }
+            returnPickled = true
         }
         arrivedAt = KombuTime.date(fromJSON: args.count == 3 ? body[args[1]] : kwargs[raw: "arrival_timestamp"])
-        var text: [UInt8] = Array("{".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(requestText.count + 24)
+        text.append(UInt8(ascii: "{"))
         for member in requestObject.members where member.key != "return_pickled" {
-            text += Array(JSONValue.quote(member.key).utf8) + Array(":".utf8) + Array(member.value) + Array(",".utf8)
+            JSONText.appendQuoted(member.key, to: &text)
+            text.append(UInt8(ascii: ":"))
+            text.append(contentsOf: member.value)
+            text.append(UInt8(ascii: ","))
         }
-        text += Array("\"return_pickled\":\(returnPickled)}".utf8)
+        text.append(contentsOf: (returnPickled ? #""return_pickled":true}"# : #""return_pickled":false}"#).utf8)
         request = text
     }
 }

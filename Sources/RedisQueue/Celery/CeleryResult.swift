@@ -35,7 +35,10 @@ public struct CeleryResult: Sendable, Equatable {
         switch response.status {
         case .success:
             status = .success
-            resultJSON = Array(JSONText.object(["result": response.result, "result_url": response.resultURL]).utf8)
+            var json: [UInt8] = []
+            json.reserveCapacity((response.result ?? response.resultURL ?? "").utf8.count + 32)
+            JSONText.appendObject(["result": response.result, "result_url": response.resultURL], to: &json)
+            resultJSON = json
             traceback = nil
         default:
             let text = response.traceback ?? "the task failed"
@@ -86,11 +89,30 @@ public struct CeleryResult: Sendable, Equatable {
 
     /// The stored JSON, in Celery's member order.
     public func json() -> [UInt8] {
-        var text = Array("{\"status\": \"\(status.rawValue)\", \"result\": ".utf8) + resultJSON
-        text += Array(", \"traceback\": ".utf8) + Array((traceback.map(JSONValue.quote) ?? "null").utf8)
-        text += Array(", \"children\": [], \"date_done\": ".utf8)
-        text += Array((dateDone.map { JSONValue.quote(KombuTime.format($0)) } ?? "null").utf8)
-        text += Array(", \"task_id\": \(JSONValue.quote(taskID))}".utf8)
-        return text
+        var json: [UInt8] = []
+        json.reserveCapacity(resultJSON.count + (traceback?.utf8.count ?? 0) + taskID.utf8.count + 160)
+        json.append(contentsOf: #"{"status": ""#.utf8)
+        json.append(contentsOf: status.rawValue.utf8)
+        json.append(contentsOf: #"", "result": "#.utf8)
+        json.append(contentsOf: resultJSON)
+        json.append(contentsOf: #", "traceback": "#.utf8)
+        if let traceback {
+            JSONText.appendQuoted(traceback, to: &json)
+        } else {
+            json.append(contentsOf: "null".utf8)
+        }
+        json.append(contentsOf: #", "children": [], "date_done": "#.utf8)
+        if let dateDone {
+            // The date's text has nothing to escape.
+            json.append(UInt8(ascii: "\""))
+            KombuTime.append(dateDone, to: &json)
+            json.append(UInt8(ascii: "\""))
+        } else {
+            json.append(contentsOf: "null".utf8)
+        }
+        json.append(contentsOf: #", "task_id": "#.utf8)
+        JSONText.appendQuoted(taskID, to: &json)
+        json.append(UInt8(ascii: "}"))
+        return json
     }
 }

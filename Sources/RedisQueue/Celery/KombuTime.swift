@@ -13,12 +13,12 @@ public enum KombuTime {
     /// (or nil itself).
     public static func date(fromJSON json: ArraySlice<UInt8>?) -> Date? {
         guard let json else { return nil }
-        if let text = RawJSON.string(json) { return parse(text) }
+        if let text = RawJSON.stringBytes(json) { return text.withUnsafeBufferPointer(parse(utf8:)) }
         if let tagged = RawJSON.Object(json) {
-            guard let type = tagged.string("__type__"), let text = tagged.string("__value__") else { return nil }
+            guard let type = tagged.string("__type__"), let value = tagged[raw: "__value__"] else { return nil }
             switch type {
-            case "datetime": return parse(text)
-            case "date": return parse(text + "T00:00:00")
+            case "datetime": return RawJSON.stringBytes(value)?.withUnsafeBufferPointer(parse(utf8:))
+            case "date": return RawJSON.string(value).flatMap { parse($0 + "T00:00:00") }
             default: return nil
             }
         }
@@ -27,7 +27,12 @@ public enum KombuTime {
 
     /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH[:]MM]`; naive times are UTC.
     public static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8(parse(utf8:))
+    }
+
+    /// Parses the UTF-8 text `bytes` as ``parse(_:)`` does.
+    static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }
@@ -39,8 +44,8 @@ public enum KombuTime {
             index += digits
             return value
         }
-        func take(_ characters: String) -> Bool {
-            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+        func take(_ characters: StaticString) -> Bool {
+            guard index < bytes.count, characters.withUTF8Buffer({ $0.contains(bytes[index]) }) else { return false }
             index += 1
             return true
         }
@@ -87,16 +92,48 @@ public enum KombuTime {
 
     /// A time as Celery writes `date_done`: `2024-05-01T12:00:00.123456+00:00`.
     public static func format(_ date: Date) -> String {
+        var text: [UInt8] = []
+        append(date, to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends ``format(_:)``'s text for `date` to `text`.
+    static func append(_ date: Date, to text: inout [UInt8]) {
         let whole = date.timeIntervalSince1970.rounded(.down)
         var seconds = time_t(whole)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let micros = min(999_999, Int(((date.timeIntervalSince1970 - whole) * 1_000_000).rounded()))
-        func pad(_ value: some BinaryInteger, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func field(_ value: Int32, plus: Int = 0, width: Int = 2, then separator: Unicode.Scalar) {
+            appendPadded(Int(value) + plus, width: width, to: &text)
+            text.append(UInt8(ascii: separator))
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(micros, 6))+00:00"
+        field(parts.tm_year, plus: 1900, width: 4, then: "-")
+        field(parts.tm_mon, plus: 1, then: "-")
+        field(parts.tm_mday, then: "T")
+        field(parts.tm_hour, then: ":")
+        field(parts.tm_min, then: ":")
+        field(parts.tm_sec, then: ".")
+        appendPadded(micros, width: 6, to: &text)
+        text.append(contentsOf: "+00:00".utf8)
+    }
+
+    /// Appends `String(value)` left-padded with zeros to `width` characters (a sign counts as one).
+    private static func appendPadded(_ value: Int, width: Int, to text: inout [UInt8]) {
+        var scale: UInt = 1
+        var digits = 1
+        while value.magnitude / scale >= 10 {
+            scale *= 10
+            digits += 1
+        }
+        let length = digits + (value < 0 ? 1 : 0)
+        text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - length)))
+        if value < 0 { text.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        while scale > 0 {
+            text.append(UInt8(ascii: "0") + UInt8(rest / scale))
+            rest %= scale
+            scale /= 10
+        }
     }
 }
