@@ -23,20 +23,12 @@ import Testing
         return Array(data)
     }
 
-    @Test func canonicalTextIsDecodedHereAsFoundationDecodesIt() throws {
+    @Test func bodiesDecodeAsFoundationDecodesTheirText() {
         var random = Generator(state: 1)
         for count in 0..<200 {
             let bytes = (0..<count % 70).map { _ in UInt8.random(in: 0...255, using: &random) }
-            let text = Data(bytes).base64EncodedString()
-            #expect(Base64Body.decode(Array(text.utf8)[...]) == bytes, "\(text)")
-            if !text.isEmpty {
-                #expect(Array(text.utf8).withUnsafeBufferPointer(Base64Body.decodeCanonical) == bytes, "\(text)")
-            }
+            #expect(Base64Body.decode(Array(Data(bytes).base64EncodedString().utf8)[...]) == bytes)
         }
-    }
-
-    @Test func anyOtherTextIsDecodedAsFoundationDecodesIt() {
-        var random = Generator(state: 2)
         let alphabet = Array("ABCQRSTVWXYZabqrz0189+/====  \n%-_".utf8)
         for _ in 0..<20_000 {
             let count = Int.random(in: 0...13, using: &random)
