@@ -110,6 +110,11 @@ public final class PythonThread: TaskExecutor, Sendable {
         return PyThreadState_SetAsyncExc(pythonID, exceptionType.pointer) == 1
     }
 
+    /// Whether jobs or pieces of tasks wait for this thread (while it runs another).
+    public var hasQueuedWork: Bool {
+        mailbox.withLock { !$0.messages.isEmpty }
+    }
+
     /// Takes a piece of a task that prefers this thread. After ``stop()`` such pieces go to the
     /// global concurrent executor, so a task is never stranded.
     public func enqueue(_ job: consuming ExecutorJob) {

@@ -248,7 +248,8 @@ struct HTTPEndpointTests {
         #expect(await worker.stop() == 0)
     }
 
-    @Test("a busy queue on the one slot leaves room for HTTP requests: a slot claims on by itself only briefly")
+    @Test(
+        "a busy queue on the one slot leaves room for HTTP requests: a slot claims on by itself only while none waits")
     func queueDoesNotStarveHTTP() async throws {
         let spool = try TestSpool("busy-with-http")
         let count = 300

@@ -1,5 +1,6 @@
 import Dispatch
 import PythonBridge
+import Synchronization
 import TestSupport
 import Testing
 
@@ -81,6 +82,29 @@ struct PythonThreadTests {
         #expect(onThread)
         #expect(fromInside == fromOutside)
         #expect(!mainIsCurrent)
+    }
+
+    @Test("a thread busy with a job tells whether other work waits for it")
+    func queuedWork() async throws {
+        let interpreter = try await SharedInterpreter.get()
+        let thread = try await interpreter.makeThread(name: "test-queued")
+        defer { thread.stop() }
+        let gate = DispatchSemaphore(value: 0)
+        let started = Atomic(false)
+        let busy = Task {
+            try await thread.run { _ in
+                started.store(true, ordering: .relaxed)
+                gate.wait()
+            }
+        }
+        while !started.load(ordering: .relaxed) { await Task.yield() }
+        #expect(!thread.hasQueuedWork)
+        let waiting = Task { try await thread.run { _ in thread.hasQueuedWork } }
+        while !thread.hasQueuedWork { await Task.yield() }
+        gate.signal()
+        try await busy.value
+        // The second job no longer waits once it runs.
+        #expect(try await waiting.value == false)
     }
 
     @Test("the OS thread carries the thread's name, cut to Linux's 15 bytes")

@@ -76,7 +76,7 @@ public final class QueueWorker: Service {
                 try? await Task.sleep(for: .milliseconds(100))
                 continue
             }
-            guard let first = await slots.acquire() else {
+            guard let first = await slots.acquireForQueue() else {
                 if slots.isClosed { return }
                 continue
             }
@@ -98,10 +98,6 @@ public final class QueueWorker: Service {
         }
     }
 
-    /// How long a slot goes on claiming its next task itself before it gives the slot back, so a
-    /// request waiting for a slot (HTTP) waits at most about this long plus one task.
-    private static let slotRunBudget: Duration = .milliseconds(5)
-
     /// Runs a claimed task on its slot's thread: predict runs there without a hand-off, and the
     /// answer's durable writes block that thread rather than Swift's cooperative pool. Not a
     /// child task, so that a predict stuck on the thread never keeps the loop from returning.
@@ -112,17 +108,17 @@ public final class QueueWorker: Service {
         run.attach(Task(executorPreference: thread) { await self.serve(first, on: thread) })
     }
 
-    /// Runs `first` on the slot, then, while tasks are quick and more wait, claims and runs the
-    /// next ones on the same slot and thread: no hand-off between the loop and the slot's thread
-    /// per task, and the claim goes with the answer (one round trip for a remote queue). The slot
-    /// is held until the queue has taken each answer; the spool then stages it where recovery
+    /// Runs `first` on the slot, then, while more tasks wait and no request waits for a slot,
+    /// claims and runs the next ones on the same slot and thread: no hand-off between the loop and
+    /// the slot's thread per task, and the claim goes with the answer (one round trip for a remote
+    /// queue). A request waiting for a slot (HTTP) gets this one once its task is answered. The
+    /// slot is held until the queue has taken each answer; the spool then stages it where recovery
     /// finds it, so a next task that crashes the process never charges a finished one an attempt,
     /// and the slot does not wait for the disk.
     private func serve(_ first: InFlightTask, on thread: PythonThread) async {
-        let started = ContinuousClock.now
         var running = first
         while true {
-            let next = await process(running, on: thread) { self.mayClaimNext(since: started) }
+            let next = await process(running, on: thread) { self.mayClaimNext(on: thread) }
             // The next task is in flight before this one leaves, so the loop never sees the
             // worker idle in between (and `--exit-when-empty` never stops under it).
             if let next {
@@ -138,10 +134,11 @@ public final class QueueWorker: Service {
         slots.release(thread)
     }
 
-    /// Whether a slot that has just run a task may claim its next one itself: within its run's
-    /// budget, while the worker serves normally and its storage is healthy.
-    private func mayClaimNext(since started: ContinuousClock.Instant) -> Bool {
-        ContinuousClock.now - started < Self.slotRunBudget && !stopping && !Task.isCancelled && !slots.isClosed
+    /// Whether a slot that has just run a task may claim its next one itself: while no request
+    /// waits for a slot (nor for the slot's thread, as requests do with one slot), the worker
+    /// serves normally and its storage is healthy.
+    private func mayClaimNext(on thread: PythonThread) -> Bool {
+        !slots.requestsWaiting && !thread.hasQueuedWork && !stopping && !Task.isCancelled && !slots.isClosed
             && runner.readiness.current != .stuck && state.storageHealthy
     }
 

@@ -6,9 +6,15 @@ import Synchronization
 /// A task that holds a slot has a thread of its own, so tasks whose predict releases the GIL
 /// (sleep, I/O, numpy, torch) overlap for real.
 public final class SlotPool: Sendable {
+    private struct Waiter {
+        let continuation: CheckedContinuation<PythonThread?, Never>
+        /// Whether it is a queue's serving loop (not a request).
+        let servesQueue: Bool
+    }
+
     private struct State {
         var free: [PythonThread]
-        var waiters: [CheckedContinuation<PythonThread?, Never>] = []
+        var waiters: [Waiter] = []
         var closed = false
 
         /// A free slot, the caller's own thread's when that one is free.
@@ -19,6 +25,8 @@ public final class SlotPool: Sendable {
     }
 
     private let state: Mutex<State>
+    /// How many requests (not serving loops) wait for a slot; read without the lock.
+    private let requestsWaitingCount = Atomic(0)
 
     /// How many slots there are.
     public let count: Int
@@ -37,6 +45,13 @@ public final class SlotPool: Sendable {
         self.threads = threads
     }
 
+    /// Whether a request waits for a slot: a slot that serves a queue then gives itself back
+    /// after its task rather than claim its next one.
+    public var requestsWaiting: Bool { requestsWaitingCount.load(ordering: .relaxed) > 0 }
+
+    /// How many callers (requests and serving loops) wait for a slot.
+    public var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     /// Whether the pool was closed (a stuck worker's exit).
     public var isClosed: Bool { state.withLock { $0.closed } }
 
@@ -45,33 +60,53 @@ public final class SlotPool: Sendable {
         state.withLock { $0.closed ? nil : $0.takeFree() }
     }
 
-    /// Takes a free slot, waiting for one if all are in use; nil once the pool is closed, or
-    /// when ``wakeWaiters()`` wakes the wait.
+    /// Takes a free slot for a request, waiting for one if all are in use; nil once the pool is
+    /// closed, or when ``wakeWaiters()`` wakes the wait. A waiting request gets the next slot
+    /// given back before any serving loop does.
     ///
     /// A caller running on a slot's thread gets that slot when it is free, so its request runs
     /// there without changing threads.
     public func acquire() async -> PythonThread? {
+        await acquire(servesQueue: false)
+    }
+
+    /// Takes a free slot for a queue's serving loop, as ``acquire()`` does, after any waiting
+    /// request.
+    public func acquireForQueue() async -> PythonThread? {
+        await acquire(servesQueue: true)
+    }
+
+    private func acquire(servesQueue: Bool) async -> PythonThread? {
         await withCheckedContinuation { continuation in
             let ready: PythonThread?? = state.withLock { state in
                 if state.closed { return .some(nil) }
                 if let thread = state.takeFree() { return .some(thread) }
-                state.waiters.append(continuation)
+                state.waiters.append(Waiter(continuation: continuation, servesQueue: servesQueue))
+                if !servesQueue { requestsWaitingCount.add(1, ordering: .relaxed) }
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }
         }
     }
 
-    /// Gives a slot back.
+    /// Gives a slot back: to the first waiting request, else to the first waiter, else to the
+    /// free slots.
     public func release(_ thread: PythonThread) {
-        let waiter = state.withLock { state -> CheckedContinuation<PythonThread?, Never>? in
-            guard !state.waiters.isEmpty else {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let next = state.waiters.firstIndex(where: { !$0.servesQueue }) ?? state.waiters.indices.first
+            else {
                 state.free.append(thread)
                 return nil
             }
-            return state.waiters.removeFirst()
+            return removeWaiter(at: next, from: &state)
         }
-        waiter?.resume(returning: thread)
+        waiter?.continuation.resume(returning: thread)
+    }
+
+    private func removeWaiter(at index: Int, from state: inout State) -> Waiter {
+        let waiter = state.waiters.remove(at: index)
+        if !waiter.servesQueue { requestsWaitingCount.subtract(1, ordering: .relaxed) }
+        return waiter
     }
 
     /// Stops lending slots: whoever waits in ``acquire()`` gets nil now, and so will later callers.
@@ -84,9 +119,12 @@ public final class SlotPool: Sendable {
     /// whether they should still want a slot).
     public func wakeWaiters() {
         let waiters = state.withLock { state in
-            defer { state.waiters = [] }
+            defer {
+                state.waiters = []
+                requestsWaitingCount.store(0, ordering: .relaxed)
+            }
             return state.waiters
         }
-        waiters.forEach { $0.resume(returning: nil) }
+        waiters.forEach { $0.continuation.resume(returning: nil) }
     }
 }
