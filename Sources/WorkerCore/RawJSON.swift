@@ -8,8 +8,8 @@ import Foundation
 /// request's `args` reach predict exactly as the producer wrote them (`1.0` stays a float, big
 /// integers keep every digit).
 ///
-/// Values are not checked: parse text that must be valid JSON with `JSONSerialization` first,
-/// or read only the members you need, each checked as you read it (``RawJSON/Object``). Bytes that
+/// Values are not checked: check text that must be valid JSON with ``JSONValidator`` first, or
+/// read only the members you need, each checked as you read it (``RawJSON/Object``). Bytes that
 /// are not JSON never make it trap.
 public enum RawJSON {
     /// The byte ranges of the elements of the array that is all of `json` (whitespace aside), in
