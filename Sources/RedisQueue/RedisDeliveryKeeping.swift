@@ -25,6 +25,7 @@ extension RedisTaskQueue: Service {
         }
         commands.close()
         blocking.close()
+        slotCommands?.close()
     }
 
     /// Moves this worker's deliveries to now in `unacked_index`, so no restorer takes a task

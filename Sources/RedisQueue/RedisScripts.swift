@@ -132,15 +132,22 @@ struct RedisScriptCall: Sendable {
     }
 }
 
+extension [RedisScriptCall] {
+    /// The indices of the calls whose script the server did not know (`NOSCRIPT`: it restarted or
+    /// flushed its scripts), to send again whole.
+    func unknownScripts(in replies: [RESPValue]) -> [Int] {
+        replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+    }
+}
+
 extension RedisClient {
     /// Runs script calls, pipelined, by digest; a call whose script the server does not know is
     /// sent again whole. Error replies are returned, not thrown.
     func evaluate(_ calls: [RedisScriptCall]) async throws(RedisClientError) -> [RESPValue] {
         var replies = try await send(calls.map(\.byDigest))
-        let unknown = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+        let unknown = calls.unknownScripts(in: replies)
         guard !unknown.isEmpty else { return replies }
-        let resent = try await send(unknown.map { calls[$0].whole })
-        for (index, reply) in zip(unknown, resent) { replies[index] = reply }
+        for (index, reply) in zip(unknown, try await send(unknown.map { calls[$0].whole })) { replies[index] = reply }
         return replies
     }
 

@@ -46,6 +46,9 @@ public final class RedisTaskQueue: TaskQueue {
     let logger: Logger
     let commands: RedisClient
     let blocking: RedisClient
+    /// The slots' own connections, for storing a result and claiming the next task from the
+    /// slot's thread (plain TCP; nil over TLS, where ``commands`` does it).
+    let slotCommands: SyncRedisClient?
     /// The consume script's keys: kombu's bookkeeping, then the queue's lists by priority.
     private let consumeKeys: [String]
     let inFlight = Mutex<[String: [Delivery]]>([:])
@@ -60,6 +63,7 @@ public final class RedisTaskQueue: TaskQueue {
         self.logger = logger
         commands = RedisClient(endpoint: endpoint)
         blocking = RedisClient(endpoint: endpoint)
+        slotCommands = endpoint.address.tls == nil ? SyncRedisClient(address: endpoint.address) : nil
         consumeKeys = [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: endpoint.address.queue)
         switch endpoint.address.tls?.verification {
         case .none?:
@@ -199,8 +203,8 @@ public final class RedisTaskQueue: TaskQueue {
     }
 
     /// Stores the result and claims the next tasks in one round trip (the two script calls
-    /// pipelined); after a lost connection, stores as ``finish(_:response:timings:disposition:)``
-    /// does and claims none.
+    /// pipelined), from the calling slot's thread, which waits for the reply (plain TCP); after a
+    /// lost connection, stores as ``finish(_:response:timings:disposition:)`` does and claims none.
     public func finish(
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,
         thenClaimUpTo limit: Int
@@ -214,7 +218,7 @@ public final class RedisTaskQueue: TaskQueue {
         }
         let replies: [RESPValue]
         do {
-            replies = try await commands.evaluate([storeCall(result, tag: tag), consumeCall(upTo: limit)])
+            replies = try await storeAndClaim([storeCall(result, tag: tag), consumeCall(upTo: limit)])
             connectionRestored()
         } catch {
             connectionFailed(error)
@@ -230,6 +234,14 @@ public final class RedisTaskQueue: TaskQueue {
         }
         _ = takeDelivery(task.id)
         return claimed
+    }
+
+    /// Runs the store and claim calls on the slot's own connection, blocking its thread for the
+    /// round trip, or through NIO over TLS and while the connection is being restored (where
+    /// ``commands`` waits between attempts).
+    private func storeAndClaim(_ calls: [RedisScriptCall]) async throws(RedisClientError) -> [RESPValue] {
+        if let slotCommands, connectionFailures.withLock({ $0 }) == 0 { return try slotCommands.evaluate(calls) }
+        return try await commands.evaluate(calls)
     }
 
     /// The delivery tag of the task's (oldest) delivery to this worker.

@@ -100,4 +100,43 @@ struct RedisTaskQueueTests {
             RedisCommand("DEL", CeleryResult.key(taskID: ids[0]), KombuLayout.unacked, KombuLayout.unackedIndex))
         client.close()
     }
+
+    @Test func aSlotConnectionLostMidRunStoresTheResultThroughTheReconnectingClient() async throws {
+        let ids = ["a", "b", "c"].map { "\($0)-\(UUID().uuidString)" }
+        let (queue, client) = try await queue(database: 11, holding: ids)
+        let timings = TaskTimings(queuedAt: nil, startedAt: Date(), finishedAt: Date())
+        let first = try #require(try await queue.next(upTo: 1).first)
+        let second = try #require(
+            try await queue.finish(
+                first, response: .success(result: "1"), timings: timings, disposition: .answered, thenClaimUpTo: 1
+            ).first)
+
+        // The server drops every connection of this worker's (on this test's database).
+        let own = try #require(try await client.run(RedisCommand("CLIENT", "ID")).integer)
+        let list = try #require(try await client.run(RedisCommand("CLIENT", "LIST")).string)
+        let workers = list.split(separator: "\n").filter { $0.contains(" db=11 ") && !$0.hasPrefix("id=\(own) ") }
+        #expect(workers.count >= 2)  // the loop's connection and the slot's
+        for line in workers {
+            try await client.run(RedisCommand("CLIENT", "KILL", "ID", String(line.dropFirst(3).prefix { $0 != " " })))
+        }
+
+        // Storing on the dropped slot connection fails; the result is stored through the client
+        // that reconnects, and this round claims nothing: the loop's own claim takes the next.
+        let none = try await queue.finish(
+            second, response: .success(result: "2"), timings: timings, disposition: .answered, thenClaimUpTo: 1)
+        #expect(none.isEmpty)
+        let third = try #require(try await queue.next(upTo: 1).first)
+        #expect(third.id == ids[2])
+        #expect(
+            try await queue.finish(
+                third, response: .success(result: "3"), timings: timings, disposition: .answered, thenClaimUpTo: 1
+            ).isEmpty)
+        for id in ids {
+            let stored = try #require(try await client.run(RedisCommand("GET", CeleryResult.key(taskID: id))).string)
+            #expect(stored.contains(#""status": "SUCCESS""#))
+        }
+        #expect(try await client.run(RedisCommand("HLEN", KombuLayout.unacked)) == .integer(0))
+        try await client.run(RedisCommand(["DEL"] + ids.map { CeleryResult.key(taskID: $0) }))
+        client.close()
+    }
 }

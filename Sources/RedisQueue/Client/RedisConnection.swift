@@ -56,13 +56,7 @@ final class RedisConnection: Sendable {
         }
         defer { deadline.cancel() }
         let connection = RedisConnection(channel: channel, end: end)
-        var handshake: [RedisCommand] = []
-        if let password = address.password {
-            handshake.append(
-                address.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
-        }
-        if address.database != 0 { handshake.append(RedisCommand("SELECT", String(address.database))) }
-        handshake.append(RedisCommand("CLIENT", "SETNAME", "launch-worker"))
+        let handshake = RedisHandshake.commands(for: address)
         let replies: [RESPValue]
         do {
             replies = try await connection.send(handshake)
@@ -72,15 +66,11 @@ final class RedisConnection: Sendable {
             // A TLS port closes on a client that does not start with a TLS handshake.
             throw .connection("\(reason) before answering (if this is the server's TLS port, write rediss://)")
         }
-        for (command, reply) in zip(handshake, replies) {
-            if let message = reply.errorMessage {
-                connection.close()
-                if command.name == "AUTH" {
-                    throw .server(
-                        "Redis refused the password (\(message)): check the URL's user-info or --redis-password-file")
-                }
-                throw .server("\(command.name) failed at \(address): \(message)")
-            }
+        do {
+            try RedisHandshake.check(replies, of: handshake, at: address)
+        } catch {
+            connection.close()
+            throw error
         }
         return connection
     }

@@ -30,7 +30,8 @@ public protocol TaskQueue: Sendable {
     /// Stores the task's response as ``finish(_:response:timings:disposition:)`` does, then
     /// claims up to `limit` more tasks as ``next(upTo:)`` does: a queue whose calls are round
     /// trips does both in one. A claim that fails claims none (the loop's own claim meets the
-    /// error).
+    /// error). The loop calls this from the slot's own thread, never Swift's cooperative pool, so
+    /// a queue may block that thread for its I/O (the spool's durable writes, a Redis round trip).
     func finish(
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,
         thenClaimUpTo limit: Int
