@@ -1,13 +1,15 @@
 import Glibc
 
-/// One plain-TCP connection to Redis driven by blocking system calls on the caller's thread: a
-/// round trip is one `send` and a `recv`, with no hand-off to an event loop and back (two
-/// thread wake-ups a round trip fewer than ``RedisConnection``, which is what a slot that stores a
-/// result and claims its next task in one round trip spends most of its time on).
+/// One plain-TCP connection to Redis driven by blocking system calls on the caller's thread.
+///
+/// A round trip is one `send` and one `recv`. Through ``RedisConnection`` the same round trip
+/// also hands the commands to NIO's event loop and the replies back, which wakes two more
+/// threads; for a slot that stores a result and claims its next task, that was half the
+/// worker's CPU per task.
 ///
 /// For threads that may block (a slot's own thread), never Swift's cooperative pool. One caller
-/// at a time: ``SyncRedisClient`` lends each connection to one caller. A connection that fails
-/// closes and stays closed.
+/// at a time: ``SyncRedisClient`` lends each connection to one caller, so it crosses threads
+/// unguarded (hence `@unchecked Sendable`). A connection that fails closes and stays closed.
 final class SyncRedisConnection: @unchecked Sendable {
     private var socket: Int32
     private let replyTimeout: Duration
