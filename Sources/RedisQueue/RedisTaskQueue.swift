@@ -52,7 +52,8 @@ public final class RedisTaskQueue: TaskQueue {
     /// The consume script's keys: kombu's bookkeeping, then the queue's lists by priority.
     private let consumeKeys: [String]
     let inFlight = Mutex<[String: [Delivery]]>([:])
-    private let connectionFailures = Mutex(0)
+    /// Connection failures since the last call that worked (read by every slot after every task).
+    private let connectionFailures = Atomic(0)
     private let hostname = ProcessInfo.processInfo.hostName
 
     /// A queue on `endpoint`; nothing connects until the first call. Logs a warning when the
@@ -181,7 +182,7 @@ public final class RedisTaskQueue: TaskQueue {
     /// which moves nothing) or a short while passed; after a lost connection, waits 50 ms
     /// doubling to 2 s.
     public func waitForTasks() async throws {
-        let failures = connectionFailures.withLock { $0 }
+        let failures = connectionFailures.load(ordering: .relaxed)
         if failures > 0 {
             try await Task.sleep(for: .milliseconds(min(2000, 50 << min(failures - 1, 6))))
             return
@@ -240,7 +241,9 @@ public final class RedisTaskQueue: TaskQueue {
     /// round trip, or through NIO over TLS and while the connection is being restored (where
     /// ``commands`` waits between attempts).
     private func storeAndClaim(_ calls: [RedisScriptCall]) async throws(RedisClientError) -> [RESPValue] {
-        if let slotCommands, connectionFailures.withLock({ $0 }) == 0 { return try slotCommands.evaluate(calls) }
+        if let slotCommands, connectionFailures.load(ordering: .relaxed) == 0 {
+            return try slotCommands.evaluate(calls)
+        }
         return try await commands.evaluate(calls)
     }
 
@@ -320,10 +323,7 @@ public final class RedisTaskQueue: TaskQueue {
     }
 
     private func connectionFailed(_ error: any Error) {
-        let attempt = connectionFailures.withLock { failures in
-            failures += 1
-            return failures
-        }
+        let attempt = connectionFailures.add(1, ordering: .relaxed).newValue
         if case .tls? = error as? RedisClientError {
             // A TLS failure will not mend by itself: say why on every attempt (at most every 2 s).
             logger.error(
@@ -336,10 +336,9 @@ public final class RedisTaskQueue: TaskQueue {
     }
 
     private func connectionRestored() {
-        let was = connectionFailures.withLock { failures in
-            defer { failures = 0 }
-            return failures
+        guard connectionFailures.load(ordering: .relaxed) > 0 else { return }
+        if connectionFailures.exchange(0, ordering: .relaxed) > 0 {
+            logger.notice("reconnected to Redis", metadata: ["broker": "\(address)"])
         }
-        if was > 0 { logger.notice("reconnected to Redis", metadata: ["broker": "\(address)"]) }
     }
 }

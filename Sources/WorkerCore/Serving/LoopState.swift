@@ -40,25 +40,40 @@ final class SlotRun: Sendable {
 
 /// The serving loop's shared state: what is in flight, whether it drains, and how long to pause
 /// claiming after a storage failure.
+///
+/// Every slot reads the flags after every task, so they are atomics, read without the lock: with
+/// more slots than cores, a slot preempted while holding a shared lock kept the others spinning.
 final class LoopState: Sendable {
     private struct State {
         var running: [String: InFlightTask] = [:]
-        var draining = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var storagePause: Duration?
         var pauseConsumed = true
     }
 
     private let state = Mutex(State())
+    private let isDraining = Atomic(false)
+    /// Whether a storage failure is not yet followed by a stored answer (``State/storagePause``
+    /// is set).
+    private let storageFailing = Atomic(false)
 
     var inFlight: Int { state.withLock { $0.running.count } }
-    var draining: Bool { state.withLock { $0.draining } }
+    var draining: Bool { isDraining.load(ordering: .relaxed) }
     /// The tasks in flight now.
     var running: [InFlightTask] { state.withLock { Array($0.running.values) } }
 
-    func beginDrain() { state.withLock { $0.draining = true } }
+    func beginDrain() { isDraining.store(true, ordering: .relaxed) }
 
     func taskStarted(_ task: InFlightTask) { state.withLock { $0.running[task.task.id] = task } }
+
+    /// `next` starts where `done` leaves, in one step: the loop never sees nothing in flight
+    /// in between.
+    func task(_ done: InFlightTask, continuedBy next: InFlightTask) {
+        state.withLock { state in
+            state.running[done.task.id] = nil
+            state.running[next.task.id] = next
+        }
+    }
 
     func taskLeft(_ task: InFlightTask) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -113,14 +128,21 @@ final class LoopState: Sendable {
             let next = min((state.storagePause ?? .milliseconds(250)) * 2, .seconds(30))
             state.storagePause = next
             state.pauseConsumed = false
+            storageFailing.store(true, ordering: .relaxed)
             return next
         }
     }
 
-    func storageSucceeded() { state.withLock { $0.storagePause = nil } }
+    func storageSucceeded() {
+        guard storageFailing.load(ordering: .relaxed) else { return }
+        state.withLock { state in
+            state.storagePause = nil
+            storageFailing.store(false, ordering: .relaxed)
+        }
+    }
 
     /// Whether the last answer was stored (no storage failure since).
-    var storageHealthy: Bool { state.withLock { $0.storagePause == nil } }
+    var storageHealthy: Bool { !storageFailing.load(ordering: .relaxed) }
 
     /// A pause to take before the next claim, once per storage failure.
     func claimPause() -> Duration? {

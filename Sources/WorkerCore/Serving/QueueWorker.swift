@@ -123,8 +123,7 @@ public final class QueueWorker: Service {
             // worker idle in between (and `--exit-when-empty` never stops under it).
             if let next {
                 let following = InFlightTask(next, run: first.run)
-                state.taskStarted(following)
-                state.taskLeft(running)
+                state.task(running, continuedBy: following)
                 running = following
             } else {
                 state.taskLeft(running)

@@ -8,7 +8,7 @@ import Synchronization
 /// not while a task is stuck in code that cannot be interrupted, not while draining.
 public final class Readiness: Sendable {
     /// The worker's state as an orchestrator sees it.
-    public enum State: String, Sendable {
+    public enum State: String, Sendable, CaseIterable {
         /// Loading the bundle.
         case starting
         /// Serving.
@@ -20,6 +20,9 @@ public final class Readiness: Sendable {
     }
 
     private let state = Mutex<State>(.starting)
+    /// The state's index in ``State/allCases``, read without the lock (every slot reads it after
+    /// every task).
+    private let currentIndex = Atomic(0)
     private let startup: Mutex<(waiting: Int, details: [String])>
     private let readyFile: URL?
 
@@ -46,13 +49,14 @@ public final class Readiness: Sendable {
     public var details: [String] { startup.withLock { $0.details } }
 
     /// The current state.
-    public var current: State { state.withLock { $0 } }
+    public var current: State { State.allCases[currentIndex.load(ordering: .relaxed)] }
 
     /// Moves to `next`, unless draining already (draining is final), and updates the ready file.
     public func set(_ next: State) {
         let changed = state.withLock { state -> Bool in
             guard state != .draining, state != next else { return false }
             state = next
+            currentIndex.store(State.allCases.firstIndex(of: next)!, ordering: .relaxed)
             return true
         }
         guard changed, let readyFile else { return }

@@ -25,6 +25,8 @@ public final class SlotPool: Sendable {
     }
 
     private let state: Mutex<State>
+    /// ``State/closed``, read without the lock (every slot reads it after every task).
+    private let closed = Atomic(false)
     /// How many requests (not serving loops) wait for a slot; read without the lock.
     private let requestsWaitingCount = Atomic(0)
 
@@ -53,7 +55,7 @@ public final class SlotPool: Sendable {
     public var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     /// Whether the pool was closed (a stuck worker's exit).
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    public var isClosed: Bool { closed.load(ordering: .relaxed) }
 
     /// Takes a free slot if one is free now.
     public func tryAcquire() -> PythonThread? {
@@ -111,7 +113,10 @@ public final class SlotPool: Sendable {
 
     /// Stops lending slots: whoever waits in ``acquire()`` gets nil now, and so will later callers.
     public func close() {
-        state.withLock { $0.closed = true }
+        state.withLock { state in
+            state.closed = true
+            closed.store(true, ordering: .relaxed)
+        }
         wakeWaiters()
     }
 
