@@ -18,6 +18,7 @@ final class SyncRedisConnection: @unchecked Sendable {
     private var input = [UInt8](repeating: 0, count: 16 << 10)
     private var parsed = 0
     private var filled = 0
+    private var polling = ReplyPolling()
 
     private init(socket: Int32, replyTimeout: Duration) {
         self.socket = socket
@@ -141,7 +142,8 @@ final class SyncRedisConnection: @unchecked Sendable {
         return parsed.value
     }
 
-    /// Receives more bytes, making room first (moving the unparsed ones to the front, or growing).
+    /// Receives more bytes, making room first (moving the unparsed ones to the front, or growing);
+    /// polls before it sleeps (``ReplyPolling``).
     private func receive() throws(RedisClientError) {
         if filled == input.count {
             if parsed > 0 {
@@ -153,13 +155,21 @@ final class SyncRedisConnection: @unchecked Sendable {
                 input.append(contentsOf: repeatElement(0, count: input.count))
             }
         }
+        var polls = polling.pollsForNextWait()
         while true {
+            let flags = polls > 0 ? Int32(MSG_DONTWAIT) : 0
             let count = input.withUnsafeMutableBytes { bytes in
-                Glibc.recv(socket, bytes.baseAddress! + filled, bytes.count - filled, 0)
+                Glibc.recv(socket, bytes.baseAddress! + filled, bytes.count - filled, flags)
             }
             if count > 0 {
+                if polls > 0 { polling.record(caught: true) }
                 filled += count
                 return
+            }
+            if count < 0, polls > 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                polls -= 1
+                if polls == 0 { polling.record(caught: false) } else { sched_yield() }
+                continue
             }
             if count < 0, errno == EINTR { continue }
             if count == 0 { throw .connection("the connection to Redis closed") }
