@@ -35,12 +35,15 @@ let package = Package(
             name: "BundleArchive",
             dependencies: ["CZstd", "LaunchBundle", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        // Requests, results, running a loaded bundle on Python threads, and the serving loop
-        // (slots, timeouts, drain, readiness, metrics) over any task queue.
+        // JSON checked, read and written as bytes on the paths every task takes.
+        .target(name: "JSONBytes"),
+        // Requests, results, running a loaded bundle on Python threads (`Execution/`), and the
+        // serving loop over any task queue and any kind of slot (`Serving/`: slots, timeouts,
+        // drain, readiness, metrics).
         .target(
             name: "WorkerCore",
             dependencies: [
-                "PythonBridge", "LaunchBundle",
+                "PythonBridge", "LaunchBundle", "JSONBytes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -57,9 +60,10 @@ let package = Package(
         .target(
             name: "HTTPEndpoint",
             dependencies: [
-                "WorkerCore", "PythonBridge", .product(name: "Hummingbird", package: "hummingbird"),
+                "WorkerCore", "JSONBytes", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Celery's protocol on Redis, as kombu lays it out, over a small RESP client of ours on
@@ -67,32 +71,35 @@ let package = Package(
         .target(
             name: "RedisQueue",
             dependencies: [
-                "WorkerCore", .product(name: "NIOCore", package: "swift-nio"),
+                "WorkerCore", "JSONBytes", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A blocking HTTP/1.1 client connection, for `bench`'s callers and the tests.
+        .target(name: "BlockingHTTP"),
         // The `launch-worker` command line.
         .executableTarget(
             name: "LaunchWorkerCLI",
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
-                "RedisQueue",
+                "RedisQueue", "BlockingHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Shared by the tests: the checkout's paths, fixture bundles, one interpreter, subprocesses.
-        .target(name: "TestSupport", dependencies: ["PythonBridge"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PythonBridge", "BlockingHTTP"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONBytesTests", dependencies: ["JSONBytes"]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
         .testTarget(name: "BundleArchiveTests", dependencies: ["BundleArchive", "LaunchBundle", "TestSupport"]),
         .testTarget(
             name: "WorkerCoreTests",
             dependencies: [
-                "WorkerCore", "PythonBridge", "LaunchBundle", "TestSupport",
+                "WorkerCore", "PythonBridge", "LaunchBundle", "JSONBytes", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSONBytes
 import NIOCore
 import Synchronization
 import WorkerCore

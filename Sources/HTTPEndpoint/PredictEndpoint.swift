@@ -1,9 +1,6 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Logging
 import NIOCore
-import PythonBridge
 import Synchronization
 import WorkerCore
 
@@ -16,12 +13,12 @@ import WorkerCore
 /// `/healthcheck` (alive), `/readyz` (ready), `/metrics` (Prometheus text).
 ///
 /// `POST /predict` is answered by ``PredictChannelHandler`` on NIO's event loop; the router's
-/// own `/predict` route answers the requests that handler passes on (one pipelined behind a
-/// request still being answered by the router), with the same ``admit(authorization:body:)``
-/// and ``perform(_:)``.
+/// own `/predict` route (EndpointRoutes.swift, with every other route) answers the requests that
+/// handler passes on, with the same ``admit(authorization:body:)`` and ``perform(_:)``.
 final class PredictEndpoint: Sendable {
     let readiness: Readiness
     let metrics: WorkerMetrics
+    private let httpMetrics: HTTPMetrics
     let configuration: HTTPServer.Configuration
     let logger: Logger
     /// The requests answered on the event loop whose predict is running or waiting.
@@ -32,6 +29,7 @@ final class PredictEndpoint: Sendable {
     init(readiness: Readiness, metrics: WorkerMetrics, configuration: HTTPServer.Configuration, logger: Logger) {
         self.readiness = readiness
         self.metrics = metrics
+        self.httpMetrics = HTTPMetrics(registry: metrics.registry)
         self.configuration = configuration
         self.logger = logger
     }
@@ -39,54 +37,6 @@ final class PredictEndpoint: Sendable {
     /// Starts answering `/predict` with `runner` (once the bundle has loaded).
     func attach(_ runner: TaskRunner) {
         loaded.withLock { $0 = runner }
-    }
-
-    /// The router with every route.
-    func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.get("healthz") { _, _ in Answer(200, detail: "alive").response }
-        router.get("healthcheck") { _, _ in Answer(200, detail: "alive").response }
-        router.get("readyz") { _, _ in self.readyz().response }
-        router.get("metrics") { request, _ in self.metrics(request) }
-        router.post("predict") { request, _ in
-            var request = request
-            return await self.predict(&request).response
-        }
-        return router
-    }
-
-    private func readyz() -> Answer {
-        let state = readiness.current
-        return Answer(state == .ready ? 200 : 503, detail: state.rawValue)
-    }
-
-    private func metrics(_ request: Request) -> Response {
-        if let denied = authorize(request.headers[.authorization]) { return denied.response }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-        return Response(
-            status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.snapshot())))
-    }
-
-    /// `POST /predict` through the router.
-    private func predict(_ request: inout Request) async -> Answer {
-        let body: RequestBody
-        do {
-            body = .read(try await request.collectBody(upTo: configuration.maxBodyBytes))
-        } catch is NIOTooManyBytesError {
-            body = .tooLarge
-        } catch {
-            body = .unreadable("\(error)")
-        }
-        let answer: Answer
-        switch admit(authorization: request.headers[.authorization], body: body) {
-        case .answered(let refusal):
-            answer = refusal
-        case .admitted(let work):
-            answer = await withTaskExecutorPreference(work.preferredExecutor) { await self.perform(work) }
-        }
-        counted(answer)
-        return answer
     }
 
     /// A request's body as read: whole, over `--max-body-bytes`, or broken off.
@@ -126,11 +76,11 @@ final class PredictEndpoint: Sendable {
         }
         let arrived = ContinuousClock.now
         if configuration.failOnConcurrencyLimit {
-            guard let thread = runner.slots.tryAcquire() else {
+            guard let slot = runner.slots.tryAcquire() else {
                 return .answered(
                     Answer(429, detail: "all \(runner.slots.count) slots are busy (--fail-on-concurrency-limit)"))
             }
-            return .admitted(PredictWork(request: predictRequest, runner: runner, slot: thread, arrived: arrived))
+            return .admitted(PredictWork(request: predictRequest, runner: runner, slot: slot, arrived: arrived))
         }
         let queued = waiting.withLock { waiting -> Bool in
             guard waiting < configuration.maxQueuedRequests else { return false }
@@ -148,34 +98,32 @@ final class PredictEndpoint: Sendable {
     /// lending slots meanwhile). Best called from a task that prefers
     /// ``PredictWork/preferredExecutor``.
     func perform(_ work: PredictWork) async -> Answer {
-        if let thread = work.slot { return await run(work, on: thread) }
-        let thread = await work.runner.slots.acquire()
+        if let slot = work.slot { return await run(work, on: slot) }
+        let slot = await work.runner.slots.acquire()
         waiting.withLock { $0 -= 1 }
-        guard let thread else {
+        guard let slot else {
             return Answer(503, detail: "not ready: the worker is \(work.runner.readiness.current.rawValue)")
         }
-        return await run(work, on: thread)
+        return await run(work, on: slot)
     }
 
     /// Counts an answer to `/predict` in the metrics.
     func counted(_ answer: Answer) {
-        metrics.httpRequest(code: answer.status.code)
+        httpMetrics.predictAnswered(code: answer.status.code)
     }
 
-    /// Runs the request on the slot `thread` (which it gives back) and answers it.
-    private func run(_ work: PredictWork, on thread: PythonThread) async -> Answer {
+    /// Runs the request on `slot` (which it gives back) and answers it.
+    private func run(_ work: PredictWork, on slot: any Slot) async -> Answer {
         let runner = work.runner
-        defer { runner.slots.release(thread) }
-        runner.metrics.taskStarted(wait: .now - work.arrived)
-        defer { runner.metrics.taskLeft() }
-        let taskID = RandomID.uuid()
+        defer { runner.slots.release(slot) }
         do {
-            let (response, timedOut) = try await runner.run(work.request, taskID: taskID, on: thread, logger: logger)
-            let status = timedOut ? "TIMEOUT" : response.status.rawValue
-            runner.metrics.taskFinished(status: status, duration: .now - work.arrived)
-            if timedOut { return Answer(504, traceback: response.traceback ?? "") }
-            guard response.status == .success else { return Answer(500, traceback: response.traceback ?? "") }
-            return Answer(json: 200, ByteBuffer(bytes: response.jsonData()))
+            let outcome = try await runner.run(
+                work.request, taskID: RandomID.uuid(), on: slot, waited: .now - work.arrived, logger: logger)
+            if outcome.timedOut { return Answer(504, traceback: outcome.response.traceback ?? "") }
+            guard outcome.response.status == .success else {
+                return Answer(500, traceback: outcome.response.traceback ?? "")
+            }
+            return Answer(json: 200, ByteBuffer(bytes: outcome.response.jsonData()))
         } catch let error as DurableWriteError {
             return Answer(500, traceback: "the pickled result could not be stored: \(error)")
         } catch {
@@ -183,7 +131,8 @@ final class PredictEndpoint: Sendable {
         }
     }
 
-    private func authorize(_ authorization: String?) -> Answer? {
+    /// The refusal of a request without the bearer token, if one is required.
+    func authorize(_ authorization: String?) -> Answer? {
         guard let token = configuration.token, !token.authorizes(authorization) else { return nil }
         var answer = Answer(401, detail: "missing or wrong bearer token")
         answer.headers[.wwwAuthenticate] = "Bearer"
@@ -197,13 +146,13 @@ struct PredictWork: Sendable {
     let request: PredictRequest
     let runner: TaskRunner
     /// The slot taken at once, if any.
-    let slot: PythonThread?
+    let slot: (any Slot)?
     let arrived: ContinuousClock.Instant
 
-    /// Where the work's task should run: on its slot's thread, so predict runs there without a
-    /// hand-off. With one slot, requests wait for it on its thread too: the slot's release there
-    /// resumes the next request in place, so the thread runs queued requests back to back.
-    var preferredExecutor: PythonThread? {
-        slot ?? (runner.slots.count == 1 ? runner.slots.threads[0] : nil)
+    /// Where the work's task should run: on its slot's executor, so predict runs there without
+    /// a hand-off. With one slot, requests wait for it on its executor too: the slot's release
+    /// there resumes the next request in place, so the slot runs queued requests back to back.
+    var preferredExecutor: (any TaskExecutor)? {
+        slot?.executor ?? (runner.slots.count == 1 ? runner.slots.all[0].executor : nil)
     }
 }

@@ -59,6 +59,17 @@ struct BundleSession {
         }
     }
 
+    /// `count` slots running the bundle, each on a Python thread of its own.
+    ///
+    /// - Throws: ``CLIError`` when a thread cannot start.
+    func makeSlots(count: Int) async throws(CLIError) -> [PythonSlot] {
+        do {
+            return try await PythonSlot.make(count: count, bundle: bundle, interpreter: interpreter)
+        } catch {
+            throw CLIError(message: "cannot start the slots' Python threads: \(error)")
+        }
+    }
+
     /// Finds the bundle folder `reference` names: a folder as it is; a `.bundle` file or URL
     /// unpacked into the cache (once, however many workers start at the same time); nil, the
     /// artifact and config llm-engine's container variables name, put together in the cache.

@@ -43,14 +43,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
         defer { session.close() }
-        let thread = try await session.interpreter.makeThread(name: "python-request")
-        let executor = TaskExecutor(
-            bundle: session.bundle,
+        let slot = try await session.makeSlots(count: 1)[0]
+        let executor = RequestExecutor(
             results: DirectoryResultStore(folder: resultsDir.map { URL(filePath: $0) } ?? ResultsFolder.default),
             logger: logger)
         let response: TaskResponse
         do {
-            response = try await executor.execute(request, taskID: UUID().uuidString.lowercased(), on: thread)
+            response = try await executor.execute(request, taskID: UUID().uuidString.lowercased(), on: slot)
         } catch let error as DurableWriteError {
             response = .failure(traceback: "the pickled result could not be stored: \(error)")
         }

@@ -105,10 +105,3 @@ extension RedisTaskQueue: Service {
                 arguments: [Array(tag.utf8), entry, restoration.payload]))
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -204,7 +204,7 @@ public final class RedisTaskQueue: TaskQueue {
     }
 
     /// Stores the result and claims the next tasks in one round trip (the two script calls
-    /// pipelined), from the calling slot's thread, which waits for the reply (plain TCP); after a
+    /// pipelined), from the calling thread (a slot's), which waits for the reply (plain TCP); after a
     /// lost connection, stores as ``finish(_:response:timings:disposition:)`` does and claims none.
     public func finish(
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,

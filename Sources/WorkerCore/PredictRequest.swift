@@ -1,4 +1,5 @@
 import Foundation
+import JSONBytes
 
 /// A decoded, checked inference request (llm-engine's `EndpointPredictV1Request`).
 public struct PredictRequest: Sendable, Equatable {

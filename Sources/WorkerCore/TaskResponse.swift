@@ -1,4 +1,5 @@
 import Foundation
+import JSONBytes
 
 /// Launch's task status.
 public enum TaskStatus: String, Sendable, Codable, CaseIterable {

@@ -1,17 +1,12 @@
+import BlockingHTTP
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A bare HTTP/1.1 client over a real socket (TCP or Unix), so tests control the bytes on the
-/// wire: several requests in one write (pipelining), any header, any body size.
+/// wire: several requests in one write (pipelining), any header, any body size. The connection
+/// is `bench`'s own (``BlockingHTTPConnection``).
 public enum RawHTTP {
     /// Where to connect.
-    public enum Address: Sendable {
-        case tcp(port: Int)
-        case unix(path: String)
-    }
+    public typealias Address = BlockingHTTPConnection.Address
 
     /// One parsed response.
     public struct Response: Sendable {
@@ -48,25 +43,16 @@ public enum RawHTTP {
     }
 
     private static func blockingExchange(_ address: Address, _ requests: [String]) throws -> [Response] {
-        let socket = try connect(address)
-        defer { close(socket) }
-        let bytes = Array(requests.joined().utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes {
-                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            guard count > 0 else { throw FixtureError("send failed: \(String(cString: strerror(errno)))") }
-            sent += count
+        let connection = try BlockingHTTPConnection(address)
+        try connection.send(Array(requests.joined().utf8))
+        var responses: [Response] = []
+        while let response = try connection.readResponse() {
+            responses.append(
+                Response(
+                    status: response.status, headers: response.headers,
+                    body: String(decoding: response.body, as: UTF8.self)))
         }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(socket, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received += buffer[0..<count]
-        }
-        return try parse(received)
+        return responses
     }
 
     /// One request on its own connection.
@@ -78,66 +64,5 @@ public enum RawHTTP {
             throw FixtureError("no response to \(method) \(path)")
         }
         return response
-    }
-
-    private static func connect(_ address: Address) throws -> Int32 {
-        switch address {
-        case .tcp(let port):
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard result == 0 else {
-                throw FixtureError("connect to port \(port): \(String(cString: strerror(errno)))")
-            }
-            return socket
-        case .unix(let path):
-            let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
-            }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            guard result == 0 else { throw FixtureError("connect to \(path): \(String(cString: strerror(errno)))") }
-            return socket
-        }
-    }
-
-    /// Splits a byte stream into responses by their Content-Length.
-    private static func parse(_ bytes: [UInt8]) throws -> [Response] {
-        var responses: [Response] = []
-        var rest = bytes[...]
-        let separator = Array("\r\n\r\n".utf8)
-        while !rest.isEmpty {
-            guard let end = rest.firstRange(of: separator) else { throw FixtureError("a response without headers end") }
-            let head = String(decoding: rest[rest.startIndex..<end.lowerBound], as: UTF8.self).split(separator: "\r\n")
-            guard let statusLine = head.first, let status = Int(statusLine.split(separator: " ")[1]) else {
-                throw FixtureError("a malformed status line")
-            }
-            var headers: [String: String] = [:]
-            for line in head.dropFirst() {
-                let parts = line.split(separator: ":", maxSplits: 1)
-                if parts.count == 2 { headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces) }
-            }
-            let length = Int(headers["content-length"] ?? "0") ?? 0
-            let bodyEnd = rest.index(end.upperBound, offsetBy: length, limitedBy: rest.endIndex) ?? rest.endIndex
-            responses.append(
-                Response(
-                    status: status, headers: headers,
-                    body: String(decoding: rest[end.upperBound..<bodyEnd], as: UTF8.self)))
-            rest = rest[bodyEnd...]
-        }
-        return responses
     }
 }

@@ -6,10 +6,10 @@ import TestSupport
 import Testing
 import WorkerCore
 
-/// Loads a fixture bundle and runs requests through the real executor on a real Python thread.
+/// Loads a fixture bundle and runs requests through the real executor on a real Python slot.
 struct Harness {
-    let executor: TaskExecutor
-    let thread: PythonThread
+    let executor: RequestExecutor
+    let slot: PythonSlot
     let results: URL
 
     init(_ name: String) async throws {
@@ -19,14 +19,15 @@ struct Harness {
             bundle.metadata.packagingType == .zip ? try Checkout.temporaryFolder("code-\(name)") : nil
         let loaded = try await LoadedBundle.load(bundle, codeFolder: codeFolder, interpreter: interpreter)
         results = try Checkout.temporaryFolder("results-\(name)")
-        executor = TaskExecutor(
-            bundle: loaded, results: DirectoryResultStore(folder: results),
+        executor = RequestExecutor(
+            results: DirectoryResultStore(folder: results),
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        thread = try await interpreter.makeThread(name: "test-\(name)")
+        slot = PythonSlot(
+            thread: try await interpreter.makeThread(name: "test-\(name)"), bundle: loaded, interpreter: interpreter)
     }
 
     func run(_ body: String, taskID: String = UUID().uuidString) async throws -> TaskResponse {
-        try await executor.execute(PredictRequest(json: Array(body.utf8)), taskID: taskID, on: thread)
+        try await executor.execute(PredictRequest(json: Array(body.utf8)), taskID: taskID, on: slot)
     }
 
     /// Runs a request and returns its result's JSON text in canonical form (see ``canonical(_:)``).

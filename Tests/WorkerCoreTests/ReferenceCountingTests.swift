@@ -18,10 +18,10 @@ struct ReferenceCountingTests {
     func oneThread() async throws {
         let harness = try await Harness("trivial")
         let request = try PredictRequest(json: Array(#"{"args": {"x": "a string of some length"}}"#.utf8))
-        for _ in 0..<1_000 { _ = try await harness.executor.execute(request, taskID: "warm", on: harness.thread) }
+        for _ in 0..<1_000 { _ = try await harness.executor.execute(request, taskID: "warm", on: harness.slot) }
         let before = try residentBytes()
         for _ in 0..<Self.calls {
-            let response = try await harness.executor.execute(request, taskID: "t", on: harness.thread)
+            let response = try await harness.executor.execute(request, taskID: "t", on: harness.slot)
             guard response.status == .success else { Issue.record("\(response)"); return }
         }
         let growth = try residentBytes() - before
@@ -45,7 +45,7 @@ struct ReferenceCountingTests {
                 group.addTask {
                     var successes = 0
                     for _ in 0..<calls {
-                        let response = try await harness.executor.execute(request, taskID: "t", on: harness.thread)
+                        let response = try await harness.executor.execute(request, taskID: "t", on: harness.slot)
                         if response == .success(result: "[1, 2, 3]") { successes += 1 }
                     }
                     return successes

@@ -1,9 +1,7 @@
-import PythonBridge
-import TestSupport
 import Testing
 import WorkerCore
 
-/// The slots' hand-outs, on real Python threads.
+/// The slots' hand-outs, of real Python slots.
 struct SlotPoolTests {
     /// Waits (yielding, not sleeping) until `condition` holds.
     private func until(_ condition: () -> Bool) async {
@@ -11,7 +9,7 @@ struct SlotPoolTests {
     }
 
     @Test func aWaitingRequestGetsTheNextSlotBeforeTheServingLoop() async throws {
-        let pool = try await SlotPool(interpreter: try await SharedInterpreter.get(), count: 1)
+        let pool = SlotPool([try await Harness("trivial").slot])
         let slot = try #require(await pool.acquire())
         #expect(!pool.requestsWaiting)
 
@@ -30,7 +28,7 @@ struct SlotPoolTests {
     }
 
     @Test func wakingTheWaitersLeavesNoRequestWaiting() async throws {
-        let pool = try await SlotPool(interpreter: try await SharedInterpreter.get(), count: 1)
+        let pool = SlotPool([try await Harness("trivial").slot])
         let slot = try #require(await pool.acquire())
         let requests = (0..<3).map { _ in Task { await pool.acquire() } }
         await until { pool.requestsWaiting }

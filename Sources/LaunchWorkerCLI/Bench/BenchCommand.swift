@@ -87,10 +87,8 @@ struct BenchCommand: AsyncParsableCommand {
         let results = try Checkout.temporary("bench-results")
         defer { try? FileManager.default.removeItem(at: results) }
         let runner = TaskRunner(
-            executor: TaskExecutor(
-                bundle: session.bundle, results: DirectoryResultStore(folder: results), logger: logger),
-            interpreter: session.interpreter,
-            slots: try await SlotPool(interpreter: session.interpreter, count: slotCount),
+            executor: RequestExecutor(results: DirectoryResultStore(folder: results), logger: logger),
+            slots: SlotPool(try await session.makeSlots(count: slotCount)),
             readiness: readiness, metrics: metrics, configuration: .init())
         readiness.partStarted()
 

@@ -1,3 +1,4 @@
+import BlockingHTTP
 import Foundation
 import Logging
 import SpoolQueue
@@ -13,14 +14,15 @@ struct InProcessDriver {
         let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         await withDiscardingTaskGroup { group in
             for caller in 0..<load.concurrency {
-                // Each caller runs on a slot's thread, as the queue worker runs its tasks.
-                let home = runner.slots.threads[caller % runner.slots.threads.count]
+                // Each caller runs on a slot's executor, as the queue worker runs its tasks.
+                let home = runner.slots.all[caller % runner.slots.count].executor
                 group.addTask(executorPreference: home) {
                     while tickets.take() {
                         let start = ContinuousClock.now
-                        guard let thread = await runner.slots.acquire() else { return }
-                        let outcome = try? await runner.run(request, taskID: "bench", on: thread, logger: quiet)
-                        runner.slots.release(thread)
+                        guard let slot = await runner.slots.acquire() else { return }
+                        let outcome = try? await runner.run(
+                            request, taskID: "bench", on: slot, waited: nil, logger: quiet)
+                        runner.slots.release(slot)
                         let error: String? =
                             switch outcome {
                             case .none: "ERROR"
@@ -63,17 +65,30 @@ struct HTTPDriver {
     private static func callerLoop(
         port: Int, body: [UInt8], tickets: BenchLoad.Tickets, samples: BenchSamples, progress: BenchProgress
     ) {
-        var connection = LoopbackHTTPConnection(port: port)
+        var connection: BlockingHTTPConnection?
         let request =
             Array(
                 "POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
                     .utf8) + body
         while tickets.take() {
             let start = ContinuousClock.now
-            let status = connection.exchange(request)
+            let status = exchange(request, on: &connection, port: port)
             samples.record(ContinuousClock.now - start, error: status == 200 ? nil : "HTTP \(status)")
             progress.tick()
         }
+    }
+
+    /// Sends `request` on the keep-alive `connection` (connecting, or connecting again once if the
+    /// server closed it) and returns the response's status code, or 0 on a transport error.
+    private static func exchange(_ request: [UInt8], on connection: inout BlockingHTTPConnection?, port: Int) -> Int {
+        for _ in 0..<2 {
+            if connection == nil { connection = try? BlockingHTTPConnection(.tcp(port: port)) }
+            if let open = connection, (try? open.send(request)) != nil, let response = try? open.readResponse() {
+                return response.status
+            }
+            connection = nil
+        }
+        return 0
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONBytes
 import WorkerCore
 
 /// The task names a launch-worker answers: the two names llm-engine's gateway sends

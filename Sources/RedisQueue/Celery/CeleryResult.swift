@@ -1,4 +1,5 @@
 import Foundation
+import JSONBytes
 import WorkerCore
 
 /// A task's state in Celery's Redis result backend: the JSON stored at

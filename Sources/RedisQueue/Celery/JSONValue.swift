@@ -1,4 +1,5 @@
 import Foundation
+import JSONBytes
 import WorkerCore
 
 /// Small helpers over `JSONSerialization` for the loosely typed values of Celery messages.

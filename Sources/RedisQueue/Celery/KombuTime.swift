@@ -1,4 +1,5 @@
 import Foundation
+import JSONBytes
 import WorkerCore
 
 #if canImport(Glibc)

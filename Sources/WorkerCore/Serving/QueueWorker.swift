@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import PythonBridge
 import ServiceLifecycle
 
 /// The serving loop for a ``TaskQueue``: claims tasks while a slot is free, runs each through
@@ -85,40 +84,40 @@ public final class QueueWorker: Service {
                 return
             }
             // Every slot free now claims in the same call: one round trip for several tasks.
-            var threads = [first]
-            while let more = slots.tryAcquire() { threads.append(more) }
-            let tasks = try await queue.next(upTo: threads.count)
-            threads.dropFirst(tasks.count).forEach(slots.release)
+            var free = [first]
+            while let more = slots.tryAcquire() { free.append(more) }
+            let tasks = try await queue.next(upTo: free.count)
+            free.dropFirst(tasks.count).forEach(slots.release)
             guard !tasks.isEmpty else {
                 if configuration.exitWhenEmpty, state.inFlight == 0 { return }
                 try await queue.waitForTasks()
                 continue
             }
-            for (task, thread) in zip(tasks, threads) { start(task, on: thread) }
+            for (task, slot) in zip(tasks, free) { start(task, on: slot) }
         }
     }
 
-    /// Runs a claimed task on its slot's thread: predict runs there without a hand-off, and the
-    /// answer's durable writes block that thread rather than Swift's cooperative pool. Not a
-    /// child task, so that a predict stuck on the thread never keeps the loop from returning.
-    private func start(_ task: QueuedTask, on thread: PythonThread) {
+    /// Runs a claimed task on its slot's executor: predict runs there without a hand-off, and the
+    /// answer's durable writes block the slot's thread rather than Swift's cooperative pool. Not a
+    /// child task, so that a predict stuck on the slot never keeps the loop from returning.
+    private func start(_ task: QueuedTask, on slot: any Slot) {
         let run = SlotRun()
         let first = InFlightTask(task, run: run)
         state.taskStarted(first)
-        run.attach(Task(executorPreference: thread) { await self.serve(first, on: thread) })
+        run.attach(Task(executorPreference: slot.executor) { await self.serve(first, on: slot) })
     }
 
     /// Runs `first` on the slot, then, while more tasks wait and no request waits for a slot,
-    /// claims and runs the next ones on the same slot and thread: no hand-off between the loop and
-    /// the slot's thread per task, and the claim goes with the answer (one round trip for a remote
+    /// claims and runs the next ones on the same slot: no hand-off between the loop and the
+    /// slot's thread per task, and the claim goes with the answer (one round trip for a remote
     /// queue). A request waiting for a slot (HTTP) gets this one once its task is answered. The
     /// slot is held until the queue has taken each answer; the spool then stages it where recovery
     /// finds it, so a next task that crashes the process never charges a finished one an attempt,
     /// and the slot does not wait for the disk.
-    private func serve(_ first: InFlightTask, on thread: PythonThread) async {
+    private func serve(_ first: InFlightTask, on slot: any Slot) async {
         var running = first
         while true {
-            let next = await process(running, on: thread) { self.mayClaimNext(on: thread) }
+            let next = await process(running, on: slot) { self.mayClaimNext(on: slot) }
             // The next task is in flight before this one leaves, so the loop never sees the
             // worker idle in between (and `--exit-when-empty` never stops under it).
             if let next {
@@ -130,14 +129,14 @@ public final class QueueWorker: Service {
                 break
             }
         }
-        slots.release(thread)
+        slots.release(slot)
     }
 
     /// Whether a slot that has just run a task may claim its next one itself: while no request
-    /// waits for a slot (nor for the slot's thread, as requests do with one slot), the worker
+    /// waits for a slot (nor for the slot's executor, as requests do with one slot), the worker
     /// serves normally and its storage is healthy.
-    private func mayClaimNext(on thread: PythonThread) -> Bool {
-        !slots.requestsWaiting && !thread.hasQueuedWork && !stopping && !Task.isCancelled && !slots.isClosed
+    private func mayClaimNext(on slot: any Slot) -> Bool {
+        !slots.requestsWaiting && !slot.hasQueuedWork && !stopping && !Task.isCancelled && !slots.isClosed
             && runner.readiness.current != .stuck && state.storageHealthy
     }
 
@@ -156,33 +155,30 @@ public final class QueueWorker: Service {
         }
     }
 
-    /// Runs one task on `thread` (its slot, which the caller holds) and answers it, unless the
-    /// loop gave it back meanwhile; never throws: every outcome is a response, a release back to
-    /// the queue, or (for a stuck task at exit) a claim left for recovery. Claims the slot's next
-    /// task with the answer when `claimNext` says so, and returns it.
+    /// Runs one task on `slot` (which the caller holds) and answers it, unless the loop gave it
+    /// back meanwhile; never throws: every outcome is a response, a release back to the queue, or
+    /// (for a stuck task at exit) a claim left for recovery. Claims the slot's next task with the
+    /// answer when `claimNext` says so, and returns it.
     private func process(
-        _ running: InFlightTask, on thread: PythonThread, claimNext: () -> Bool
+        _ running: InFlightTask, on slot: any Slot, claimNext: () -> Bool
     ) async -> QueuedTask? {
         let task = running.task
         let startedAt = Date()
-        metrics.taskStarted(wait: task.queuedAt.map { .seconds(startedAt.timeIntervalSince($0)) })
-        defer { metrics.taskLeft() }
+        let waited = task.queuedAt.map { Duration.seconds(startedAt.timeIntervalSince($0)) }
         let request: PredictRequest
         do {
             request = try PredictRequest(json: task.body)
         } catch {
             guard running.settle() else { return nil }
+            runner.countRejected(waited: waited)
             logger.forTask(task.id).warning("rejected a corrupt task", metadata: ["reason": "\(error.reason)"])
             let response = TaskResponse.failure(traceback: "bad request: \(error.reason)")
-            return await answer(
-                task, response, startedAt: startedAt, disposition: .rejected, status: "REJECTED", claimNext)
+            return await answer(task, response, startedAt: startedAt, disposition: .rejected, claimNext)
         }
         do {
-            let (response, timedOut) = try await runner.run(request, taskID: task.id, on: thread, logger: logger)
+            let outcome = try await runner.run(request, taskID: task.id, on: slot, waited: waited, logger: logger)
             guard running.settle() else { return nil }
-            let status = timedOut ? "TIMEOUT" : response.status.rawValue
-            return await answer(
-                task, response, startedAt: startedAt, disposition: .answered, status: status, claimNext)
+            return await answer(task, outcome.response, startedAt: startedAt, disposition: .answered, claimNext)
         } catch let error as DurableWriteError {
             guard running.settle() else { return nil }
             await giveBack(task, because: "its pickled result could not be stored: \(error)", storageFailed: true)
@@ -198,7 +194,7 @@ public final class QueueWorker: Service {
     /// or gives the task back when the response cannot be stored.
     private func answer(
         _ task: QueuedTask, _ response: TaskResponse, startedAt: Date, disposition: TaskDisposition,
-        status: String, _ claimNext: () -> Bool
+        _ claimNext: () -> Bool
     ) async -> QueuedTask? {
         let timings = TaskTimings(queuedAt: task.queuedAt, startedAt: startedAt, finishedAt: Date())
         do {
@@ -206,7 +202,6 @@ public final class QueueWorker: Service {
                 task, response: response, timings: timings, disposition: disposition,
                 thenClaimUpTo: claimNext() ? 1 : 0)
             state.storageSucceeded()
-            metrics.taskFinished(status: status, duration: .milliseconds(timings.runMilliseconds))
             return next.first
         } catch {
             await giveBack(task, because: "its response could not be stored: \(error)", storageFailed: true)

@@ -1,24 +1,23 @@
-import PythonBridge
 import Synchronization
 
-/// The worker's `per_worker` slots: one dedicated Python thread each, lent to one task at a time.
+/// The worker's `per_worker` slots, lent to one task at a time.
 ///
-/// A task that holds a slot has a thread of its own, so tasks whose predict releases the GIL
-/// (sleep, I/O, numpy, torch) overlap for real.
+/// A task that holds a slot has it alone: with ``PythonSlot``s, a thread of its own, so tasks
+/// whose predict releases the GIL (sleep, I/O, numpy, torch) overlap for real.
 public final class SlotPool: Sendable {
     private struct Waiter {
-        let continuation: CheckedContinuation<PythonThread?, Never>
+        let continuation: CheckedContinuation<(any Slot)?, Never>
         /// Whether it is a queue's serving loop (not a request).
         let servesQueue: Bool
     }
 
     private struct State {
-        var free: [PythonThread]
+        var free: [any Slot]
         var waiters: [Waiter] = []
         var closed = false
 
-        /// A free slot, the caller's own thread's when that one is free.
-        mutating func takeFree() -> PythonThread? {
+        /// A free slot, the one the caller runs on when that one is free.
+        mutating func takeFree() -> (any Slot)? {
             if let own = free.firstIndex(where: \.isCurrent) { return free.remove(at: own) }
             return free.popLast()
         }
@@ -32,19 +31,15 @@ public final class SlotPool: Sendable {
 
     /// How many slots there are.
     public let count: Int
-    /// Every slot's thread, free or not: a caller that runs its tasks on them (as their
-    /// executor) still acquires a slot before running a request.
-    public let threads: [PythonThread]
+    /// Every slot, free or not: a caller that runs its tasks on their executors still acquires
+    /// a slot before running a request.
+    public let all: [any Slot]
 
-    /// A pool of `count` new Python threads.
-    public init(interpreter: PythonInterpreter, count: Int) async throws(PythonBridgeError) {
-        var threads: [PythonThread] = []
-        for index in 0..<count {
-            threads.append(try await interpreter.makeThread(name: "python-slot-\(index)"))
-        }
-        self.state = Mutex(State(free: threads))
-        self.count = count
-        self.threads = threads
+    /// A pool lending `slots`.
+    public init(_ slots: [any Slot]) {
+        self.state = Mutex(State(free: slots))
+        self.count = slots.count
+        self.all = slots
     }
 
     /// Whether a request waits for a slot: a slot that serves a queue then gives itself back
@@ -58,7 +53,7 @@ public final class SlotPool: Sendable {
     public var isClosed: Bool { closed.load(ordering: .relaxed) }
 
     /// Takes a free slot if one is free now.
-    public func tryAcquire() -> PythonThread? {
+    public func tryAcquire() -> (any Slot)? {
         state.withLock { $0.closed ? nil : $0.takeFree() }
     }
 
@@ -66,23 +61,23 @@ public final class SlotPool: Sendable {
     /// closed, or when ``wakeWaiters()`` wakes the wait. A waiting request gets the next slot
     /// given back before any serving loop does.
     ///
-    /// A caller running on a slot's thread gets that slot when it is free, so its request runs
-    /// there without changing threads.
-    public func acquire() async -> PythonThread? {
+    /// A caller running on a slot's executor gets that slot when it is free, so its request
+    /// runs there without changing threads.
+    public func acquire() async -> (any Slot)? {
         await acquire(servesQueue: false)
     }
 
     /// Takes a free slot for a queue's serving loop, as ``acquire()`` does, after any waiting
     /// request.
-    public func acquireForQueue() async -> PythonThread? {
+    public func acquireForQueue() async -> (any Slot)? {
         await acquire(servesQueue: true)
     }
 
-    private func acquire(servesQueue: Bool) async -> PythonThread? {
+    private func acquire(servesQueue: Bool) async -> (any Slot)? {
         await withCheckedContinuation { continuation in
-            let ready: PythonThread?? = state.withLock { state in
+            let ready: (any Slot)?? = state.withLock { state in
                 if state.closed { return .some(nil) }
-                if let thread = state.takeFree() { return .some(thread) }
+                if let slot = state.takeFree() { return .some(slot) }
                 state.waiters.append(Waiter(continuation: continuation, servesQueue: servesQueue))
                 if !servesQueue { requestsWaitingCount.add(1, ordering: .relaxed) }
                 return nil
@@ -93,16 +88,16 @@ public final class SlotPool: Sendable {
 
     /// Gives a slot back: to the first waiting request, else to the first waiter, else to the
     /// free slots.
-    public func release(_ thread: PythonThread) {
+    public func release(_ slot: any Slot) {
         let waiter = state.withLock { state -> Waiter? in
             guard let next = state.waiters.firstIndex(where: { !$0.servesQueue }) ?? state.waiters.indices.first
             else {
-                state.free.append(thread)
+                state.free.append(slot)
                 return nil
             }
             return removeWaiter(at: next, from: &state)
         }
-        waiter?.continuation.resume(returning: thread)
+        waiter?.continuation.resume(returning: slot)
     }
 
     private func removeWaiter(at index: Int, from state: inout State) -> Waiter {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where tasks come from and where their answers go: the seam between the serving loop and
-/// a queue (the file spool, later HTTP and Redis).
+/// a queue (the file spool, Redis).
 ///
 /// A queue hands out a task at most once at a time; the loop answers each task it got with
 /// ``finish(_:response:timings:disposition:)`` or gives it back with ``release(_:)``.
@@ -30,8 +30,9 @@ public protocol TaskQueue: Sendable {
     /// Stores the task's response as ``finish(_:response:timings:disposition:)`` does, then
     /// claims up to `limit` more tasks as ``next(upTo:)`` does: a queue whose calls are round
     /// trips does both in one. A claim that fails claims none (the loop's own claim meets the
-    /// error). The loop calls this from the slot's own thread, never Swift's cooperative pool, so
-    /// a queue may block that thread for its I/O (the spool's durable writes, a Redis round trip).
+    /// error). It may block the calling thread for its I/O (the spool's durable writes, a Redis
+    /// round trip): the loop calls it from a task on the slot's executor, never on Swift's
+    /// cooperative pool.
     func finish(
         _ task: QueuedTask, response: TaskResponse, timings: TaskTimings, disposition: TaskDisposition,
         thenClaimUpTo limit: Int

@@ -1,12 +1,12 @@
 import Foundation
 import Logging
-import PythonBridge
 import ServiceLifecycle
 import Synchronization
 
-/// Runs requests on the worker's slots under its timeout and stuck rules; every front end (the
-/// spool loop, the HTTP endpoint) runs its tasks through the one runner, so they share the
-/// `per_worker` slots.
+/// Runs requests on the worker's slots under its timeout and stuck rules, and keeps each task's
+/// books (in flight, queue wait, finished by status, run time); every front end (a queue's
+/// serving loop, the HTTP endpoint) runs its tasks through the one runner with one call, so
+/// they share the `per_worker` slots and count tasks alike.
 ///
 /// As a `Service` it waits for a fatal condition (a stuck task with `exitOnStuck`) and then
 /// throws it, which ends the worker so an orchestrator restarts it.
@@ -24,26 +24,24 @@ public final class TaskRunner: Service {
         public init() {}
     }
 
-    /// The slots: one Python thread each.
+    /// The slots.
     public let slots: SlotPool
     /// The worker's readiness, turned `stuck` by a task that cannot be interrupted.
     public let readiness: Readiness
     /// The worker's metrics.
     public let metrics: WorkerMetrics
-    /// The loaded bundle's executor.
-    public let executor: TaskExecutor
-    private let interpreter: PythonInterpreter
+    /// What turns a request into a response on a slot.
+    public let executor: RequestExecutor
     private let configuration: Configuration
     private let stuck = Mutex<(tasks: Set<String>, fatal: WorkerError?)>(([], nil))
     private let fatalSignal = AsyncStream<WorkerError>.makeStream()
 
     /// A runner for `executor` on `slots`.
     public init(
-        executor: TaskExecutor, interpreter: PythonInterpreter, slots: SlotPool, readiness: Readiness,
-        metrics: WorkerMetrics, configuration: Configuration
+        executor: RequestExecutor, slots: SlotPool, readiness: Readiness, metrics: WorkerMetrics,
+        configuration: Configuration
     ) {
         self.executor = executor
-        self.interpreter = interpreter
         self.slots = slots
         self.readiness = readiness
         self.metrics = metrics
@@ -64,23 +62,44 @@ public final class TaskRunner: Service {
         stuck.withLock { $0.tasks.contains(taskID) }
     }
 
-    /// Runs the request on `thread` (a slot the caller holds). Past the timeout it raises
-    /// `TaskTimedOut` in the task; past the stuck grace it marks the worker not ready. What it
-    /// logs carries `taskID` (``Logging/Logger/forTask(_:)``).
+    /// Runs the request on `slot` (which the caller holds) and counts it in the metrics: in
+    /// flight while it runs, `waited` as its queue wait, and, once it has a response, finished by
+    /// status with its run time. Past the timeout it interrupts the predict; past the stuck grace
+    /// it marks the worker not ready. What it logs carries `taskID` (``Logging/Logger/forTask(_:)``).
     ///
     /// - Returns: the response, and whether the task timed out (its response then says so).
     /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
     ///   `CancellationError` when the caller is cancelled.
     public func run(
-        _ request: PredictRequest, taskID: String, on thread: PythonThread, logger: Logger
-    ) async throws -> (response: TaskResponse, timedOut: Bool) {
+        _ request: PredictRequest, taskID: String, on slot: any Slot, waited: Duration?, logger: Logger
+    ) async throws -> TaskOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        metrics.taskStarted(wait: waited)
+        defer { metrics.taskLeft() }
+        let outcome = try await runTimed(request, taskID: taskID, on: slot, logger: logger)
+        metrics.taskFinished(status: outcome.status, duration: clock.now - start)
+        return outcome
+    }
+
+    /// Counts a task that a queue handed out but that was rejected before it ran (a corrupt
+    /// body), after waiting `waited` in its queue.
+    public func countRejected(waited: Duration?) {
+        metrics.taskStarted(wait: waited)
+        metrics.taskFinished(status: "REJECTED", duration: .zero)
+        metrics.taskLeft()
+    }
+
+    private func runTimed(
+        _ request: PredictRequest, taskID: String, on slot: any Slot, logger: Logger
+    ) async throws -> TaskOutcome {
         guard let timeout = configuration.taskTimeout else {
-            return (try await executor.execute(request, taskID: taskID, on: thread), false)
+            return TaskOutcome(response: try await executor.execute(request, taskID: taskID, on: slot), timedOut: false)
         }
         let timedOut = TimeoutFlag()
         let response = try await withThrowingTaskGroup(of: TaskResponse?.self) { group in
-            group.addTask(executorPreference: thread) {
-                try await self.executor.execute(request, taskID: taskID, on: thread)
+            group.addTask(executorPreference: slot.executor) {
+                try await self.executor.execute(request, taskID: taskID, on: slot)
             }
             // The timer must not wait behind the predict it times on the slot's thread.
             group.addTask(executorPreference: globalConcurrentExecutor) {
@@ -88,7 +107,7 @@ public final class TaskRunner: Service {
                 timedOut.set()
                 logger.forTask(taskID).warning(
                     "task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
-                self.interpreter.interrupt(thread, raising: self.executor.bundle.timeoutException)
+                slot.interrupt()
                 try await Task.sleep(for: self.configuration.stuckGrace)
                 self.markStuck(taskID, logger)
                 return nil
@@ -100,9 +119,11 @@ public final class TaskRunner: Service {
             throw CancellationError()
         }
         unstick(taskID)
-        guard timedOut.isSet, response.status == .failure else { return (response, false) }
+        guard timedOut.isSet, response.status == .failure else {
+            return TaskOutcome(response: response, timedOut: false)
+        }
         let reason = "timed out after \(timeout.formattedSeconds) (--task-timeout)"
-        return (.failure(traceback: "\(reason)\n\n\(response.traceback ?? "")"), true)
+        return TaskOutcome(response: .failure(traceback: "\(reason)\n\n\(response.traceback ?? "")"), timedOut: true)
     }
 
     private func markStuck(_ taskID: String, _ logger: Logger) {
@@ -130,6 +151,17 @@ public final class TaskRunner: Service {
     }
 }
 
+/// What a task run by the ``TaskRunner`` came to.
+public struct TaskOutcome: Sendable {
+    /// The response, in Launch's shape.
+    public var response: TaskResponse
+    /// Whether the task ran past its timeout (its response then says so).
+    public var timedOut: Bool
+
+    /// The status counted in the metrics: `TIMEOUT`, else the response's.
+    public var status: String { timedOut ? "TIMEOUT" : response.status.rawValue }
+}
+
 /// Set once when a task's timeout fires.
 private final class TimeoutFlag: Sendable {
     private let flag = Mutex(false)
@@ -147,13 +179,5 @@ public enum WorkerError: Error, Sendable, CustomStringConvertible {
         case .stuck(let taskID):
             "task \(taskID) is stuck in code that cannot be interrupted; exiting so the worker is restarted"
         }
-    }
-}
-
-extension Duration {
-    /// `2 s`, `0.5 s`.
-    public var formattedSeconds: String {
-        let seconds = Double(components.seconds) + Double(components.attoseconds) * 1e-18
-        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 }

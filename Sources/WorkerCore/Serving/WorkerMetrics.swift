@@ -2,7 +2,7 @@ import Prometheus
 import Synchronization
 
 /// The worker's counters and histograms, in a Prometheus registry that the HTTP endpoint
-/// serves as `/metrics` and that a snapshot prints at shutdown or on SIGUSR1.
+/// serves as `/metrics` (adding its own) and that a snapshot prints at shutdown or on SIGUSR1.
 public final class WorkerMetrics: Sendable {
     /// The registry holding every metric below.
     public let registry = PrometheusCollectorRegistry()
@@ -10,11 +10,7 @@ public final class WorkerMetrics: Sendable {
     private let queueWait: DurationHistogram
     private let predictDuration: DurationHistogram
     private let loadSeconds: Gauge
-    /// The counters by label value, made once each: making one looks it up in the registry
-    /// after checking its name and help text, which cost a trivial HTTP predict a tenth of its
-    /// time on its slot's thread.
-    private let taskCounters = Mutex<[String: Counter]>([:])
-    private let httpCounters = Mutex<[Int: Counter]>([:])
+    private let tasks: LabelledCounters<String>
 
     private static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -24,6 +20,8 @@ public final class WorkerMetrics: Sendable {
 
     /// Makes the worker's metrics.
     public init() {
+        tasks = LabelledCounters(
+            registry, metricName: "launch_worker_tasks", helpText: "Tasks finished, by status.", label: "status")
         inFlightGauge = registry.makeGauge(
             descriptor: .init(metricName: "launch_worker_tasks_in_flight", unitName: "", helpText: "Tasks running now.")
         )
@@ -35,7 +33,7 @@ public final class WorkerMetrics: Sendable {
         predictDuration = registry.makeDurationHistogram(
             descriptor: .init(
                 metricName: "launch_worker_predict_duration", unitName: "seconds",
-                helpText: "Time to run a task: input, predict, encoding, storing a pickle."),
+                helpText: "Time to run a task, from its start on a slot: input, predict, encoding, storing a pickle."),
             buckets: Self.buckets)
         loadSeconds = registry.makeGauge(
             descriptor: .init(
@@ -43,36 +41,11 @@ public final class WorkerMetrics: Sendable {
                 helpText: "Time the bundle took to load."))
     }
 
-    /// Counts a finished task by its status (`SUCCESS`, `FAILURE`, `TIMEOUT`, `REJECTED`).
+    /// Counts a finished task by its status (`SUCCESS`, `FAILURE`, `TIMEOUT`, `REJECTED`) and
+    /// records its run time.
     public func taskFinished(status: String, duration: Duration) {
-        Self.counter(status, in: taskCounters) {
-            registry.makeCounter(
-                descriptor: .init(
-                    metricName: "launch_worker_tasks", unitName: "total", helpText: "Tasks finished, by status."),
-                labels: [("status", status)])
-        }.increment()
+        tasks.increment(status)
         predictDuration.record(duration)
-    }
-
-    /// Counts an HTTP `/predict` answer by its status code.
-    public func httpRequest(code: Int) {
-        Self.counter(code, in: httpCounters) {
-            registry.makeCounter(
-                descriptor: .init(
-                    metricName: "launch_worker_http_requests", unitName: "total",
-                    helpText: "POST /predict requests answered, by HTTP status code."),
-                labels: [("code", "\(code)")])
-        }.increment()
-    }
-
-    /// The counter for `label` in `counters`, made by `make` the first time.
-    private static func counter<Label: Hashable & Sendable>(
-        _ label: Label, in counters: borrowing Mutex<[Label: Counter]>, make: () -> Counter
-    ) -> Counter {
-        if let counter = counters.withLock({ $0[label] }) { return counter }
-        let counter = make()  // the registry gives every caller the same counter
-        counters.withLock { $0[label] = counter }
-        return counter
     }
 
     /// Records that a task started after waiting `wait` in its queue.
@@ -88,11 +61,45 @@ public final class WorkerMetrics: Sendable {
 
     /// Records the bundle's load time.
     public func bundleLoaded(in duration: Duration) {
-        loadSeconds.set(Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
+        loadSeconds.set(duration.seconds)
     }
 
     /// Every metric in Prometheus text format.
     public func snapshot() -> String {
         registry.emitToString()
+    }
+}
+
+/// Counters of one metric told apart by one label, each made once: making one looks it up in
+/// the registry after checking its name and help text, which cost a trivial HTTP predict a tenth
+/// of its time on its slot's thread.
+public final class LabelledCounters<Label: Hashable & Sendable & CustomStringConvertible>: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let metricName: String
+    private let helpText: String
+    private let label: String
+    private let counters = Mutex<[Label: Counter]>([:])
+
+    /// The counters of `metricName`'s total (`<metricName>_total`) in `registry`, labelled
+    /// `label`.
+    public init(_ registry: PrometheusCollectorRegistry, metricName: String, helpText: String, label: String) {
+        self.registry = registry
+        self.metricName = metricName
+        self.helpText = helpText
+        self.label = label
+    }
+
+    /// Adds one to the counter for `value`.
+    public func increment(_ value: Label) {
+        if let counter = counters.withLock({ $0[value] }) {
+            counter.increment()
+            return
+        }
+        // The registry gives every caller the same counter.
+        let counter = registry.makeCounter(
+            descriptor: .init(metricName: metricName, unitName: "total", helpText: helpText),
+            labels: [(label, value.description)])
+        counter.increment()
+        counters.withLock { $0[value] = counter }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
+import JSONBytes
 import Testing
-import WorkerCore
 
 @Suite("JSON text written by hand")
 struct JSONTextTests {

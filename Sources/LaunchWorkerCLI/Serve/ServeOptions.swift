@@ -4,8 +4,8 @@ import HTTPEndpoint
 import RedisQueue
 import SpoolQueue
 
-/// `serve`'s options for a spool queue.
-struct SpoolOptions: ParsableArguments {
+/// `serve`'s options for the queue it serves, of any kind.
+struct QueueOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Serve tasks from a spool folder (docs/spool-protocol.md) or a Celery queue on Redis (docs/redis-protocol.md).",
@@ -13,6 +13,16 @@ struct SpoolOptions: ParsableArguments {
         transform: { text throws in try QueueAddress.parse(text) })
     var queue: QueueAddress?
 
+    @Flag(help: "Stop once the queue is empty and nothing is in flight (for batch jobs).")
+    var exitWhenEmpty = false
+
+    func validate() throws {
+        if exitWhenEmpty, queue == nil { throw ValidationError("--exit-when-empty needs --queue") }
+    }
+}
+
+/// `serve`'s options for a spool queue (`--queue spool:DIR`).
+struct SpoolOptions: ParsableArguments {
     @Option(help: "How many times a task may be started before it goes to dead/ (a worker died each time).")
     var maxAttempts = 3
 
@@ -24,13 +34,9 @@ struct SpoolOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "fsync responses and their folder (off: faster, not durable on power loss).")
     var fsync = true
 
-    @Flag(help: "Stop once the spool is empty and nothing is in flight (for batch jobs).")
-    var exitWhenEmpty = false
-
     func validate() throws {
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
         guard lease > 0 else { throw ValidationError("--lease must be positive") }
-        if exitWhenEmpty, queue == nil { throw ValidationError("--exit-when-empty needs --queue") }
     }
 
     /// The spool's settings.

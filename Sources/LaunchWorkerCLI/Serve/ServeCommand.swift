@@ -3,7 +3,6 @@ import Foundation
 import HTTPEndpoint
 import Logging
 import ServiceLifecycle
-import SpoolQueue
 import Synchronization
 import WorkerCore
 
@@ -50,11 +49,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Argument(help: BundleSession.argumentHelp)
     var bundle: String?
 
+    @OptionGroup(title: "Queue") var queueOptions: QueueOptions
+
     @OptionGroup(title: "Spool queue") var spoolOptions: SpoolOptions
 
-    @OptionGroup(title: "HTTP endpoint") var httpOptions: HTTPOptions
-
     @OptionGroup(title: "Redis queue (Celery)") var redisOptions: RedisOptions
+
+    @OptionGroup(title: "HTTP endpoint") var httpOptions: HTTPOptions
 
     @Option(help: "How many tasks run at once (Launch's per_worker), each on its own Python thread.")
     var perWorker = 1
@@ -89,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        guard spoolOptions.queue != nil || httpOptions.listen != nil else {
+        guard queueOptions.queue != nil || httpOptions.listen != nil else {
             throw ValidationError(
                 "give --queue (spool:DIR or redis://HOST:PORT/DB?queue=NAME), --listen ADDRESS, or both")
         }
@@ -103,28 +104,27 @@ struct ServeCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let logger = runtime.makeLogger()
-        // Ready once the bundle has loaded and every front end serves.
-        let parts = 1 + (spoolOptions.queue == nil ? 0 : 1) + (httpOptions.listen == nil ? 0 : 1)
-        let readiness = Readiness(readyFile: readyFile.map { URL(filePath: $0) }, parts: parts)
         let metrics = WorkerMetrics()
+        let queue = queueSource
+        // Ready once the bundle has loaded and every front end serves.
+        let readiness = Readiness(
+            readyFile: readyFile.map { URL(filePath: $0) },
+            parts: 1 + (queue == nil ? 0 : 1) + (httpOptions.listen == nil ? 0 : 1))
         let http = try httpOptions.listen.map { address throws(CLIError) in
             HTTPServer(
                 readiness: readiness, metrics: metrics, configuration: try httpOptions.configuration(address: address),
                 logger: logger)
         }
-        var loop = QueueWorker.Configuration()
-        loop.drainTimeout = .seconds(drainTimeout)
-        loop.exitWhenEmpty = spoolOptions.exitWhenEmpty
-        var spoolConfiguration = spoolOptions.configuration
-        spoolConfiguration.commitTimeout = .seconds(drainTimeout)
+        var frontEnds: [any FrontEnd] = []
+        if let queue { frontEnds.append(QueueFrontEnd(queue: queue, loop: loopConfiguration, logger: logger)) }
+        if let http { frontEnds.append(HTTPFrontEnd(server: http)) }
         let plan = WorkerService.Plan(
             bundle: bundle, runtime: runtime, perWorker: perWorker, runner: runnerConfiguration,
-            spool: spoolOptions.queue?.spoolLayout.map { ($0, spoolConfiguration) }, loop: loop,
-            resultsDir: resultsDir.map { URL(filePath: $0) },
-            redis: try spoolOptions.queue?.redis.map { address throws(CLIError) in try redisOptions.plan(address) })
+            resultsFolder: resultsDir.map { URL(filePath: $0) } ?? queue?.resultsFolder ?? ResultsFolder.default,
+            frontEnds: frontEnds)
         let slots = Mutex<SlotPool?>(nil)
         let worker = WorkerService(
-            plan: plan, readiness: readiness, metrics: metrics, http: http, logger: logger,
+            plan: plan, readiness: readiness, metrics: metrics, logger: logger,
             slotsReady: { pool in slots.withLock { $0 = pool } })
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -155,6 +155,20 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError(message: "the worker stopped: \(error)", status: 1)
         }
         logger.info("stopped", metadata: ["uptime_ms": "\((clock.now - start).milliseconds)"])
+    }
+
+    /// The queue to serve, with its kind's settings.
+    private var queueSource: QueueSource? {
+        var spool = spoolOptions.configuration
+        spool.commitTimeout = .seconds(drainTimeout)
+        return queueOptions.queue.map { QueueSource(address: $0, spool: spool, redis: redisOptions) }
+    }
+
+    private var loopConfiguration: QueueWorker.Configuration {
+        var loop = QueueWorker.Configuration()
+        loop.drainTimeout = .seconds(drainTimeout)
+        loop.exitWhenEmpty = queueOptions.exitWhenEmpty
+        return loop
     }
 
     private var runnerConfiguration: TaskRunner.Configuration {

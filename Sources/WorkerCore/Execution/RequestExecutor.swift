@@ -1,38 +1,33 @@
 import Foundation
 import Logging
-import PythonBridge
 
-/// Runs one decoded request against a loaded bundle and answers it in Launch's shape.
+/// Runs one decoded request on a slot and answers it in Launch's shape.
 ///
 /// This is the one place a request becomes a response: read the input, call predict on the
-/// given Python thread, store a pickled output, report a failure with its traceback.
-public struct TaskExecutor: Sendable {
-    /// The loaded bundle.
-    public var bundle: LoadedBundle
+/// slot, store a pickled output, report a failure with its traceback.
+public struct RequestExecutor: Sendable {
     /// Where pickled outputs go.
     public var results: any ResultStore
     /// Where task events are logged.
     public var logger: Logger
 
-    /// An executor for `bundle`, storing pickles in `results`.
-    public init(bundle: LoadedBundle, results: any ResultStore, logger: Logger) {
-        self.bundle = bundle
+    /// An executor storing pickles in `results`.
+    public init(results: any ResultStore, logger: Logger) {
         self.results = results
         self.logger = logger
     }
 
-    /// Runs `request` on `thread`.
+    /// Runs `request` on `slot`.
     ///
     /// A predict error, an unreadable input or an output JSON cannot encode is a `FAILURE`
     /// response.
     ///
     /// - Throws: ``DurableWriteError`` when a pickled output cannot be stored: the task has no
     ///   answer then and must stay queued; `CancellationError` when cancelled before it started.
-    public func execute(_ request: PredictRequest, taskID: String, on thread: PythonThread) async throws -> TaskResponse
-    {
+    public func execute(_ request: PredictRequest, taskID: String, on slot: any Slot) async throws -> TaskResponse {
         let clock = ContinuousClock()
         let start = clock.now
-        let response = try await answer(request, taskID: taskID, on: thread)
+        let response = try await answer(request, taskID: taskID, on: slot)
         logger.info(
             "task finished",
             metadata: [
@@ -42,8 +37,7 @@ public struct TaskExecutor: Sendable {
         return response
     }
 
-    private func answer(_ request: PredictRequest, taskID: String, on thread: PythonThread) async throws -> TaskResponse
-    {
+    private func answer(_ request: PredictRequest, taskID: String, on slot: any Slot) async throws -> TaskResponse {
         let input: PredictInput
         do {
             switch request.input {
@@ -56,9 +50,9 @@ public struct TaskExecutor: Sendable {
         }
         let output: PredictOutput
         do {
-            output = try await bundle.call(input, pickled: request.resultIsPickled, on: thread)
-        } catch let error as PythonError {
-            return .failure(traceback: error.traceback)
+            output = try await slot.predict(input, pickled: request.resultIsPickled)
+        } catch let failure as PredictFailure {
+            return .failure(traceback: failure.traceback)
         }
         switch output {
         case .json(let text):
@@ -66,12 +60,5 @@ public struct TaskExecutor: Sendable {
         case .pickled(let pickle):
             return .success(resultURL: try results.store(pickle, taskID: taskID))
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds.
-    public var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
+import JSONBytes
 import Testing
-import WorkerCore
 
 @Suite("Validating JSON without parsing it")
 struct JSONValidatorTests {

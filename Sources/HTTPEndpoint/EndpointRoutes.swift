@@ -1,0 +1,57 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Every route of the endpoint, in Hummingbird's router: `GET /healthz` and `/healthcheck`
+/// (alive), `/readyz` (ready), `/metrics` (Prometheus text), and `POST /predict` for the requests
+/// that ``PredictChannelHandler`` passes on (one pipelined behind a request the router is still
+/// answering).
+extension PredictEndpoint {
+    /// The router with every route.
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("healthz") { _, _ in Answer(200, detail: "alive").response }
+        router.get("healthcheck") { _, _ in Answer(200, detail: "alive").response }
+        router.get("readyz") { _, _ in self.readyz().response }
+        router.get("metrics") { request, _ in self.metricsText(request) }
+        router.post("predict") { request, _ in
+            var request = request
+            return await self.predict(&request).response
+        }
+        return router
+    }
+
+    private func readyz() -> Answer {
+        let state = readiness.current
+        return Answer(state == .ready ? 200 : 503, detail: state.rawValue)
+    }
+
+    private func metricsText(_ request: Request) -> Response {
+        if let denied = authorize(request.headers[.authorization]) { return denied.response }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(
+            status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.snapshot())))
+    }
+
+    /// `POST /predict` through the router.
+    private func predict(_ request: inout Request) async -> Answer {
+        let body: RequestBody
+        do {
+            body = .read(try await request.collectBody(upTo: configuration.maxBodyBytes))
+        } catch is NIOTooManyBytesError {
+            body = .tooLarge
+        } catch {
+            body = .unreadable("\(error)")
+        }
+        let answer: Answer
+        switch admit(authorization: request.headers[.authorization], body: body) {
+        case .answered(let refusal):
+            answer = refusal
+        case .admitted(let work):
+            answer = await withTaskExecutorPreference(work.preferredExecutor) { await self.perform(work) }
+        }
+        counted(answer)
+        return answer
+    }
+}
