@@ -135,13 +135,13 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = SignalHandling(
             logger: logger,
             shutdown: {
-                readiness.set(.draining)
+                readiness.drain()
                 slots.withLock { $0 }?.wakeWaiters()
                 Task { await group.triggerGracefulShutdown() }
             },
             snapshot: { logger.info("metrics snapshot", metadata: ["metrics": "\(metrics.snapshot())"]) })
         defer {
-            readiness.set(.draining)
+            readiness.drain()
             withExtendedLifetime(signals) {}
         }
         logger.info("starting", metadata: ["per_worker": "\(perWorker)"])

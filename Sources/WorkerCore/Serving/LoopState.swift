@@ -49,6 +49,8 @@ final class LoopState: Sendable {
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var storagePause: Duration?
         var pauseConsumed = true
+        /// Why the queue cannot be used, while it cannot.
+        var queueUnavailable: String?
     }
 
     private let state = Mutex(State())
@@ -56,6 +58,8 @@ final class LoopState: Sendable {
     /// Whether a storage failure is not yet followed by a stored answer (``State/storagePause``
     /// is set).
     private let storageFailing = Atomic(false)
+    /// Whether ``State/queueUnavailable`` is set, read without the lock after every claim.
+    private let queueFailing = Atomic(false)
 
     var inFlight: Int { state.withLock { $0.running.count } }
     var draining: Bool { isDraining.load(ordering: .relaxed) }
@@ -143,6 +147,30 @@ final class LoopState: Sendable {
 
     /// Whether the last answer was stored (no storage failure since).
     var storageHealthy: Bool { !storageFailing.load(ordering: .relaxed) }
+
+    /// Records that the queue cannot be used, for `reason`; true when that is news (it could be
+    /// used before, or for another reason).
+    func queueUnavailable(_ reason: String) -> Bool {
+        state.withLock { state in
+            defer {
+                state.queueUnavailable = reason
+                queueFailing.store(true, ordering: .relaxed)
+            }
+            return state.queueUnavailable != reason
+        }
+    }
+
+    /// Records that a claim worked; true when the queue could not be used before.
+    func queueAvailable() -> Bool {
+        guard queueFailing.load(ordering: .relaxed) else { return false }
+        return state.withLock { state in
+            defer {
+                state.queueUnavailable = nil
+                queueFailing.store(false, ordering: .relaxed)
+            }
+            return state.queueUnavailable != nil
+        }
+    }
 
     /// A pause to take before the next claim, once per storage failure.
     func claimPause() -> Duration? {

@@ -86,15 +86,41 @@ public final class QueueWorker: Service {
             // Every slot free now claims in the same call: one round trip for several tasks.
             var free = [first]
             while let more = slots.tryAcquire() { free.append(more) }
-            let tasks = try await queue.next(upTo: free.count)
+            let tasks: [QueuedTask]
+            do {
+                tasks = try await queue.next(upTo: free.count)
+                queueAvailable()
+            } catch let error as QueueUnavailableError {
+                free.forEach(slots.release)
+                queueUnavailable(error)
+                try await queue.waitForTasks()
+                continue
+            }
             free.dropFirst(tasks.count).forEach(slots.release)
             guard !tasks.isEmpty else {
-                if configuration.exitWhenEmpty, state.inFlight == 0 { return }
+                if configuration.exitWhenEmpty, state.inFlight == 0, await queue.isEmpty() { return }
                 try await queue.waitForTasks()
                 continue
             }
             for (task, slot) in zip(tasks, free) { start(task, on: slot) }
         }
+    }
+
+    /// A claim failed because the queue cannot be used: the worker is not ready until a claim
+    /// works again. Logged when it starts and whenever the reason changes.
+    private func queueUnavailable(_ error: QueueUnavailableError) {
+        guard state.queueUnavailable(error.description) else { return }
+        logger.error(
+            "the queue cannot be used: the worker is not ready and claims nothing until it can",
+            metadata: ["reason": "\(error.description)"])
+        runner.readiness.hold(.queueUnavailable)
+    }
+
+    /// A claim worked: the worker is ready again if the queue could not be used before.
+    private func queueAvailable() {
+        guard state.queueAvailable() else { return }
+        logger.notice("the queue can be used again: the worker is ready")
+        runner.readiness.lift(.queueUnavailable)
     }
 
     /// Runs a claimed task on its slot's executor: predict runs there without a hand-off, and the

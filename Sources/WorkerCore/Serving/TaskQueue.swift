@@ -7,6 +7,10 @@ import Foundation
 /// ``finish(_:response:timings:disposition:)`` or gives it back with ``release(_:)``.
 public protocol TaskQueue: Sendable {
     /// Claims the next waiting task, or returns nil when none waits now.
+    ///
+    /// - Throws: ``QueueUnavailableError`` when the queue cannot be used now but may be later
+    ///   (the serving loop then shows the worker not ready and keeps trying); any other error
+    ///   ends the loop.
     func next() async throws -> QueuedTask?
 
     /// Claims up to `limit` waiting tasks (the loop's free slots), none when none waits now; a
@@ -16,6 +20,12 @@ public protocol TaskQueue: Sendable {
     /// Returns when a task may be waiting (or after a while): the loop calls it when
     /// ``next()`` found nothing.
     func waitForTasks() async throws
+
+    /// Whether nothing waits in the queue, asked once ``next()`` found nothing: the loop's
+    /// `exitWhenEmpty` stops only when this says so. A queue holding something that cannot be
+    /// claimed yet (a spool file a producer is still writing, a task that waits to run alone)
+    /// says false.
+    func isEmpty() async -> Bool
 
     /// Stores the task's response; the task is then done. A queue may make the response
     /// durable after this returns (the spool commits answers in groups), provided that a crash
@@ -43,6 +53,9 @@ public protocol TaskQueue: Sendable {
 }
 
 extension TaskQueue {
+    /// True: a queue whose every waiting task can be claimed is empty when ``next()`` found none.
+    public func isEmpty() async -> Bool { true }
+
     /// One ``next()`` after another, until `limit` or an empty queue.
     public func next(upTo limit: Int) async throws -> [QueuedTask] {
         var tasks: [QueuedTask] = []
@@ -58,6 +71,19 @@ extension TaskQueue {
         try await finish(task, response: response, timings: timings, disposition: disposition)
         guard limit > 0 else { return [] }
         return (try? await next(upTo: limit)) ?? []
+    }
+}
+
+/// A queue that cannot be used now but may be later, such as a spool whose folder was deleted:
+/// ``TaskQueue/next()`` throws it, and the serving loop shows the worker not ready
+/// (``Readiness/Hold/queueUnavailable``) until a claim works again.
+public struct QueueUnavailableError: Error, Sendable, CustomStringConvertible {
+    /// Why, and what would make the queue usable again.
+    public var description: String
+
+    /// An error saying why the queue cannot be used.
+    public init(_ description: String) {
+        self.description = description
     }
 }
 

@@ -135,7 +135,7 @@ public final class TaskRunner: Service {
             state.tasks.insert(taskID)
             state.fatal = state.fatal ?? fatal
         }
-        readiness.set(.stuck)
+        readiness.hold(.stuck)
         if let fatal {
             slots.close()
             fatalSignal.continuation.yield(fatal)
@@ -147,7 +147,7 @@ public final class TaskRunner: Service {
             guard state.tasks.remove(taskID) != nil else { return false }
             return state.tasks.isEmpty && state.fatal == nil
         }
-        if clear { readiness.set(.ready) }
+        if clear { readiness.lift(.stuck) }
     }
 }
 
