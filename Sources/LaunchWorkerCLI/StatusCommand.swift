@@ -17,6 +17,15 @@ struct StatusCommand: ParsableCommand {
     var taskID: String
 
     func run() throws {
+        guard SpoolLayout.isValidTaskID(taskID) else {
+            throw CLIError(
+                message: """
+                    "\(taskID)" is not a task id: task ids are 1 to 200 characters of A-Z a-z 0-9 . _ -, not \
+                    starting with '.'. A file in incoming/ whose name is not <task_id>.json is not a task: a \
+                    worker moves it to dead/ as misnamed-... with a FAILURE response naming it \
+                    (docs/spool-protocol.md)
+                    """, status: 2)
+        }
         let producer: SpoolProducer
         do {
             producer = try SpoolProducer(layout: queue.spool)

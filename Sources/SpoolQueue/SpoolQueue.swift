@@ -45,7 +45,13 @@ public final class SpoolQueue: TaskQueue, Service {
     /// `responses/`.
     private let committer: AnswerCommitter
     private let logger: Logger
-    private let backlog = Mutex<(names: [String], idlePolls: Int)>(([], 0))
+    /// Checks at every look at `incoming/` that the spool folder is the one this worker is
+    /// registered in.
+    private let watch: SpoolFolderWatch
+    private let incoming: IncomingFolder
+    /// Keeps suspect tasks alone.
+    private let gate = ClaimGate()
+    private let backlog = Mutex(Backlog())
     /// The folders the hot path uses, as plain paths: building URLs per task is costly.
     private let incomingPath: String
     private let claimedPath: String
@@ -67,6 +73,10 @@ public final class SpoolQueue: TaskQueue, Service {
         recovery = SpoolRecovery(layout: layout, maxAttempts: configuration.maxAttempts, logger: logger)
         committer = AnswerCommitter(
             layout: layout, sync: configuration.fsync, maxBacklog: configuration.maxStagedAnswers, logger: logger)
+        watch = try SpoolFolderWatch(layout: layout, lease: lease, logger: logger)
+        incoming = IncomingFolder(
+            path: incomingPath, abandonedAfter: configuration.lease,
+            misnamed: MisnamedFiles(layout: layout, sync: configuration.fsync, logger: logger))
         recovery.recoverDeadWorkers(except: lease.workerID, lease: configuration.lease)
         recovery.answerUnansweredDeadLetters()
     }
@@ -94,42 +104,71 @@ public final class SpoolQueue: TaskQueue, Service {
         await committer.close(within: configuration.commitTimeout)
     }
 
+    /// Claims the oldest task file in `incoming/` that may run now: a suspect only while nothing
+    /// else runs here, nothing beside a suspect (``ClaimGate``); a suspect that must wait holds
+    /// back the tasks queued after it. Looks at `incoming/` at most once per call, so files that
+    /// cannot be claimed never keep it from returning.
+    ///
+    /// - Throws: ``QueueUnavailableError`` while the spool folder is gone or cannot be read.
     public func next() async throws -> QueuedTask? {
-        while let name = nextName() {
-            let claim = "\(claimedPath)/\(name)"
-            guard rename("\(incomingPath)/\(name)", claim) == 0 else { continue }  // another worker won
+        var looked = false
+        while let name = try nextName(looked: &looked) {
             guard let id = SpoolLayout.taskID(fromFileName: name) else { continue }
+            let attempts = recovery.attempts(id)
+            guard gate.reserve(id, suspect: attempts != nil) else {
+                backlog.withLock { $0.names.append(name) }  // first again at the next call
+                break
+            }
+            let claim = "\(claimedPath)/\(name)"
+            guard rename("\(incomingPath)/\(name)", claim) == 0 else {
+                let failure = errno
+                gate.left(id)
+                // ENOENT: another worker won (or this worker's claim folder is gone: the next look
+                // makes it again).
+                if failure != ENOENT { cannotClaim(name, errno: failure) }
+                continue
+            }
+            backlog.withLock { backlog in
+                backlog.idlePolls = 0
+                backlog.unclaimable.remove(name)
+            }
             // Unreadable: an empty body, which the loop answers as a corrupt task.
             let contents = FileContents.read(claim)
             return QueuedTask(
-                id: id, body: contents?.bytes ?? [], attempt: recovery.attemptsSoFar(id) + 1,
-                queuedAt: contents?.modified)
+                id: id, body: contents?.bytes ?? [], attempt: (attempts ?? 0) + 1, queuedAt: contents?.modified)
         }
+        backlog.withLock { $0.idlePolls += 1 }
         return nil
     }
 
-    /// The next name from the last look at `incoming/`, looking again (oldest first) when
-    /// all were tried.
-    private func nextName() -> String? {
+    /// The next name from the last look at `incoming/`, looking again (oldest first) when all
+    /// were tried, unless this call `looked` already. Each look first checks that the spool folder
+    /// is still this worker's.
+    private func nextName(looked: inout Bool) throws(QueueUnavailableError) -> String? {
         if let name = backlog.withLock({ $0.names.popLast() }) { return name }
-        let names = scanIncoming()
+        guard !looked else { return nil }
+        looked = true
+        try watch.check()
+        let names = try incoming.scan()
         return backlog.withLock { backlog in
             backlog.names = names.reversed()
-            backlog.idlePolls = names.isEmpty ? backlog.idlePolls + 1 : 0
             return backlog.names.popLast()
         }
     }
 
-    private func scanIncoming() -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.incoming.path) else { return [] }
-        let tasks = names.filter { SpoolLayout.taskID(fromFileName: $0) != nil }
-        guard tasks.count > 1 else { return tasks }
-        let dated = tasks.map { name -> (String, Date) in
-            let path = layout.incoming.appending(path: name).path
-            let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
-            return (name, date ?? .distantPast)
-        }
-        return dated.sorted { $0.1 < $1.1 }.map(\.0)
+    /// Logs (once per file) a task file that cannot be renamed into the claim folder, such as one
+    /// the worker may not move; it stays in `incoming/` and is tried again at every look.
+    private func cannotClaim(_ name: String, errno code: Int32) {
+        guard backlog.withLock({ $0.unclaimable.insert(name).inserted }) else { return }
+        logger.error(
+            "cannot claim a task file; it stays in incoming/ and is tried again at every look",
+            metadata: ["file": "\(name)", "reason": "\(String(cString: strerror(code)))"])
+    }
+
+    /// Whether `incoming/` holds nothing at all: `--exit-when-empty` waits for a file a producer
+    /// still writes, and for a suspect waiting to run alone.
+    public func isEmpty() async -> Bool {
+        incoming.isEmpty()
     }
 
     /// Sleeps a little: 1 ms after work, doubling while `incoming/` stays empty, up to the
@@ -157,6 +196,7 @@ public final class SpoolQueue: TaskQueue, Service {
         if disposition == .answered {
             let answer = StagedAnswer(id: task.id, folder: claimedPath)
             try DurableFile.write(file.jsonData(), toPath: answer.path, sync: false)
+            gate.left(task.id)
             await committer.add(answer)
             return
         }
@@ -165,10 +205,14 @@ public final class SpoolQueue: TaskQueue, Service {
         }
         try DurableFile.write(
             file.jsonData(), toPath: "\(responsesPath)/\(task.id).json", via: temporaryPath, sync: configuration.fsync)
+        gate.left(task.id)
         recovery.forgetAttempts(task.id)
     }
 
+    /// Gives a task back to `incoming/` (its attempt not counted); should that fail, its claim
+    /// stays for recovery.
     public func release(_ task: QueuedTask) async throws {
+        gate.left(task.id)
         let claim = claimFile(task.id)
         guard rename(claim, "\(incomingPath)/\(task.id).json") == 0 else {
             throw SpoolError.system("cannot return the task to incoming/:", claim)
@@ -178,4 +222,14 @@ public final class SpoolQueue: TaskQueue, Service {
     private func claimFile(_ id: String) -> String {
         "\(claimedPath)/\(id).json"
     }
+}
+
+/// What a spool worker remembers of its last look at `incoming/`.
+private struct Backlog {
+    /// The task files not tried yet, the oldest last.
+    var names: [String] = []
+    /// How many claims in a row found nothing: the poll's pause grows with it.
+    var idlePolls = 0
+    /// Task files that could not be claimed, logged once.
+    var unclaimable: Set<String> = []
 }

@@ -6,8 +6,13 @@ import WorkerCore
     import Glibc
 #endif
 
-/// Brings back the claims of dead workers, counting the attempt, and dead-letters tasks that
-/// used up their attempts (a task that kills its worker every time must not stop the queue).
+/// Brings back the claims of dead workers, and dead-letters tasks that used up their attempts (a
+/// task that kills its worker every time must not stop the queue), never an innocent one.
+///
+/// A task running alone when its worker died is charged the attempt. Tasks running together
+/// cannot be told apart (any of them may have killed the process): none is charged; each becomes
+/// a suspect (its `attempts/<id>` file exists) and runs alone from then on (``ClaimGate``), where
+/// a death charges the one that caused it.
 struct SpoolRecovery: Sendable {
     let layout: SpoolLayout
     let maxAttempts: Int
@@ -21,11 +26,15 @@ struct SpoolRecovery: Sendable {
         attemptsPath = layout.attempts.path
     }
 
-    /// How many times a worker died running task `id`.
-    func attemptsSoFar(_ id: String) -> Int {
-        guard let data = FileManager.default.contents(atPath: "\(attemptsPath)/\(id)") else { return 0 }
-        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    /// How many times a worker died running task `id` alone; nil when the task was never running
+    /// when a worker died (it is no suspect).
+    func attempts(_ id: String) -> Int? {
+        guard let bytes = FileContents.read("\(attemptsPath)/\(id)")?.bytes else { return nil }
+        return Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
+
+    /// How many times a worker died running task `id` alone (0 when none).
+    func attemptsSoFar(_ id: String) -> Int { attempts(id) ?? 0 }
 
     /// Forgets a finished task's attempt count.
     func forgetAttempts(_ id: String) {
@@ -59,13 +68,14 @@ struct SpoolRecovery: Sendable {
     }
 
     /// Recovers one dead worker's claims: a task answered meanwhile is dropped; one with a whole
-    /// staged answer is answered with it, its attempt not counted (it finished); any other goes
-    /// back to `incoming/` (or `dead/`) with its attempt counted.
+    /// staged answer is answered with it, its attempt not counted (it finished); the ones still
+    /// running go back to `incoming/` (or `dead/`), charged only when one ran alone.
     private func recoverClaims(of owner: String) {
         let folder = layout.claimed.appending(path: owner)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
         let present = Set(names)
         var finished: [StagedAnswer] = []
+        var running: [(id: String, claim: String)] = []
         for name in names {
             let file = folder.appending(path: name).path
             if let id = StagedAnswer.taskID(fromFileName: name) {
@@ -92,27 +102,47 @@ struct SpoolRecovery: Sendable {
                 log.warning("discarding a dead worker's torn staged answer", metadata: ["dead_worker": "\(owner)"])
                 unlink(staged.path)
             }
-            let attempts = attemptsSoFar(id) + 1
-            do {
-                try DurableFile.write(Array("\(attempts)\n".utf8), to: layout.attempts.appending(path: id))
-            } catch {
-                log.error("cannot count a dead worker's attempt; leaving its claim", metadata: ["error": "\(error)"])
-                continue
-            }
-            if attempts >= maxAttempts {
-                log.error(
-                    "a worker died running this task \(attempts) times: moving it to dead/",
-                    metadata: ["dead_worker": "\(owner)"])
-                rename(file, layout.taskFile(id, in: layout.dead).path)
-                answerDeadLetter(id, attempts: attempts)
-            } else {
-                log.warning(
-                    "returning a dead worker's task to incoming/",
-                    metadata: ["dead_worker": "\(owner)", "attempts": "\(attempts)"])
-                rename(file, layout.taskFile(id, in: layout.incoming).path)
-            }
+            running.append((id, file))
+        }
+        for task in running {
+            returnToQueue(task.id, claim: task.claim, of: owner, alongside: running.count - 1)
         }
         publish(finished, of: owner)
+    }
+
+    /// Returns a dead worker's task that was running to `incoming/`. Running alone, it is charged
+    /// the attempt (and goes to `dead/` once it used them up); running `alongside` others, it is
+    /// not charged but made a suspect, to run alone from now on.
+    private func returnToQueue(_ id: String, claim: String, of owner: String, alongside others: Int) {
+        let log = logger.forTask(id)
+        let charged = others == 0
+        let attempts = attemptsSoFar(id) + (charged ? 1 : 0)
+        do {
+            try DurableFile.write(Array("\(attempts)\n".utf8), to: layout.attempts.appending(path: id))
+        } catch {
+            log.error("cannot count a dead worker's attempt; leaving its claim", metadata: ["error": "\(error)"])
+            return
+        }
+        if charged, attempts >= maxAttempts {
+            log.error(
+                "a worker died running this task alone \(attempts) times: moving it to dead/",
+                metadata: ["dead_worker": "\(owner)"])
+            rename(claim, layout.taskFile(id, in: layout.dead).path)
+            answerDeadLetter(id, attempts: attempts)
+        } else if charged {
+            log.warning(
+                "returning a dead worker's task to incoming/; it runs alone from now on",
+                metadata: ["dead_worker": "\(owner)", "attempts": "\(attempts)"])
+            rename(claim, layout.taskFile(id, in: layout.incoming).path)
+        } else {
+            log.warning(
+                """
+                a worker died running this task beside \(others) other(s): returning it to incoming/ to run alone, \
+                no attempt counted
+                """,
+                metadata: ["dead_worker": "\(owner)", "attempts": "\(attempts)"])
+            rename(claim, layout.taskFile(id, in: layout.incoming).path)
+        }
     }
 
     /// Publishes the answers a dead worker had staged for tasks it finished.
@@ -143,8 +173,8 @@ struct SpoolRecovery: Sendable {
 
     private func answerDeadLetter(_ id: String, attempts: Int) {
         let reason = """
-            the worker died \(attempts) times while running this task (--max-attempts \(maxAttempts)); \
-            it was moved to dead/ and will not run again
+            the worker died \(attempts) times while running this task, with no other task beside it \
+            (--max-attempts \(maxAttempts)); it was moved to dead/ and will not run again
             """
         let response = SpoolResponse(
             task: QueuedTask(id: id, body: [], attempt: attempts), response: .failure(traceback: reason), timings: nil)

@@ -175,6 +175,41 @@ def crash_on(x):
     return {"x": x}
 
 
+class CrashBeside:
+    """`crash-beside`: the task whose x is "crash" ends the process with status 17; the others
+    answer, unless they run beside it: then they wait for the process to end, in flight.
+
+    Tasks are named after their x. Whether one runs beside another is read from the spool's
+    claim folders (``spool``, the spool's path), which hold a task's claim before its predict
+    starts; the crash waits until a task claimed beside it is waiting, so that task is surely in
+    flight when the process dies. Nothing is timed.
+    """
+
+    def init(self, config):
+        """Make the events the tasks of one process meet at."""
+        import threading
+
+        self.crash_started = threading.Event()
+        self.innocent_waiting = threading.Event()
+
+    def __call__(self, x, spool):
+        """Crash, wait for the crash, or answer."""
+        import glob
+
+        claims = glob.glob(os.path.join(spool, "claimed", "*", "*.json"))
+        beside = [claim for claim in claims if os.path.basename(claim) != f"{x}.json"]
+        if x == "crash":
+            self.crash_started.set()
+            if beside:
+                self.innocent_waiting.wait(timeout=60)
+            os._exit(17)
+        if any(os.path.basename(claim) == "crash.json" for claim in beside):
+            self.crash_started.wait(timeout=60)
+            self.innocent_waiting.set()
+            time.sleep(120)  # the crash ends the process long before
+        return {"x": x}
+
+
 def record(x, log):
     """`record`: append x to the file log (one line per run), so a task run twice shows."""
     with open(log, "a", encoding="utf-8") as file:
@@ -266,6 +301,7 @@ def main():
     fixtures.plain("spin", spin)
     fixtures.plain("swallow", swallow)
     fixtures.plain("crash-on", crash_on)
+    fixtures.plain("crash-beside", CrashBeside())
     fixtures.plain("record", record)
     fixtures.plain("cpu", cpu)
     fixtures.plain("barrier", Rendezvous(), {"parties": 4})

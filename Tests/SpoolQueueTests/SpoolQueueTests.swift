@@ -56,7 +56,7 @@ struct SpoolQueueTests {
         #expect(files(layout.temporary).isEmpty)
     }
 
-    @Test("tasks are claimed oldest first; dot files and other names are ignored")
+    @Test("tasks are claimed oldest first; hidden and misnamed files are never claimed")
     func order() async throws {
         let (layout, queue) = try makeSpool()
         for (index, id) in ["c", "a", "b"].enumerated() {

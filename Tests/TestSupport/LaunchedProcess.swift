@@ -27,6 +27,25 @@ public final class LaunchedProcess: Sendable {
         await child.exitStatus()
     }
 
+    /// Waits for the process to end, as ``exitStatus()`` does, but fails once `timeout` passed (a
+    /// generous bound for a promise such as "a signal ends it within its drain timeout"); the
+    /// process is then killed, so that nothing outlives the test.
+    public func exitStatus(within timeout: Duration) async throws -> Int32 {
+        try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask { await self.exitStatus() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let status = first else {
+                send(SIGKILL)
+                throw FixtureError("the process did not end within \(timeout)")
+            }
+            return status
+        }
+    }
+
     /// What it wrote to stderr so far.
     public func stderr() -> String {
         (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
