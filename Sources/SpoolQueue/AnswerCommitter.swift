@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// The thread starts with the first answer and ends at ``close(within:)``; blocking system calls
 /// never run on Swift's cooperative pool. A group that fails is logged and retried with backoff
-/// (50 ms doubling to 5 s); its answers stay staged, where recovery finds them if the worker
+/// (``CommitBackoff``); its answers stay staged, where recovery finds them if the worker
 /// ends first.
 final class AnswerCommitter: Sendable {
     private struct State {
@@ -114,7 +114,7 @@ final class AnswerCommitter: Sendable {
     /// and empty, or closed and past the deadline with a group that keeps failing.
     private func main() {
         let clock = ContinuousClock()
-        var backoff = Duration.milliseconds(50)
+        var backoff = CommitBackoff()
         while true {
             let group = state.withLock { state -> [StagedAnswer]? in
                 if state.staged.isEmpty {
@@ -141,17 +141,17 @@ final class AnswerCommitter: Sendable {
             }
             space.forEach { $0.resume() }
             guard !retry.isEmpty else {
-                backoff = .milliseconds(50)
+                backoff.succeeded()
                 continue
             }
-            if let deadline, clock.now + backoff > deadline {
+            let pause = backoff.failed()
+            if let deadline, clock.now + pause > deadline {
                 logger.error(
                     "the worker stops with answers not yet durable: they stay staged in its claim folder for recovery",
                     metadata: ["staged": "\(retry.count)"])
                 break
             }
-            sleep(backoff)
-            backoff = min(backoff * 2, .seconds(5))
+            sleep(pause)
         }
         let (space, closing) = state.withLock { state in
             defer {
@@ -188,5 +188,27 @@ final class AnswerCommitter: Sendable {
         // A wake-up that came after the timeout leaves a signal behind: the next wait returns at
         // once and the loop looks again, which is harmless.
         state.withLock { $0.sleeping = false }
+    }
+}
+
+/// The pause before trying again a group commit that failed: 50 ms, doubling with each failure
+/// to at most 5 s, and 50 ms again once a group commits.
+struct CommitBackoff: Sendable, Equatable {
+    /// The first pause.
+    static let first = Duration.milliseconds(50)
+    /// The longest pause.
+    static let longest = Duration.seconds(5)
+
+    private var next = Self.first
+
+    /// A group failed: the pause to take before trying again.
+    mutating func failed() -> Duration {
+        defer { next = min(next * 2, Self.longest) }
+        return next
+    }
+
+    /// A group committed: the next failure pauses ``first`` again.
+    mutating func succeeded() {
+        next = Self.first
     }
 }

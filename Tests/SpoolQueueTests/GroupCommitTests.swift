@@ -30,7 +30,8 @@ private final class LogRecord: Sendable {
         }
 
         func log(event: LogEvent) {
-            record.messages.withLock { $0.append("\(event.message)") }
+            let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }
+            record.messages.withLock { $0.append("\(event.message)\(metadata.joined())") }
         }
     }
 }
@@ -85,4 +86,65 @@ struct GroupCommitTests {
         #expect(producer.status(of: "t1").result == "2")
         #expect(names(layout.claimed.appending(path: queue.workerID)).isEmpty)
     }
+
+    @Test("finish returns while up to 64 answers wait for a failing disk (the default), and waits for the 65th")
+    func backlogLimit() async throws {
+        #expect(SpoolQueue.Configuration().maxStagedAnswers == 64)
+        let layout = SpoolLayout(root: try Checkout.temporaryFolder("commit-backlog"))
+        let record = LogRecord()
+        let queue = try openSpool(layout, logger: record.logger)
+        let producer = try SpoolProducer(layout: layout)
+        for index in 0..<65 { try producer.submit(request, id: "t\(index)") }
+        var tasks: [QueuedTask] = []
+        while let task = try await queue.next() { tasks.append(task) }
+        #expect(tasks.count == 65)
+        let away = layout.root.appending(path: "responses-away")
+        try FileManager.default.moveItem(at: layout.responses, to: away)
+        try Data().write(to: layout.responses)
+
+        let staged = FinishFlag()
+        let first64 = Task {
+            for task in tasks.prefix(64) {
+                try await queue.finish(task, response: .success(result: "1"), timings: now, disposition: .answered)
+            }
+            staged.set()
+        }
+        try await eventually("64 answers were staged without waiting") { staged.isSet }
+        try await first64.value
+        let last = FinishFlag()
+        let lastFinish = Task {
+            try await queue.finish(tasks[64], response: .success(result: "1"), timings: now, disposition: .answered)
+            last.set()
+        }
+        // Once a group of 65 failed, the 65th answer is staged and its finish waits for room.
+        try await eventually("a group of 65 answers failed") { record.contains("answers=65") }
+        #expect(!last.isSet)
+
+        try FileManager.default.removeItem(at: layout.responses)
+        try FileManager.default.moveItem(at: away, to: layout.responses)
+        try await lastFinish.value
+        #expect(last.isSet)
+        await queue.commitStaged()
+        #expect(names(layout.responses).count == 65)
+    }
+
+    @Test("a failing group commit is retried after 50 ms, doubling to 5 s; a commit starts again at 50 ms")
+    func commitBackoff() {
+        var backoff = CommitBackoff()
+        let pauses = (0..<10).map { _ in backoff.failed() }
+        let expected: [Duration] = [
+            .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
+            .milliseconds(1600), .milliseconds(3200), .seconds(5), .seconds(5), .seconds(5),
+        ]
+        #expect(pauses == expected)
+        backoff.succeeded()
+        #expect(backoff.failed() == .milliseconds(50))
+    }
+}
+
+/// Set once a call returned.
+private final class FinishFlag: Sendable {
+    private let flag = Mutex(false)
+    var isSet: Bool { flag.withLock { $0 } }
+    func set() { flag.withLock { $0 = true } }
 }

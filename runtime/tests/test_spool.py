@@ -307,22 +307,60 @@ def test_wait_returns_a_failure(client, spool):
     assert client.wait("t1", timeout=0)["status"] == "FAILURE"
 
 
+class VirtualClock:
+    """Stands in for the ``time`` module of ``launch_worker.spool``: ``sleep`` only moves
+    ``monotonic`` on, and is recorded, so a test reads how the client waited, not a watch."""
+
+    def __init__(self):
+        """Start at 0 with no sleeps."""
+        self.now = 0.0
+        self.sleeps = []
+
+    def monotonic(self):
+        """The virtual time."""
+        return self.now
+
+    def sleep(self, seconds):
+        """Move the virtual time on by ``seconds``."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A virtual clock in place of the client's ``time``."""
+    virtual = VirtualClock()
+    monkeypatch.setattr(launch_worker.spool, "time", virtual)
+    return virtual
+
+
 @pytest.mark.parametrize(("started", "status"), [(False, "PENDING"), (True, "STARTED")])
-def test_wait_times_out_naming_the_task_and_its_status(client, spool, started, status):
+def test_wait_times_out_naming_the_task_and_its_status(client, spool, clock, started, status):
     client.submit({}, task_id="slow")
     if started:
         claim(spool, "slow")
-    begun = time.monotonic()
     with pytest.raises(TimeoutError, match=f"task 'slow' .* within 0.2 s .*last status: {status}"):
         client.wait("slow", timeout=0.2, poll_interval=0.02)
-    assert 0.2 <= time.monotonic() - begun < 2
+    # It polled every 0.02 s until the timeout, and gave up then, not before or long after.
+    assert clock.now == pytest.approx(0.2)
+    assert len(clock.sleeps) >= 10
+    assert all(0 < pause <= 0.02 for pause in clock.sleeps)
 
 
-def test_wait_for_an_unknown_task_looks_again_then_fails(client):
-    begun = time.monotonic()
+def test_wait_for_an_unknown_task_looks_again_then_fails(client, clock, monkeypatch):
+    looks = []
+    get = SpoolClient.get
+
+    def counted_get(self, task_id):
+        looks.append(clock.now)
+        return get(self, task_id)
+
+    monkeypatch.setattr(SpoolClient, "get", counted_get)
     with pytest.raises(UnknownTaskError, match="task 'nope' is unknown") as caught:
         client.wait("nope", timeout=10)
-    assert 0.1 <= time.monotonic() - begun < 2
+    # One look, the 0.1 s grace, a second look, then the error.
+    assert looks == [0.0, pytest.approx(0.1)]
+    assert clock.sleeps == [pytest.approx(0.1)]
     assert isinstance(caught.value, KeyError)
     assert str(caught.value).startswith("task 'nope' is unknown")
 
