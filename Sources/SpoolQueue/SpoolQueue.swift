@@ -111,6 +111,18 @@ public final class SpoolQueue: TaskQueue, Service {
     ///
     /// - Throws: ``QueueUnavailableError`` while the spool folder is gone or cannot be read.
     public func next() async throws -> QueuedTask? {
+        do {
+            if let task = try claimNext() { return task }
+        } catch {
+            backlog.withLock { $0.idlePolls += 1 }  // the poll slows down while the folder is unusable
+            throw error
+        }
+        backlog.withLock { $0.idlePolls += 1 }
+        return nil
+    }
+
+    /// ``next()``'s claim: the task, or nil when none may be claimed now.
+    private func claimNext() throws(QueueUnavailableError) -> QueuedTask? {
         var looked = false
         while let name = try nextName(looked: &looked) {
             guard let id = SpoolLayout.taskID(fromFileName: name) else { continue }
@@ -137,7 +149,6 @@ public final class SpoolQueue: TaskQueue, Service {
             return QueuedTask(
                 id: id, body: contents?.bytes ?? [], attempt: (attempts ?? 0) + 1, queuedAt: contents?.modified)
         }
-        backlog.withLock { $0.idlePolls += 1 }
         return nil
     }
 
