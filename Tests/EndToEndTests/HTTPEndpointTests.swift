@@ -228,9 +228,14 @@ struct HTTPEndpointTests {
             try await worker.send("POST", "/predict", body: body, headers: ["Authorization": "Bearer wrong"]).status
                 == 401)
         #expect(try await worker.send("GET", "/metrics").status == 401)
-        #expect(
-            try await worker.send("POST", "/predict", body: body, headers: ["Authorization": "Bearer s3cret-token"])
+        // The scheme in any case (RFC 7235).
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            #expect(
+                try await worker.send(
+                    "POST", "/predict", body: body, headers: ["Authorization": "\(scheme) s3cret-token"]
+                )
                 .status == 200)
+        }
         #expect(try await worker.send("GET", "/healthz").status == 200)
         #expect(await worker.stop() == 0)
     }
