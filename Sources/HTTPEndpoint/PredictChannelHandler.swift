@@ -135,6 +135,12 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case (.idle, .head(let head)) where passedOn == 0 && Self.isPredict(head):
             state = .reading
             reading = Reading(head: head)
+            // A body declared over the limit is refused before it is read, and the connection
+            // closes: the body would follow.
+            if endpoint.declaresTooLarge(head.headerFields) {
+                reading?.tooLarge = true
+                answer(context, beforeBody: true)
+            }
         case (.idle, .head):
             passedOn += 1
             state = .passing
@@ -180,12 +186,13 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         reading = request
     }
 
-    /// Admits the request read and answers it: at once, or when its predict has run.
-    private func answer(_ context: ChannelHandlerContext) {
+    /// Admits the request read (or, `beforeBody`, its head) and answers it: at once, or when its
+    /// predict has run.
+    private func answer(_ context: ChannelHandlerContext, beforeBody: Bool = false) {
         guard let request = reading else { return }
         reading = nil
         state = .answering
-        let closing = Self.wantsClose(request.head)
+        let closing = beforeBody || Self.wantsClose(request.head)
         let body: PredictEndpoint.RequestBody = request.tooLarge ? .tooLarge : .read(request.body ?? ByteBuffer())
         switch endpoint.admit(authorization: request.head.headerFields[.authorization], body: body) {
         case .answered(let answer):

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import Synchronization
@@ -50,6 +51,13 @@ final class PredictEndpoint: Sendable {
     enum Admission {
         case answered(Answer)
         case admitted(PredictWork)
+    }
+
+    /// Whether a request's `Content-Length` is over `--max-body-bytes`: it is answered 413 before
+    /// its body is read.
+    func declaresTooLarge(_ fields: HTTPFields) -> Bool {
+        guard let declared = fields[.contentLength].flatMap({ Int($0) }) else { return false }
+        return declared > configuration.maxBodyBytes
     }
 
     /// Checks a `/predict` request in order (ready, token, body size, request) and reserves a
