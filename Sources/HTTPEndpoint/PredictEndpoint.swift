@@ -19,7 +19,8 @@ import WorkerCore
 final class PredictEndpoint: Sendable {
     let readiness: Readiness
     let metrics: WorkerMetrics
-    private let httpMetrics: HTTPMetrics
+    /// The endpoint's own metrics: answers by status, connections timed out.
+    let httpMetrics: HTTPMetrics
     let configuration: HTTPServer.Configuration
     let logger: Logger
     /// The requests answered on the event loop whose predict is running or waiting.
