@@ -216,9 +216,11 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         write(answer, closing: closing, context)
     }
 
-    /// Writes the answer to the request of ours, then takes the input that waited.
+    /// Writes the answer to the request of ours, then takes the input that waited. While the
+    /// server shuts down, the answer after which nothing waits closes the connection and says so.
     private func write(_ answer: Answer, closing: Bool, _ context: ChannelHandlerContext) {
         guard state == .answering else { return }  // the connection closed meanwhile
+        let closing = closing || (quiesceHeld && held.isEmpty)
         context.write(wrapOutboundOut(.head(answer.head(closing: closing))), promise: nil)
         context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
         if closing {
