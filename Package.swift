@@ -111,6 +111,8 @@ let package = Package(
                 "RedisQueue", "WorkerCore", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(
+            name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],

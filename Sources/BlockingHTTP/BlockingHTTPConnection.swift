@@ -114,15 +114,34 @@ public final class BlockingHTTPConnection {
         }
     }
 
+    /// Makes a read that waits `seconds` without a byte from the server throw, rather than block
+    /// for ever: for tests, which must fail, not hang, when a server stays silent.
+    public func limitReadWait(seconds: Int) {
+        var limit = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Whether the server has sent bytes, or closed the connection, within `milliseconds`: for
+    /// callers that pace what they send and stop once the server answers.
+    public func hasInput(waitingUpTo milliseconds: Int32) -> Bool {
+        guard received.isEmpty else { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+
     /// Reads the next response; nil when the server closed the connection before one began.
     ///
-    /// - Throws: ``BlockingHTTPError`` for a malformed response, or one cut off by the close.
+    /// - Throws: ``BlockingHTTPError`` for a malformed response, one cut off by the close, or
+    ///   past ``limitReadWait(seconds:)``.
     public func readResponse() throws(BlockingHTTPError) -> Response? {
         while true {
             if let response = try takeResponse() { return response }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = recv(socket, &chunk, chunk.count, 0)
             guard count > 0 else {
+                if count < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                    throw BlockingHTTPError("the server sent nothing within the read limit")
+                }
                 guard received.isEmpty else { throw BlockingHTTPError("the connection closed inside a response") }
                 return nil
             }

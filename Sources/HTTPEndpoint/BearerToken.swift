@@ -1,6 +1,7 @@
 import Foundation
 
-/// The secret a client must send as `Authorization: Bearer <token>`, compared in constant time.
+/// The secret a client must send as `Authorization: Bearer <token>` (the scheme in any case),
+/// compared in constant time.
 public struct BearerToken: Sendable {
     private let expected: [UInt8]
 
@@ -16,11 +17,19 @@ public struct BearerToken: Sendable {
         expected = Array(token.utf8)
     }
 
-    /// Whether an `Authorization` header value carries the token. Takes the same time whatever
-    /// the bytes of a wrong token, so timing reveals nothing of the secret.
+    /// Whether an `Authorization` header value carries the token: `Bearer`, in any case (RFC
+    /// 7235: the scheme is case-insensitive), one or more spaces, then the token. Takes the same
+    /// time whatever the bytes of a wrong token, so timing reveals nothing of the secret.
     public func authorizes(_ header: String?) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let offered = Array(header.utf8.dropFirst("Bearer ".utf8.count))
+        guard let header else { return false }
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer".utf8)
+        let space = UInt8(ascii: " ")
+        // An ASCII letter's bit 0x20 makes it small.
+        guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }),
+            bytes[scheme.count] == space
+        else { return false }
+        let offered = Array(bytes[scheme.count...].drop { $0 == space })
         var difference = UInt8(offered.count == expected.count ? 0 : 1)
         for index in expected.indices {
             difference |= expected[index] ^ (index < offered.count ? offered[index] : 0)

@@ -38,7 +38,9 @@ extension PredictEndpoint {
     private func predict(_ request: inout Request) async -> Answer {
         let body: RequestBody
         do {
-            body = .read(try await request.collectBody(upTo: configuration.maxBodyBytes))
+            body =
+                declaresTooLarge(request.headers)
+                ? .tooLarge : .read(try await request.collectBody(upTo: configuration.maxBodyBytes))
         } catch is NIOTooManyBytesError {
             body = .tooLarge
         } catch {

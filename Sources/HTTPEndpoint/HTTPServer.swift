@@ -10,8 +10,11 @@ import WorkerCore
 
 /// The sync endpoint as a `Service`: Hummingbird's HTTP/1.1 server (keep-alive and pipelining)
 /// on a TCP address or an owner-only Unix socket, with `POST /predict` answered on NIO's event
-/// loop by a ``PredictChannelHandler`` in each connection's pipeline. Graceful shutdown stops
-/// accepting, lets in-flight requests finish, and closes idle connections.
+/// loop by a ``PredictChannelHandler`` in each connection's pipeline, behind a
+/// ``ConnectionTimeoutHandler`` that closes connections whose client keeps it waiting.
+/// Graceful shutdown stops accepting (new connections are refused), closes idle connections,
+/// lets in-flight requests finish and answers 503 to those pipelined behind them; the last
+/// `/predict` answer on each connection says `Connection: close`.
 public struct HTTPServer: Service {
     /// How the endpoint behaves.
     public struct Configuration: Sendable {
@@ -25,8 +28,22 @@ public struct HTTPServer: Service {
         public var maxQueuedRequests = 1024
         /// The bearer token required on `/predict` and `/metrics`, if any.
         public var token: BearerToken?
+        /// How long a request head may take to arrive, from its first byte (408, then closed).
+        /// Any client sends a head at once; 10 s allows a slow link and stops a client that
+        /// trickles one.
+        public var headerTimeout = Duration.seconds(10)
+        /// How long a request body may take to arrive, from its head (408, then closed). 60 s
+        /// carries the largest default body (100 MiB) at 1.8 MB/s; large bodies over slow links
+        /// need more.
+        public var bodyTimeout = Duration.seconds(60)
+        /// How long a kept-alive connection may wait for its next request (then closed). Longer
+        /// than the 60 s idle timeout of common load balancers and proxies (AWS's ALB, nginx's
+        /// upstream keep-alive), so they close first and never send on a connection the worker
+        /// is closing.
+        public var idleTimeout = Duration.seconds(75)
 
-        /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot.
+        /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot, 10 s for a
+        /// head, 60 s for a body, 75 s between requests.
         public init(address: ListenAddress) {
             self.address = address
         }
@@ -51,7 +68,11 @@ public struct HTTPServer: Service {
         application = Application(
             router: endpoint.router(),
             server: .http1(
-                configuration: .init(additionalChannelHandlers: [PredictChannelHandler(endpoint: endpoint)])),
+                configuration: .init(additionalChannelHandlers: [
+                    ConnectionTimeoutHandler(
+                        configuration: configuration, metrics: endpoint.httpMetrics, logger: logger),
+                    PredictChannelHandler(endpoint: endpoint),
+                ])),
             configuration: .init(address: address.bindAddress, serverName: "launch-worker"),
             onServerRunning: { channel in
                 if case .unix = address { umask(0o022) }

@@ -135,6 +135,12 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case (.idle, .head(let head)) where passedOn == 0 && Self.isPredict(head):
             state = .reading
             reading = Reading(head: head)
+            // A body declared over the limit is refused before it is read, and the connection
+            // closes: the body would follow.
+            if endpoint.declaresTooLarge(head.headerFields) {
+                reading?.tooLarge = true
+                answer(context, beforeBody: true)
+            }
         case (.idle, .head):
             passedOn += 1
             state = .passing
@@ -180,12 +186,13 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         reading = request
     }
 
-    /// Admits the request read and answers it: at once, or when its predict has run.
-    private func answer(_ context: ChannelHandlerContext) {
+    /// Admits the request read (or, `beforeBody`, its head) and answers it: at once, or when its
+    /// predict has run.
+    private func answer(_ context: ChannelHandlerContext, beforeBody: Bool = false) {
         guard let request = reading else { return }
         reading = nil
         state = .answering
-        let closing = Self.wantsClose(request.head)
+        let closing = beforeBody || Self.wantsClose(request.head)
         let body: PredictEndpoint.RequestBody = request.tooLarge ? .tooLarge : .read(request.body ?? ByteBuffer())
         switch endpoint.admit(authorization: request.head.headerFields[.authorization], body: body) {
         case .answered(let answer):
@@ -209,9 +216,11 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         write(answer, closing: closing, context)
     }
 
-    /// Writes the answer to the request of ours, then takes the input that waited.
+    /// Writes the answer to the request of ours, then takes the input that waited. While the
+    /// server shuts down, the answer after which nothing waits closes the connection and says so.
     private func write(_ answer: Answer, closing: Bool, _ context: ChannelHandlerContext) {
         guard state == .answering else { return }  // the connection closed meanwhile
+        let closing = closing || (quiesceHeld && held.isEmpty)
         context.write(wrapOutboundOut(.head(answer.head(closing: closing))), promise: nil)
         context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
         if closing {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import Synchronization
@@ -18,7 +19,8 @@ import WorkerCore
 final class PredictEndpoint: Sendable {
     let readiness: Readiness
     let metrics: WorkerMetrics
-    private let httpMetrics: HTTPMetrics
+    /// The endpoint's own metrics: answers by status, connections timed out.
+    let httpMetrics: HTTPMetrics
     let configuration: HTTPServer.Configuration
     let logger: Logger
     /// The requests answered on the event loop whose predict is running or waiting.
@@ -50,6 +52,13 @@ final class PredictEndpoint: Sendable {
     enum Admission {
         case answered(Answer)
         case admitted(PredictWork)
+    }
+
+    /// Whether a request's `Content-Length` is over `--max-body-bytes`: it is answered 413 before
+    /// its body is read.
+    func declaresTooLarge(_ fields: HTTPFields) -> Bool {
+        guard let declared = fields[.contentLength].flatMap({ Int($0) }) else { return false }
+        return declared > configuration.maxBodyBytes
     }
 
     /// Checks a `/predict` request in order (ready, token, body size, request) and reserves a

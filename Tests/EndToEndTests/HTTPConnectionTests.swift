@@ -45,22 +45,45 @@ struct HTTPConnectionTests {
         #expect(await worker.stop() == 0)
     }
 
-    @Test("a /predict body over --max-body-bytes is answered 413 and the connection serves on")
+    @Test("a chunked /predict body over --max-body-bytes is answered 413 and the connection serves on")
     func bodyTooLargeKeepsConnection() async throws {
         let worker = try await HTTPWorker.start("function", "127.0.0.1:0", ["--max-body-bytes", "64"])
+        // Chunked, so no Content-Length announces the size: the limit is met while reading.
         let large = #"{"args": {"x": 1, "y": 2}, "padding": "\#(String(repeating: "x", count: 5000))"}"#
+        let chunked =
+            "POST /predict HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "\(String(large.utf8.count, radix: 16))\r\n\(large)\r\n0\r\n\r\n"
         let responses = try await RawHTTP.exchange(
             worker.address,
-            [
-                RawHTTP.request("POST", "/predict", body: large),
-                RawHTTP.request("POST", "/predict", body: #"{"args": {"x": 1, "y": 2}}"#, close: true),
-            ])
+            [chunked, RawHTTP.request("POST", "/predict", body: #"{"args": {"x": 1, "y": 2}}"#, close: true)])
         #expect(responses.map(\.status) == [413, 200])
         #expect((responses[0].json["detail"] as? String)?.contains("--max-body-bytes") == true)
         #expect(responses[1].json["result"] as? String == #"{"sum": 3}"#)
         let samples = try PrometheusText.parse(try await worker.send("GET", "/metrics").body)
         #expect(samples[#"launch_worker_http_requests_total{code="413"}"#] == 1)
         #expect(samples[#"launch_worker_http_requests_total{code="200"}"#] == 1)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("a Content-Length over --max-body-bytes is answered 413 before the body is sent, and the connection closes")
+    func declaredTooLarge() async throws {
+        let worker = try await HTTPWorker.start("function", "127.0.0.1:0", ["--max-body-bytes", "1000"])
+        let head = "POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        // No body follows the head: an answer can only come from the head.
+        let responses = try await RawHTTP.exchange(worker.address, [head + "Content-Length: 209715200\r\n\r\n"])
+        #expect(responses.map(\.status) == [413])
+        #expect(responses.first?.headers["connection"] == "close")
+        #expect((responses.first?.json["detail"] as? String)?.contains("--max-body-bytes") == true)
+        // Pipelined behind a request the router answers, the router's /predict refuses it the same.
+        let behind = try await RawHTTP.exchange(
+            worker.address,
+            [
+                RawHTTP.request("GET", "/healthz"),
+                head + "Content-Length: 209715200\r\nConnection: close\r\n\r\n",
+            ])
+        #expect(behind.map(\.status) == [200, 413])
+        let samples = try PrometheusText.parse(try await worker.send("GET", "/metrics").body)
+        #expect(samples[#"launch_worker_http_requests_total{code="413"}"#] == 2)
         #expect(await worker.stop() == 0)
     }
 

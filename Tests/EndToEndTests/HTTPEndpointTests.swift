@@ -167,7 +167,7 @@ struct HTTPEndpointTests {
         #expect(await worker.stop() == 0)
     }
 
-    @Test("SIGTERM: /readyz turns 503 at once, in-flight requests finish, new ones get 503, exit 0")
+    @Test("SIGTERM: /readyz turns 503 at once, in-flight requests finish, exit 0")
     func drain() async throws {
         let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--per-worker", "2"])
         let address = worker.address
@@ -186,25 +186,39 @@ struct HTTPEndpointTests {
         #expect(await worker.process.exitStatus() == 0)
     }
 
-    @Test("a request during drain is refused with 503")
+    @Test(
+        "SIGTERM: new connections are refused; on open ones the answers in flight end with Connection: close, requests pipelined behind them get 503"
+    )
     func refusedWhileDraining() async throws {
         let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--per-worker", "2"])
         let address = worker.address
-        // Open a keep-alive connection now; the listener stops accepting once draining starts.
-        let pending = Task {
+        // Two kept-alive connections, opened before the listener closes: one with a request
+        // pipelined behind the running one, one with a request alone.
+        let pipelined = Task {
             try await RawHTTP.exchange(
                 address,
                 [
-                    RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 1}}"#),
-                    RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 0}}"#, close: true),
+                    RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 2}}"#),
+                    RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 0}}"#),
                 ])
         }
-        try await eventually("the first request is running") {
-            try await worker.send("GET", "/metrics").body.contains("launch_worker_tasks_in_flight 1.0")
+        let alone = Task {
+            try await RawHTTP.exchange(
+                address, [RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 2}}"#)])
+        }
+        try await eventually("both requests are running") {
+            try await worker.send("GET", "/metrics").body.contains("launch_worker_tasks_in_flight 2.0")
         }
         worker.process.send(SIGTERM)
-        let responses = try await pending.value
+        try await eventually("new connections are refused") { await !RawHTTP.accepts(address) }
+        let responses = try await pipelined.value
         #expect(responses.map(\.status) == [200, 503])
+        #expect(responses[0].headers["connection"] == nil)
+        #expect(responses[1].headers["connection"] == "close")
+        #expect((responses[1].json["detail"] as? String)?.contains("draining") == true)
+        let answered = try await alone.value
+        #expect(answered.map(\.status) == [200])
+        #expect(answered.first?.headers["connection"] == "close")
         #expect(await worker.process.exitStatus() == 0)
     }
 
@@ -228,9 +242,14 @@ struct HTTPEndpointTests {
             try await worker.send("POST", "/predict", body: body, headers: ["Authorization": "Bearer wrong"]).status
                 == 401)
         #expect(try await worker.send("GET", "/metrics").status == 401)
-        #expect(
-            try await worker.send("POST", "/predict", body: body, headers: ["Authorization": "Bearer s3cret-token"])
+        // The scheme in any case (RFC 7235).
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            #expect(
+                try await worker.send(
+                    "POST", "/predict", body: body, headers: ["Authorization": "\(scheme) s3cret-token"]
+                )
                 .status == 200)
+        }
         #expect(try await worker.send("GET", "/healthz").status == 200)
         #expect(await worker.stop() == 0)
     }

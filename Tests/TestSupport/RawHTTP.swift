@@ -42,9 +42,18 @@ public enum RawHTTP {
         }
     }
 
+    /// How long a test waits for a silent server before it fails rather than hang.
+    private static let readLimitSeconds = 120
+
     private static func blockingExchange(_ address: Address, _ requests: [String]) throws -> [Response] {
         let connection = try BlockingHTTPConnection(address)
+        connection.limitReadWait(seconds: readLimitSeconds)
         try connection.send(Array(requests.joined().utf8))
+        return try responses(until: connection)
+    }
+
+    /// Every response on `connection` until the server closes it.
+    private static func responses(until connection: BlockingHTTPConnection) throws -> [Response] {
         var responses: [Response] = []
         while let response = try connection.readResponse() {
             responses.append(
@@ -53,6 +62,40 @@ public enum RawHTTP {
                     body: String(decoding: response.body, as: UTF8.self)))
         }
         return responses
+    }
+
+    /// Sends `opening`, then `byte` again and again, a tenth of a second apart (a slow client's
+    /// head or body that never ends), until the server sends something or closes; returns its
+    /// responses until it closes the connection.
+    ///
+    /// - Throws: ``FixtureError`` when the server lets it go on for `readLimitSeconds`.
+    public static func trickle(_ address: Address, _ opening: String, _ byte: Character) async throws -> [Response] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        let connection = try BlockingHTTPConnection(address)
+                        connection.limitReadWait(seconds: readLimitSeconds)
+                        try connection.send(Array(opening.utf8))
+                        let end = ContinuousClock.now + .seconds(readLimitSeconds)
+                        while !connection.hasInput(waitingUpTo: 100) {
+                            guard ContinuousClock.now < end else {
+                                throw FixtureError("the server let a client trickle for \(readLimitSeconds) s")
+                            }
+                            // A send that fails has met the server's close: its answer is read below.
+                            guard (try? connection.send(Array(String(byte).utf8))) != nil else { break }
+                        }
+                        return try responses(until: connection)
+                    })
+            }.start()
+        }
+    }
+
+    /// Whether a connection to `address` is accepted now (not refused).
+    public static func accepts(_ address: Address) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: (try? BlockingHTTPConnection(address)) != nil) }.start()
+        }
     }
 
     /// One request on its own connection.

@@ -80,7 +80,27 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "How many requests may wait for a slot before more are answered 429.")
     var maxQueued = 1024
 
+    @Option(
+        help: ArgumentHelp(
+            "How long a request head may take to arrive, from its first byte (or the connection's opening): 408, then closed.",
+            valueName: "SECONDS"))
+    var headerTimeout: Double = 10
+
+    @Option(
+        help: ArgumentHelp(
+            "How long a request body may take to arrive, from its head: 408, then closed.", valueName: "SECONDS"))
+    var bodyTimeout: Double = 60
+
+    @Option(
+        help: ArgumentHelp(
+            "How long a kept-alive connection may wait for its next request before it is closed.",
+            valueName: "SECONDS"))
+    var idleTimeout: Double = 75
+
     func validate() throws {
+        guard headerTimeout > 0, bodyTimeout > 0, idleTimeout > 0 else {
+            throw ValidationError("--header-timeout, --body-timeout and --idle-timeout must be positive")
+        }
         guard let listen else { return }
         if !listen.isLocalOnly {
             guard allowRemote else {
@@ -101,6 +121,9 @@ struct HTTPOptions: ParsableArguments {
         configuration.failOnConcurrencyLimit = failOnConcurrencyLimit
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxQueuedRequests = maxQueued
+        configuration.headerTimeout = .seconds(headerTimeout)
+        configuration.bodyTimeout = .seconds(bodyTimeout)
+        configuration.idleTimeout = .seconds(idleTimeout)
         do {
             configuration.token = try authTokenFile.map { file throws(HTTPEndpointError) in try BearerToken(file: file)
             }
