@@ -7,7 +7,9 @@ import WorkerCore
 struct URLDownloadOptions: ParsableArguments {
     // 1 GiB: a url input exists to carry what is too large for a request body (100 MiB over
     // HTTP), and it is held in memory whole, twice while it becomes Python bytes, once per slot.
-    @Option(name: .customLong("max-url-bytes"), help: "The largest url input downloaded, in bytes (larger: FAILURE).")
+    @Option(
+        name: .customLong("max-url-bytes"),
+        help: ArgumentHelp("The largest url input downloaded (larger: FAILURE).", valueName: "BYTES"))
     var maxURLBytes = 1 << 30
 
     @Option(
