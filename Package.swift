@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // CPython's C API, found through pkg-config, with a shim for what Swift cannot import.
@@ -37,13 +38,22 @@ let package = Package(
         ),
         // JSON checked, read and written as bytes on the paths every task takes.
         .target(name: "JSONBytes"),
+        // Downloads of requests' http(s) url inputs: streamed, size-limited, timed, each hop's
+        // addresses checked, on AsyncHTTPClient.
+        .target(
+            name: "InputDownload",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Requests, results, running a loaded bundle on Python threads (`Execution/`), and the
         // serving loop over any task queue and any kind of slot (`Serving/`: slots, timeouts,
         // drain, readiness, metrics).
         .target(
             name: "WorkerCore",
             dependencies: [
-                "PythonBridge", "LaunchBundle", "JSONBytes",
+                "PythonBridge", "LaunchBundle", "JSONBytes", "InputDownload",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -84,7 +94,7 @@ let package = Package(
             name: "LaunchWorkerCLI",
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
-                "RedisQueue", "BlockingHTTP",
+                "RedisQueue", "BlockingHTTP", "InputDownload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,11 +105,12 @@ let package = Package(
         .testTarget(name: "JSONBytesTests", dependencies: ["JSONBytes"]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
+        .testTarget(name: "InputDownloadTests", dependencies: ["InputDownload", "TestSupport"]),
         .testTarget(name: "BundleArchiveTests", dependencies: ["BundleArchive", "LaunchBundle", "TestSupport"]),
         .testTarget(
             name: "WorkerCoreTests",
             dependencies: [
-                "WorkerCore", "PythonBridge", "LaunchBundle", "JSONBytes", "TestSupport",
+                "WorkerCore", "PythonBridge", "LaunchBundle", "JSONBytes", "TestSupport", "InputDownload",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

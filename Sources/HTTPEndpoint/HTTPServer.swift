@@ -53,7 +53,7 @@ public struct HTTPServer: Service {
     private let endpoint: PredictEndpoint
 
     /// An endpoint that listens at once (so `/healthz` answers while the bundle loads) and
-    /// answers `/predict` once ``attach(_:)`` gives it the runner; it marks its part of the
+    /// answers `/predict` once ``attach(_:inputs:)`` gives it the runner; it marks its part of the
     /// worker started once it listens.
     public init(readiness: Readiness, metrics: WorkerMetrics, configuration: Configuration, logger: Logger) {
         let endpoint = PredictEndpoint(
@@ -83,9 +83,10 @@ public struct HTTPServer: Service {
             logger: logger)
     }
 
-    /// Starts answering `/predict` with `runner`.
-    public func attach(_ runner: TaskRunner) {
-        endpoint.attach(runner)
+    /// Starts answering `/predict` with `runner`, reading requests' inputs as `inputs` allows
+    /// (requests come from the network: local files only under `--url-root`).
+    public func attach(_ runner: TaskRunner, inputs: InputPolicy) {
+        endpoint.attach(runner, inputs: inputs)
     }
 
     public func run() async throws {

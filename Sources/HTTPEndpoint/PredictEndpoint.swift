@@ -9,7 +9,8 @@ import WorkerCore
 /// ``TaskRunner`` on the shared slots once the bundle has loaded (503 before).
 ///
 /// `POST /predict` → 200 `{"status": "SUCCESS", ...}`; a predict error → 500
-/// `{"detail": {"traceback": ...}}`; 400 bad request; 401 without the token; 413 body too large;
+/// `{"detail": {"traceback": ...}}`; 400 bad request (an input that cannot be read or is refused
+/// included); 401 without the token; 413 body too large;
 /// 429 over capacity; 503 not ready or draining; 504 past the task timeout. `GET /healthz`,
 /// `/healthcheck` (alive), `/readyz` (ready), `/metrics` (Prometheus text).
 ///
@@ -26,7 +27,7 @@ final class PredictEndpoint: Sendable {
     /// The requests answered on the event loop whose predict is running or waiting.
     let inFlight = InFlightPredicts()
     private let waiting = Mutex(0)
-    private let loaded = Mutex<TaskRunner?>(nil)
+    private let loaded = Mutex<(runner: TaskRunner, inputs: InputPolicy)?>(nil)
 
     init(readiness: Readiness, metrics: WorkerMetrics, configuration: HTTPServer.Configuration, logger: Logger) {
         self.readiness = readiness
@@ -36,9 +37,10 @@ final class PredictEndpoint: Sendable {
         self.logger = logger
     }
 
-    /// Starts answering `/predict` with `runner` (once the bundle has loaded).
-    func attach(_ runner: TaskRunner) {
-        loaded.withLock { $0 = runner }
+    /// Starts answering `/predict` with `runner` (once the bundle has loaded), reading requests'
+    /// inputs as `inputs` allows.
+    func attach(_ runner: TaskRunner, inputs: InputPolicy) {
+        loaded.withLock { $0 = (runner, inputs) }
     }
 
     /// A request's body as read: whole, over `--max-body-bytes`, or broken off.
@@ -65,9 +67,10 @@ final class PredictEndpoint: Sendable {
     /// slot or a place among the requests waiting for one (429 when there is neither).
     func admit(authorization: String?, body: RequestBody) -> Admission {
         let state = readiness.current
-        guard state == .ready, let runner = loaded.withLock({ $0 }) else {
+        guard state == .ready, let attached = loaded.withLock({ $0 }) else {
             return .answered(Answer(503, detail: "not ready: the worker is \(state.rawValue)"))
         }
+        let (runner, inputs) = attached
         if let denied = authorize(authorization) { return .answered(denied) }
         let predictRequest: PredictRequest
         switch body {
@@ -89,7 +92,8 @@ final class PredictEndpoint: Sendable {
                 return .answered(
                     Answer(429, detail: "all \(runner.slots.count) slots are busy (--fail-on-concurrency-limit)"))
             }
-            return .admitted(PredictWork(request: predictRequest, runner: runner, slot: slot, arrived: arrived))
+            return .admitted(
+                PredictWork(request: predictRequest, runner: runner, inputs: inputs, slot: slot, arrived: arrived))
         }
         let queued = waiting.withLock { waiting -> Bool in
             guard waiting < configuration.maxQueuedRequests else { return false }
@@ -100,7 +104,8 @@ final class PredictEndpoint: Sendable {
             return .answered(
                 Answer(429, detail: "\(configuration.maxQueuedRequests) requests are already waiting (--max-queued)"))
         }
-        return .admitted(PredictWork(request: predictRequest, runner: runner, slot: nil, arrived: arrived))
+        return .admitted(
+            PredictWork(request: predictRequest, runner: runner, inputs: inputs, slot: nil, arrived: arrived))
     }
 
     /// Runs admitted work: on its slot, or after waiting for one (a 503 when the worker stops
@@ -127,8 +132,10 @@ final class PredictEndpoint: Sendable {
         defer { runner.slots.release(slot) }
         do {
             let outcome = try await runner.run(
-                work.request, taskID: RandomID.uuid(), on: slot, waited: .now - work.arrived, logger: logger)
+                work.request, taskID: RandomID.uuid(), on: slot, inputs: work.inputs, waited: .now - work.arrived,
+                logger: logger)
             if outcome.timedOut { return Answer(504, traceback: outcome.response.traceback ?? "") }
+            if let inputError = outcome.inputError { return Answer(400, detail: inputError.description) }
             guard outcome.response.status == .success else {
                 return Answer(500, traceback: outcome.response.traceback ?? "")
             }
@@ -154,6 +161,8 @@ final class PredictEndpoint: Sendable {
 struct PredictWork: Sendable {
     let request: PredictRequest
     let runner: TaskRunner
+    /// What the request's input may be.
+    let inputs: InputPolicy
     /// The slot taken at once, if any.
     let slot: (any Slot)?
     let arrived: ContinuousClock.Instant

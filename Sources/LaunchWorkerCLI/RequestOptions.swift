@@ -9,7 +9,8 @@ struct RequestOptions: ParsableArguments {
             "predict's keyword arguments as a JSON object, or @FILE to read them from a file.", valueName: "JSON"))
     var args: String?
 
-    @Option(help: "A local path or file:// URL whose bytes are passed to predict as its one argument.")
+    @Option(
+        help: "A local path, file:// URL or http(s) URL whose bytes are passed to predict as its one argument.")
     var url: String?
 
     @Option(

@@ -16,6 +16,7 @@ struct RunCommand: AsyncParsableCommand {
               launch-worker run sample-bundles/dist/arithmetic --args '{"x": 2, "y": 3}'
               launch-worker run my-bundle --args @request-args.json --return-pickled
               launch-worker run my-bundle --url file:///data/image.png
+              launch-worker run my-bundle --url 'https://bucket.s3.amazonaws.com/image.png?X-Amz-Signature=...'
               launch-worker run sample-bundles/dist/greeter --request @sample-bundles/greeter/example-request.json
             """
     )
@@ -24,6 +25,8 @@ struct RunCommand: AsyncParsableCommand {
     var bundle: String?
 
     @OptionGroup var requestOptions: RequestOptions
+
+    @OptionGroup(title: "URL inputs") var download: URLDownloadOptions
 
     @Option(
         help: ArgumentHelp(
@@ -49,7 +52,10 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger)
         let response: TaskResponse
         do {
-            response = try await executor.execute(request, taskID: UUID().uuidString.lowercased(), on: slot)
+            // The request is the user's own, so its input may be any local file.
+            response = try await executor.execute(
+                request, taskID: UUID().uuidString.lowercased(), on: slot, inputs: download.localProducers
+            ).response
         } catch let error as DurableWriteError {
             response = .failure(traceback: "the pickled result could not be stored: \(error)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import InputDownload
 import LaunchBundle
 import Logging
 import PythonBridge
@@ -26,8 +27,19 @@ struct Harness {
             thread: try await interpreter.makeThread(name: "test-\(name)"), bundle: loaded, interpreter: interpreter)
     }
 
-    func run(_ body: String, taskID: String = UUID().uuidString) async throws -> TaskResponse {
-        try await executor.execute(PredictRequest(json: Array(body.utf8)), taskID: taskID, on: slot)
+    /// Runs the request body `body` with its input read as `inputs` allows (any local file, and
+    /// downloads from this machine's own test servers, by default).
+    func run(
+        _ body: String, taskID: String = UUID().uuidString, inputs: InputPolicy = .localTest
+    ) async throws -> TaskResponse {
+        try await execute(PredictRequest(json: Array(body.utf8)), taskID: taskID, inputs: inputs).response
+    }
+
+    /// Runs `request` through the executor.
+    func execute(
+        _ request: PredictRequest, taskID: String, inputs: InputPolicy = .localTest
+    ) async throws -> Execution {
+        try await executor.execute(request, taskID: taskID, on: slot, inputs: inputs)
     }
 
     /// Runs a request and returns its result's JSON text in canonical form (see ``canonical(_:)``).
@@ -36,6 +48,11 @@ struct Harness {
         #expect(response.status == .success, "\(response.traceback ?? "")")
         return try canonical(try #require(response.result))
     }
+}
+
+extension InputPolicy {
+    /// Any local file, and downloads from loopback (where the tests' servers are).
+    static let localTest = InputPolicy.localProducers(download: DownloadRules(allowPrivateAddresses: true))
 }
 
 /// JSON text re-encoded with sorted keys and no spaces, so equal values compare equal.

@@ -18,11 +18,11 @@ struct ReferenceCountingTests {
     func oneThread() async throws {
         let harness = try await Harness("trivial")
         let request = try PredictRequest(json: Array(#"{"args": {"x": "a string of some length"}}"#.utf8))
-        for _ in 0..<1_000 { _ = try await harness.executor.execute(request, taskID: "warm", on: harness.slot) }
+        for _ in 0..<1_000 { _ = try await harness.execute(request, taskID: "warm") }
         let before = try residentBytes()
         for _ in 0..<Self.calls {
-            let response = try await harness.executor.execute(request, taskID: "t", on: harness.slot)
-            guard response.status == .success else { Issue.record("\(response)"); return }
+            let response = try await harness.execute(request, taskID: "t")
+            guard response.response.status == .success else { Issue.record("\(response.response)"); return }
         }
         let growth = try residentBytes() - before
         #expect(growth < Self.allowedGrowth, "grew by \(growth) bytes")
@@ -45,8 +45,8 @@ struct ReferenceCountingTests {
                 group.addTask {
                     var successes = 0
                     for _ in 0..<calls {
-                        let response = try await harness.executor.execute(request, taskID: "t", on: harness.slot)
-                        if response == .success(result: "[1, 2, 3]") { successes += 1 }
+                        let response = try await harness.execute(request, taskID: "t")
+                        if response.response == .success(result: "[1, 2, 3]") { successes += 1 }
                     }
                     return successes
                 }

@@ -37,6 +37,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     @OptionGroup var requestOptions: RequestOptions
 
+    @OptionGroup(title: "URL inputs") var download: URLDownloadOptions
+
     @Option(help: ArgumentHelp("Read predict's keyword arguments from a JSON file.", valueName: "FILE"))
     var argsFile: String?
 
@@ -99,7 +101,7 @@ struct BenchCommand: AsyncParsableCommand {
         let measured: (seconds: Duration, coldStart: Duration)
         switch via {
         case .inprocess:
-            let driver = InProcessDriver(runner: runner, request: request)
+            let driver = InProcessDriver(runner: runner, request: request, inputs: inputs)
             let coldStart = ProcessFacts.sinceStart()
             await driver.drive(warmupLoad, into: BenchSamples(), progress: BenchProgress(total: nil, duration: nil))
             measured = (await timed { await driver.drive(load, into: samples, progress: progress(load)) }, coldStart)
@@ -116,6 +118,10 @@ struct BenchCommand: AsyncParsableCommand {
             latencyMilliseconds: .init(samples.latencies), errors: samples.errors, peakRSSBytes: ProcessFacts.peakRSS())
         print(json ? report.json() : report.table())
     }
+
+    /// Every request is the benchmark user's own, whichever way it goes in (the HTTP endpoint on
+    /// loopback included), so its input may be any local file.
+    private var inputs: InputPolicy { download.localProducers }
 
     private var warmupLoad: BenchLoad { BenchLoad(requests: warmup, duration: nil, concurrency: concurrency) }
 
@@ -135,7 +141,7 @@ struct BenchCommand: AsyncParsableCommand {
         let server = HTTPServer(
             readiness: runner.readiness, metrics: runner.metrics,
             configuration: .init(address: .tcp(host: "127.0.0.1", port: 0)), logger: logger)
-        server.attach(runner)
+        server.attach(runner, inputs: inputs)
         let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -171,7 +177,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         var loop = QueueWorker.Configuration()
         loop.exitWhenEmpty = true
-        let worker = QueueWorker(queue: spool, runner: runner, configuration: loop, logger: logger)
+        let worker = QueueWorker(queue: spool, runner: runner, inputs: inputs, configuration: loop, logger: logger)
         let coldStart = ProcessFacts.sinceStart()
         let group = ServiceGroup(
             configuration: .init(

@@ -8,6 +8,7 @@ import WorkerCore
 struct InProcessDriver {
     let runner: TaskRunner
     let request: PredictRequest
+    let inputs: InputPolicy
 
     func drive(_ load: BenchLoad, into samples: BenchSamples, progress: BenchProgress) async {
         let tickets = BenchLoad.Tickets(load)
@@ -21,7 +22,7 @@ struct InProcessDriver {
                         let start = ContinuousClock.now
                         guard let slot = await runner.slots.acquire() else { return }
                         let outcome = try? await runner.run(
-                            request, taskID: "bench", on: slot, waited: nil, logger: quiet)
+                            request, taskID: "bench", on: slot, inputs: inputs, waited: nil, logger: quiet)
                         runner.slots.release(slot)
                         let error: String? =
                             switch outcome {

@@ -18,17 +18,18 @@ protocol FrontEnd: Sendable {
 typealias StartServing = @Sendable (TaskRunner) throws(CLIError) -> [ServiceGroupConfiguration.ServiceConfiguration]
 
 /// A queue's serving loop: the queue, made once the bundle has loaded, and a ``QueueWorker``
-/// that claims from it while a slot is free.
+/// that claims from it while a slot is free, reading its tasks' inputs as `inputs` allows.
 struct QueueFrontEnd: FrontEnd {
     let queue: QueueSource
+    let inputs: InputPolicy
     let loop: QueueWorker.Configuration
     let logger: Logger
 
     func prepare() async throws(CLIError) -> StartServing {
         let open = try await queue.prepare(logger: logger)
-        return { [loop, logger] runner throws(CLIError) in
+        return { [inputs, loop, logger] runner throws(CLIError) in
             let queue = try open()
-            let worker = QueueWorker(queue: queue, runner: runner, configuration: loop, logger: logger)
+            let worker = QueueWorker(queue: queue, runner: runner, inputs: inputs, configuration: loop, logger: logger)
             return [
                 .init(service: queue), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             ]
@@ -37,13 +38,15 @@ struct QueueFrontEnd: FrontEnd {
 }
 
 /// The HTTP endpoint, which listens before the bundle loads (so `/healthz` answers meanwhile) and
-/// runs as a service of `serve`'s own; it answers `/predict` once it has the runner.
+/// runs as a service of `serve`'s own; it answers `/predict` once it has the runner, reading
+/// requests' inputs as `inputs` allows.
 struct HTTPFrontEnd: FrontEnd {
     let server: HTTPServer
+    let inputs: InputPolicy
 
     func prepare() async throws(CLIError) -> StartServing {
-        { [server] runner throws(CLIError) in
-            server.attach(runner)
+        { [server, inputs] runner throws(CLIError) in
+            server.attach(runner, inputs: inputs)
             return []
         }
     }

@@ -17,6 +17,16 @@ struct QueueSource: Sendable {
     /// queue without a folder of its own.
     var resultsFolder: URL? { address.spoolLayout?.results }
 
+    /// The policy for the queue's tasks' inputs: a spool's producers write into a folder of this
+    /// machine, so its tasks may name any local file; a broker's producers may be anywhere, so
+    /// Redis tasks get the network's policy (local files only under `--url-root`).
+    func inputs(local: InputPolicy, network: InputPolicy) -> InputPolicy {
+        switch address {
+        case .spool: local
+        case .redis: network
+        }
+    }
+
     /// Reaches the queue's backend before the bundle loads and returns what opens the queue once
     /// it has: a Redis broker must answer (and take the password) now; a spool registers this
     /// worker only when it opens, so its lease starts when the worker can serve.

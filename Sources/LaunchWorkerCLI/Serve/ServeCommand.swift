@@ -57,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "HTTP endpoint") var httpOptions: HTTPOptions
 
+    @OptionGroup(title: "URL inputs") var urlOptions: URLInputOptions
+
     @Option(help: "How many tasks run at once (Launch's per_worker), each on its own Python thread.")
     var perWorker = 1
 
@@ -115,9 +117,15 @@ struct ServeCommand: AsyncParsableCommand {
                 readiness: readiness, metrics: metrics, configuration: try httpOptions.configuration(address: address),
                 logger: logger)
         }
+        let network = try urlOptions.networkProducers()
         var frontEnds: [any FrontEnd] = []
-        if let queue { frontEnds.append(QueueFrontEnd(queue: queue, loop: loopConfiguration, logger: logger)) }
-        if let http { frontEnds.append(HTTPFrontEnd(server: http)) }
+        if let queue {
+            frontEnds.append(
+                QueueFrontEnd(
+                    queue: queue, inputs: queue.inputs(local: urlOptions.localProducers, network: network),
+                    loop: loopConfiguration, logger: logger))
+        }
+        if let http { frontEnds.append(HTTPFrontEnd(server: http, inputs: network)) }
         let plan = WorkerService.Plan(
             bundle: bundle, runtime: runtime, perWorker: perWorker, runner: runnerConfiguration,
             resultsFolder: resultsDir.map { URL(filePath: $0) } ?? queue?.resultsFolder ?? ResultsFolder.default,

@@ -21,14 +21,19 @@ public final class QueueWorker: Service {
 
     private let queue: any TaskQueue
     private let runner: TaskRunner
+    private let inputs: InputPolicy
     private let configuration: Configuration
     private let logger: Logger
     private let state = LoopState()
 
-    /// A loop serving `queue` through `runner`.
-    public init(queue: any TaskQueue, runner: TaskRunner, configuration: Configuration, logger: Logger) {
+    /// A loop serving `queue` through `runner`, whose tasks' inputs are read as `inputs` allows
+    /// (the queue's producers decide how far they are trusted).
+    public init(
+        queue: any TaskQueue, runner: TaskRunner, inputs: InputPolicy, configuration: Configuration, logger: Logger
+    ) {
         self.queue = queue
         self.runner = runner
+        self.inputs = inputs
         self.configuration = configuration
         self.logger = logger
     }
@@ -202,7 +207,8 @@ public final class QueueWorker: Service {
             return await answer(task, response, startedAt: startedAt, disposition: .rejected, claimNext)
         }
         do {
-            let outcome = try await runner.run(request, taskID: task.id, on: slot, waited: waited, logger: logger)
+            let outcome = try await runner.run(
+                request, taskID: task.id, on: slot, inputs: inputs, waited: waited, logger: logger)
             guard running.settle() else { return nil }
             return await answer(task, outcome.response, startedAt: startedAt, disposition: .answered, claimNext)
         } catch let error as DurableWriteError {

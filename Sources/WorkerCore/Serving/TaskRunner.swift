@@ -62,7 +62,8 @@ public final class TaskRunner: Service {
         stuck.withLock { $0.tasks.contains(taskID) }
     }
 
-    /// Runs the request on `slot` (which the caller holds) and counts it in the metrics: in
+    /// Runs the request on `slot` (which the caller holds), reading its input as the front end's
+    /// `inputs` policy allows, and counts it in the metrics: in
     /// flight while it runs, `waited` as its queue wait, and, once it has a response, finished by
     /// status with its run time. Past the timeout it interrupts the predict; past the stuck grace
     /// it marks the worker not ready. What it logs carries `taskID` (``Logging/Logger/forTask(_:)``).
@@ -71,13 +72,14 @@ public final class TaskRunner: Service {
     /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
     ///   `CancellationError` when the caller is cancelled.
     public func run(
-        _ request: PredictRequest, taskID: String, on slot: any Slot, waited: Duration?, logger: Logger
+        _ request: PredictRequest, taskID: String, on slot: any Slot, inputs: InputPolicy, waited: Duration?,
+        logger: Logger
     ) async throws -> TaskOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         metrics.taskStarted(wait: waited)
         defer { metrics.taskLeft() }
-        let outcome = try await runTimed(request, taskID: taskID, on: slot, logger: logger)
+        let outcome = try await runTimed(request, taskID: taskID, on: slot, inputs: inputs, logger: logger)
         metrics.taskFinished(status: outcome.status, duration: clock.now - start)
         return outcome
     }
@@ -91,15 +93,18 @@ public final class TaskRunner: Service {
     }
 
     private func runTimed(
-        _ request: PredictRequest, taskID: String, on slot: any Slot, logger: Logger
+        _ request: PredictRequest, taskID: String, on slot: any Slot, inputs: InputPolicy, logger: Logger
     ) async throws -> TaskOutcome {
         guard let timeout = configuration.taskTimeout else {
-            return TaskOutcome(response: try await executor.execute(request, taskID: taskID, on: slot), timedOut: false)
+            let execution = try await executor.execute(request, taskID: taskID, on: slot, inputs: inputs)
+            return TaskOutcome(execution, timedOut: false)
         }
         let timedOut = TimeoutFlag()
-        let response = try await withThrowingTaskGroup(of: TaskResponse?.self) { group in
+        // A download of the input ends by the timeout too: interrupting the slot cannot stop it.
+        let deadline = ContinuousClock.now + timeout
+        let execution = try await withThrowingTaskGroup(of: Execution?.self) { group in
             group.addTask(executorPreference: slot.executor) {
-                try await self.executor.execute(request, taskID: taskID, on: slot)
+                try await self.executor.execute(request, taskID: taskID, on: slot, inputs: inputs, deadline: deadline)
             }
             // The timer must not wait behind the predict it times on the slot's thread.
             group.addTask(executorPreference: globalConcurrentExecutor) {
@@ -114,16 +119,19 @@ public final class TaskRunner: Service {
             }
             defer { group.cancelAll() }
             while let result = try await group.next() {
-                if let response = result { return response }
+                if let execution = result { return execution }
             }
             throw CancellationError()
         }
         unstick(taskID)
-        guard timedOut.isSet, response.status == .failure else {
-            return TaskOutcome(response: response, timedOut: false)
+        // A download ended by the deadline may answer before the timer has fired.
+        let pastDeadline = timedOut.isSet || (execution.inputError != nil && ContinuousClock.now >= deadline)
+        guard pastDeadline, execution.response.status == .failure else {
+            return TaskOutcome(execution, timedOut: false)
         }
         let reason = "timed out after \(timeout.formattedSeconds) (--task-timeout)"
-        return TaskOutcome(response: .failure(traceback: "\(reason)\n\n\(response.traceback ?? "")"), timedOut: true)
+        return TaskOutcome(
+            response: .failure(traceback: "\(reason)\n\n\(execution.response.traceback ?? "")"), timedOut: true)
     }
 
     private func markStuck(_ taskID: String, _ logger: Logger) {
@@ -157,6 +165,20 @@ public struct TaskOutcome: Sendable {
     public var response: TaskResponse
     /// Whether the task ran past its timeout (its response then says so).
     public var timedOut: Bool
+    /// Why its input could not be read or was refused, when that is why it failed (and it did
+    /// not time out): the HTTP endpoint answers that as a bad request.
+    public var inputError: InputError?
+
+    /// An outcome from its parts.
+    public init(response: TaskResponse, timedOut: Bool, inputError: InputError? = nil) {
+        self.response = response
+        self.timedOut = timedOut
+        self.inputError = inputError
+    }
+
+    init(_ execution: Execution, timedOut: Bool) {
+        self.init(response: execution.response, timedOut: timedOut, inputError: execution.inputError)
+    }
 
     /// The status counted in the metrics: `TIMEOUT`, else the response's.
     public var status: String { timedOut ? "TIMEOUT" : response.status.rawValue }

@@ -1,0 +1,115 @@
+import Foundation
+import InputDownload
+import TestSupport
+import Testing
+
+/// Downloads from a real server on 127.0.0.1 (so `allowPrivateAddresses`, except where the
+/// refusal is what is tested).
+@Suite("downloading url inputs")
+struct InputDownloaderTests {
+    private static let loopback = DownloadRules(allowPrivateAddresses: true)
+
+    private func download(
+        _ url: String, _ rules: DownloadRules = loopback, deadline: ContinuousClock.Instant? = nil
+    ) async throws(DownloadError) -> [UInt8] {
+        try await InputDownloader(rules: rules).download(URL(string: url)!, deadline: deadline)
+    }
+
+    /// The reason `url` cannot be downloaded under `rules`; an issue when it can.
+    private func failure(_ url: String, _ rules: DownloadRules = loopback) async -> String {
+        do {
+            let bytes = try await download(url, rules)
+            Issue.record("\(url) downloaded \(bytes.count) bytes")
+            return ""
+        } catch {
+            return error.reason
+        }
+    }
+
+    @Test("a file is downloaded whole, directly and through a chain of redirects")
+    func wholeFile() async throws {
+        let server = try await InputServer()
+        let bytes = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let url = try server.serve(bytes, as: "input.bin")
+        #expect(try await download(url) == bytes)
+        #expect(try await download(server.url("/chain/3/input.bin")) == bytes)
+        #expect(
+            server.requests.suffix(5) == [
+                "/chain/3/input.bin", "/chain/2/input.bin", "/chain/1/input.bin",
+                "/chain/0/input.bin", "/files/input.bin",
+            ])
+        await server.stop()
+    }
+
+    @Test("a redirect to file:// is refused; so is one past the redirect limit")
+    func badRedirects() async throws {
+        let server = try await InputServer()
+        let toFile = await failure(server.url("/redirect?to=file:///etc/passwd"))
+        #expect(toFile.contains("redirects to file:///etc/passwd"), "\(toFile)")
+        #expect(toFile.contains("only redirects to http:// and https:// URLs are followed"))
+        var rules = Self.loopback
+        rules.maxRedirects = 2
+        let loop = await failure(server.url("/chain/5/x"), rules)
+        #expect(loop.contains("redirected more than 2 times"), "\(loop)")
+        await server.stop()
+    }
+
+    @Test("a body over the limit is refused, whether its size is announced or not")
+    func overTheLimit() async throws {
+        let server = try await InputServer()
+        var rules = Self.loopback
+        rules.maxBytes = 1000
+        let announced = await failure(try server.serve(Array(repeating: 1, count: 2000), as: "big"), rules)
+        #expect(announced.contains("announced 2000 bytes, over the limit of 1000 bytes (--max-url-bytes)"))
+        let streamed = await failure(server.url("/chunked/200000"), rules)
+        #expect(streamed.contains("over the limit of 1000 bytes (--max-url-bytes)"), "\(streamed)")
+        #expect(try await download(server.url("/chunked/1000"), rules).count == 1000)
+        await server.stop()
+    }
+
+    @Test("loopback is refused without allowPrivateAddresses, by address and by name, before any request")
+    func loopbackRefused() async throws {
+        let server = try await InputServer()
+        let url = try server.serve([1, 2, 3], as: "in")
+        let byAddress = await failure(url, DownloadRules())
+        #expect(byAddress.contains("its host 127.0.0.1 is a loopback address"), "\(byAddress)")
+        #expect(byAddress.contains("--allow-private-urls"))
+        let byName = await failure(url.replacingOccurrences(of: "127.0.0.1", with: "localhost"), DownloadRules())
+        #expect(byName.contains("its host localhost resolves to"), "\(byName)")
+        #expect(byName.contains("a loopback address"))
+        #expect(server.requests.isEmpty)
+        await server.stop()
+    }
+
+    @Test("a server that stalls, before its head or in its body, fails after the read timeout")
+    func stalls() async throws {
+        let server = try await InputServer()
+        var rules = Self.loopback
+        rules.readTimeout = .milliseconds(300)
+        for path in ["/stall", "/stall-head"] {
+            let reason = await failure(server.url(path), rules)
+            #expect(reason.contains("its server sent nothing for 0.3 s (--url-read-timeout)"), "\(path): \(reason)")
+        }
+        await server.stop()
+    }
+
+    @Test("the deadline (the task's timeout) ends a download that still receives")
+    func deadline() async throws {
+        let server = try await InputServer()
+        do {
+            let bytes = try await download(server.url("/stall"), deadline: .now + .milliseconds(300))
+            Issue.record("downloaded \(bytes.count) bytes")
+        } catch {
+            #expect(error.reason.contains("did not finish before the task's timeout (--task-timeout)"))
+        }
+        await server.stop()
+    }
+
+    @Test("an HTTP error status is named")
+    func errorStatus() async throws {
+        let server = try await InputServer()
+        let reason = await failure(server.url("/files/missing"))
+        #expect(reason.contains("its server answered HTTP status 404"), "\(reason)")
+        await server.stop()
+    }
+}
