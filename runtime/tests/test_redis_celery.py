@@ -2,8 +2,9 @@
 
 Needs a redis-server (``LAUNCH_WORKER_TEST_REDIS``, which scripts/test sets) and a built
 executable (``LAUNCH_WORKER_EXECUTABLE``, default ``.build/debug/launch-worker``); skipped
-without either. Every wait polls with a generous deadline; nothing sleeps for timing. Restores
-and recovery are in test_redis_recovery.py.
+without either, except under ``CI=true``, where a missing one fails. Every wait polls with a
+generous deadline; nothing sleeps for timing. Restores and recovery are in
+test_redis_recovery.py.
 """
 
 import base64
@@ -23,7 +24,7 @@ import redis
 from celery import Celery
 from celery.exceptions import NotRegistered, TaskRevokedError
 
-from conftest import REPO, TESTS
+from conftest import REPO, TESTS, require
 
 REDIS_URL = os.environ.get("LAUNCH_WORKER_TEST_REDIS")
 EXECUTABLE = Path(os.environ.get("LAUNCH_WORKER_EXECUTABLE", REPO / ".build" / "debug" / "launch-worker"))
@@ -40,10 +41,11 @@ def _serves_redis():
     return child.returncode == 0 and "redis://" in child.stdout
 
 
-pytestmark = [
-    pytest.mark.skipif(not REDIS_URL, reason="set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)"),
-    pytest.mark.skipif(not _serves_redis(), reason=f"no {EXECUTABLE} that serves redis:// queues (swift build)"),
-]
+require(REDIS_URL, "set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
+require(
+    _serves_redis(),
+    f"no {EXECUTABLE} whose `serve --help` names redis:// queues: run swift build, or set LAUNCH_WORKER_EXECUTABLE",
+)
 
 
 def eventually(predicate, timeout=60, what="the condition"):
