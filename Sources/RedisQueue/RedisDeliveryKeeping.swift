@@ -1,12 +1,13 @@
 import Foundation
 import ServiceLifecycle
 
-/// The queue as a `Service`: it keeps this worker's deliveries alive while their tasks run, and
-/// restores deliveries whose worker died or stopped, as kombu does.
+/// The queue as a `Service`: it keeps this worker's deliveries alive while their tasks run,
+/// restores deliveries whose worker died or stopped, as kombu does, and, after a lost connection,
+/// those this worker claimed but does not run (RedisClaimReconciling.swift).
 extension RedisTaskQueue: Service {
-    /// Sends heartbeats for this worker's deliveries and restores expired ones of any worker,
-    /// until graceful shutdown reaches it (after the loop drained); then restores what this
-    /// worker still holds.
+    /// Sends heartbeats for this worker's deliveries, restores expired ones of any worker, and
+    /// reconciles this worker's claims after a lost connection, until graceful shutdown reaches it
+    /// (after the loop drained); then restores what this worker still holds.
     public func run() async throws {
         let tick = min(configuration.visibilityTimeout / 4, .seconds(1))
         let sweepEvery = max(1, Int(min(configuration.visibilityTimeout / 2, .seconds(10)) / tick))
@@ -17,25 +18,33 @@ extension RedisTaskQueue: Service {
                 count += 1
                 try? await Task.sleep(for: tick)
                 await heartbeat()
+                if claimsNeedReconciling.exchange(false, ordering: .relaxed), await !reconcileClaims() {
+                    claimsNeedReconciling.store(true, ordering: .relaxed)
+                }
             }
         }
         for tag in inFlight.withLock({ $0.values.flatMap { $0.compactMap(\.tag) } }) {
             logger.notice("restoring an unfinished task at shutdown", metadata: ["delivery_tag": "\(tag)"])
-            try? await restore(tag: tag)
+            _ = try? await restore(tag: tag)
         }
+        // Anything else still claimed (a lost reply not yet reconciled) goes back too.
+        _ = await reconcileClaims()
         commands.close()
         blocking.close()
         slotCommands?.close()
     }
 
-    /// Moves this worker's deliveries to now in `unacked_index`, so no restorer takes a task
-    /// that is still running, however long it runs.
+    /// Moves this worker's deliveries to now in `unacked_index` (and its claims), so no restorer
+    /// takes a task that is still running, however long it runs.
     private func heartbeat() async {
         let tags = inFlight.withLock { $0.values.flatMap { $0.compactMap(\.tag) } }
         guard !tags.isEmpty else { return }
         let now = String(Date().timeIntervalSince1970)
-        _ = try? await commands.run(
-            RedisCommand(["ZADD", KombuLayout.unackedIndex, "XX"] + tags.flatMap { [now, $0] }))
+        _ = try? await commands.evaluate(
+            RedisScripts.heartbeat.call(
+                keys: [KombuLayout.unackedIndex, claims],
+                arguments: [Array(now.utf8), Array(String(claimsLifetimeMilliseconds).utf8)]
+                    + tags.map { Array($0.utf8) }))
     }
 
     /// Restores deliveries older than the visibility timeout (any worker's, Python or Swift),
@@ -77,18 +86,29 @@ extension RedisTaskQueue: Service {
     }
 
     /// Puts an unacked message back on its queue, marked redelivered, as kombu's
-    /// `restore_by_tag` does.
-    func restore(tag: String) async throws {
+    /// `restore_by_tag` does. With `claimedAt` (a time from this worker's claims), only while it
+    /// is still the delivery this worker claimed (``RedisScripts/restoreClaimed``).
+    ///
+    /// - Returns: whether it was put back.
+    @discardableResult
+    func restore(tag: String, claimedAt: String? = nil) async throws -> Bool {
         guard let entry = try await commands.run(RedisCommand("HGET", KombuLayout.unacked, tag)).bytes else {
-            try await commands.run(RedisCommand("ZREM", KombuLayout.unackedIndex, tag))
-            return
+            if let claimedAt {
+                try await commands.evaluate(
+                    RedisScripts.restoreClaimed.call(
+                        keys: [claims, KombuLayout.unacked, KombuLayout.unackedIndex],
+                        arguments: [Array(tag.utf8), Array(claimedAt.utf8), [], []]))
+            } else {
+                try await commands.run(RedisCommand("ZREM", KombuLayout.unackedIndex, tag))
+            }
+            return false
         }
         guard let restoration = KombuLayout.restoration(ofEntry: entry) else {
             logger.error(
                 "dropping an unacked entry that is not [envelope, exchange, routing_key]",
                 metadata: ["delivery_tag": "\(tag)"])
             await ack(tag: tag)
-            return
+            return false
         }
         var queues: [String] = []
         if !restoration.exchange.isEmpty {
@@ -99,9 +119,16 @@ extension RedisTaskQueue: Service {
         }
         if queues.isEmpty { queues = [restoration.routingKey.isEmpty ? address.queue : restoration.routingKey] }
         let lists = queues.map { KombuLayout.list(queue: $0, priority: restoration.priority) }
-        try await commands.evaluate(
-            RedisScripts.restore.call(
-                keys: [KombuLayout.unacked, KombuLayout.unackedIndex] + lists,
-                arguments: [Array(tag.utf8), entry, restoration.payload]))
+        let call =
+            if let claimedAt {
+                RedisScripts.restoreClaimed.call(
+                    keys: [claims, KombuLayout.unacked, KombuLayout.unackedIndex] + lists,
+                    arguments: [Array(tag.utf8), Array(claimedAt.utf8), entry, restoration.payload])
+            } else {
+                RedisScripts.restore.call(
+                    keys: [KombuLayout.unacked, KombuLayout.unackedIndex, claims] + lists,
+                    arguments: [Array(tag.utf8), entry, restoration.payload])
+            }
+        return try await commands.evaluate(call).integer == 1
     }
 }

@@ -14,8 +14,13 @@ enum RedisScripts {
     /// decoding the whole message would, in a fifth of the server's time per task. Any other
     /// message is decoded whole.
     ///
-    /// KEYS: `unacked_index`, `unacked`, then the queue's lists in priority order.
-    /// ARGV: the delivery time (Unix seconds), how many messages at most.
+    /// Each delivery is also recorded in this worker's claims (ours: tag → delivery time), so that
+    /// after a lost reply the worker can find what it claimed (RedisClaimReconciling.swift).
+    ///
+    /// KEYS: `unacked_index`, `unacked`, this worker's claims, then the queue's lists in priority
+    /// order.
+    /// ARGV: the delivery time (Unix seconds), how many messages at most, how long the claims key
+    /// lives (milliseconds).
     /// Returns `[envelope, delivery_tag or false, envelope, ...]`, empty when every list is.
     static let consume = RedisScript(
         """
@@ -29,16 +34,20 @@ enum RedisScripts {
           if not info or string.find(string.sub(tail, properties + 15, info - 1), '[{}]') then return nil end
           return string.match(tail, kombuEnd, info)
         end
+        local function record(tag, entry)
+          redis.call('ZADD', KEYS[1], ARGV[1], tag)
+          redis.call('HSET', KEYS[2], tag, entry)
+          redis.call('HSET', KEYS[3], tag, ARGV[1])
+        end
         local taken = {}
         local wanted = 2 * tonumber(ARGV[2])
-        for i = 3, #KEYS do
+        for i = 4, #KEYS do
           while #taken < wanted do
             local raw = redis.call('RPOP', KEYS[i])
             if not raw then break end
             local exchange, key, tag = readEnd(raw)
             if tag then
-              redis.call('ZADD', KEYS[1], ARGV[1], tag)
-              redis.call('HSET', KEYS[2], tag, '[' .. raw .. ', "' .. exchange .. '", "' .. key .. '"]')
+              record(tag, '[' .. raw .. ', "' .. exchange .. '", "' .. key .. '"]')
             else
               local ok, message = pcall(cjson.decode, raw)
               if ok and type(message) == 'table' and type(message['properties']) == 'table' then
@@ -51,9 +60,7 @@ enum RedisScripts {
                   if type(info['routing_key']) == 'string' then key = info['routing_key'] end
                 end
                 if tag then
-                  redis.call('ZADD', KEYS[1], ARGV[1], tag)
-                  redis.call('HSET', KEYS[2], tag,
-                    '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(key) .. ']')
+                  record(tag, '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(key) .. ']')
                 end
               end
             end
@@ -61,13 +68,15 @@ enum RedisScripts {
             taken[#taken + 1] = tag or false
           end
         end
+        if #taken > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
         return taken
         """)
 
     /// Stores a task's state unless a SUCCESS is already stored (Celery's backend never
-    /// overwrites one), publishes it on the key's channel, and acks the delivery.
+    /// overwrites one), publishes it on the key's channel, and acks the delivery (in kombu's
+    /// bookkeeping and this worker's claims).
     ///
-    /// KEYS: `unacked_index`, `unacked`, `celery-task-meta-<id>`.
+    /// KEYS: `unacked_index`, `unacked`, `celery-task-meta-<id>`, this worker's claims.
     /// ARGV: the expiry in seconds (0: none), the state's JSON, the delivery tag ('' for none).
     /// Returns 1 when stored, 0 when a SUCCESS was kept.
     static let storeAndAck = RedisScript(
@@ -91,22 +100,68 @@ enum RedisScripts {
         if ARGV[3] ~= '' then
           redis.call('ZREM', KEYS[1], ARGV[3])
           redis.call('HDEL', KEYS[2], ARGV[3])
+          redis.call('HDEL', KEYS[4], ARGV[3])
         end
         return stored
         """)
 
     /// Puts an unacked message back on its lists, if its entry is still the one read
-    /// (a compare-and-set in place of kombu's WATCH/MULTI transaction).
+    /// (a compare-and-set in place of kombu's WATCH/MULTI transaction), and drops it from this
+    /// worker's claims (where it is only when this worker claimed it).
     ///
-    /// KEYS: `unacked`, `unacked_index`, then the destination lists.
+    /// KEYS: `unacked`, `unacked_index`, this worker's claims, then the destination lists.
     /// ARGV: the delivery tag, the entry as read, the payload to push.
+    /// Returns 1 when restored, 0 when the entry changed.
     static let restore = RedisScript(
         """
         if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[1], ARGV[1])
-        for i = 3, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
+        redis.call('HDEL', KEYS[3], ARGV[1])
+        for i = 4, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
         return 1
+        """)
+
+    /// Puts back a delivery this worker claimed but runs no more (a claim whose reply was lost,
+    /// a give-back that failed), only while it is still exactly the delivery this worker
+    /// recorded: its claim still names `ARGV[2]`, and `unacked_index` still scores it so (nobody
+    /// restored it and claimed it again, and no live worker's heartbeat moved it) and `unacked`
+    /// still holds the entry read. Its claim is dropped either way: a delivery that moved on is
+    /// no longer this worker's.
+    ///
+    /// KEYS: this worker's claims, `unacked`, `unacked_index`, then the destination lists.
+    /// ARGV: the delivery tag, its time in the claims, the entry as read ('' when there was
+    /// none), the payload to push.
+    /// Returns 1 when restored, 0 otherwise.
+    static let restoreClaimed = RedisScript(
+        """
+        if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
+        if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+        if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then return 0 end
+        redis.call('ZREM', KEYS[3], ARGV[1])
+        redis.call('HDEL', KEYS[2], ARGV[1])
+        for i = 4, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[4]) end
+        return 1
+        """)
+
+    /// Moves the deliveries this worker runs to now, in `unacked_index` and in its claims alike
+    /// (so both keep naming the same time), skipping those acked or restored meanwhile, and keeps
+    /// the claims key alive.
+    ///
+    /// KEYS: `unacked_index`, this worker's claims.
+    /// ARGV: now (Unix seconds), how long the claims key lives (milliseconds), then the tags.
+    static let heartbeat = RedisScript(
+        """
+        for i = 3, #ARGV do
+          if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+            redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
+            redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+          end
+        end
+        redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        return 0
         """)
 
     /// Releases a lock only if this holder's token is still in it (as redis-py's `Lock` does).

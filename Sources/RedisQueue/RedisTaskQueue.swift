@@ -10,7 +10,9 @@ import WorkerCore
 /// At least once: a message is recorded in kombu's `unacked` bookkeeping in the same atomic step
 /// that pops it, acked only after its result is stored, and restored to its queue when this
 /// worker gives it back, stops, or dies (by any worker, once its visibility timeout passed). The
-/// `Service` side, heartbeats and restores, is in RedisDeliveryKeeping.swift.
+/// `Service` side, heartbeats and restores, is in RedisDeliveryKeeping.swift; storing results in
+/// RedisAnswering.swift; what the worker does after a lost connection about deliveries it
+/// claimed without hearing back in RedisClaimReconciling.swift.
 public final class RedisTaskQueue: TaskQueue {
     /// How the queue behaves.
     public struct Configuration: Sendable {
@@ -49,12 +51,20 @@ public final class RedisTaskQueue: TaskQueue {
     /// The slots' own connections, for storing a result and claiming the next task from the
     /// slot's thread (plain TCP; nil over TLS, where ``commands`` does it).
     let slotCommands: SyncRedisClient?
-    /// The consume script's keys: kombu's bookkeeping, then the queue's lists by priority.
+    /// This worker's claims (ours): a hash of the delivery tags it claimed and not yet acked or
+    /// gave back, each with its time in `unacked_index`.
+    let claims: String
+    /// The consume script's keys: kombu's bookkeeping, this worker's claims, then the queue's
+    /// lists by priority.
     private let consumeKeys: [String]
     let inFlight = Mutex<[String: [Delivery]]>([:])
+    /// The claim calls sent whose replies are not yet accepted.
+    let openClaims = Mutex(OpenClaims())
+    /// Whether a call failed for want of a connection since the claims were last reconciled.
+    let claimsNeedReconciling = Atomic(false)
     /// Connection failures since the last call that worked (read by every slot after every task).
     private let connectionFailures = Atomic(0)
-    private let hostname = ProcessInfo.processInfo.hostName
+    let hostname = ProcessInfo.processInfo.hostName
 
     /// A queue on `endpoint`; nothing connects until the first call. Logs a warning when the
     /// broker's certificate is not fully checked (`ssl_cert_reqs=none` or `optional`).
@@ -65,7 +75,9 @@ public final class RedisTaskQueue: TaskQueue {
         commands = RedisClient(endpoint: endpoint)
         blocking = RedisClient(endpoint: endpoint)
         slotCommands = endpoint.address.tls == nil ? SyncRedisClient(address: endpoint.address) : nil
-        consumeKeys = [KombuLayout.unackedIndex, KombuLayout.unacked] + KombuLayout.lists(of: endpoint.address.queue)
+        claims = Self.claimsKey(hostname: hostname)
+        consumeKeys =
+            [KombuLayout.unackedIndex, KombuLayout.unacked, claims] + KombuLayout.lists(of: endpoint.address.queue)
         switch endpoint.address.tls?.verification {
         case .none?:
             logger.warning(
@@ -102,25 +114,33 @@ public final class RedisTaskQueue: TaskQueue {
         var calls = 0
         while tasks.count < limit, calls < 64 {
             calls += 1
+            let claimedAt = openClaim()
             let reply: RESPValue
             do {
-                reply = try await commands.evaluate(consumeCall(upTo: limit - tasks.count))
+                reply = try await commands.evaluate(consumeCall(upTo: limit - tasks.count, at: claimedAt))
                 connectionRestored()
             } catch {
+                // Done before the failure is counted, so the reconciling it starts sees this call done.
+                closeClaim(claimedAt)
                 connectionFailed(error)
                 return tasks
             }
-            guard let claimed = await accept(reply) else { return tasks }
+            let claimed = await accept(reply)
+            closeClaim(claimedAt)
+            guard let claimed else { return tasks }
             tasks += claimed
         }
         return tasks
     }
 
-    /// The consume script's call for up to `limit` messages.
-    private func consumeCall(upTo limit: Int) -> RedisScriptCall {
+    /// The consume script's call for up to `limit` messages, delivered at `time` (Unix seconds;
+    /// ``openClaim()``'s).
+    func consumeCall(upTo limit: Int, at time: String) -> RedisScriptCall {
         RedisScripts.consume.call(
             keys: consumeKeys,
-            arguments: [Array(String(Date().timeIntervalSince1970).utf8), Array(String(limit).utf8)])
+            arguments: [
+                Array(time.utf8), Array(String(limit).utf8), Array(String(claimsLifetimeMilliseconds).utf8),
+            ])
     }
 
     /// The runnable tasks among the messages of a consume script's reply, nil when it had none.
@@ -217,17 +237,21 @@ public final class RedisTaskQueue: TaskQueue {
             _ = takeDelivery(task.id)
             return []
         }
+        let claimedAt = openClaim()
         let replies: [RESPValue]
         do {
-            replies = try await storeAndClaim([storeCall(result, tag: tag), consumeCall(upTo: limit)])
+            replies = try await storeAndClaim([storeCall(result, tag: tag), consumeCall(upTo: limit, at: claimedAt)])
             connectionRestored()
         } catch {
+            // Done before the failure is counted, so the reconciling it starts sees this call done.
+            closeClaim(claimedAt)
             connectionFailed(error)
             try await store(result, tag: tag)
             _ = takeDelivery(task.id)
             return []
         }
         let claimed = await accept(replies[1]) ?? []
+        closeClaim(claimedAt)
         if let message = replies[0].errorMessage {
             // The task goes back to the loop to give back; so do the ones claimed with it.
             for next in claimed { try? await release(next) }
@@ -252,20 +276,16 @@ public final class RedisTaskQueue: TaskQueue {
         inFlight.withLock { $0[task.id]?.first?.tag }
     }
 
-    private func result(
-        of task: QueuedTask, _ response: TaskResponse, _ timings: TaskTimings, _ disposition: TaskDisposition
-    ) -> CeleryResult {
-        guard disposition == .answered else {
-            let exception = CeleryException(
-                type: "ValueError", module: "builtins", message: response.traceback ?? "bad request")
-            return .failure(taskID: task.id, exception, at: timings.finishedAt)
-        }
-        return CeleryResult(taskID: task.id, response: response, finishedAt: timings.finishedAt)
-    }
-
+    /// Gives the task back to its queue. When Redis cannot be reached, the delivery stays in
+    /// this worker's claims, and is given back once it can (RedisClaimReconciling.swift).
     public func release(_ task: QueuedTask) async throws {
         guard let delivery = takeDelivery(task.id), let tag = delivery.tag else { return }
-        try await restore(tag: tag)
+        do {
+            try await restore(tag: tag)
+        } catch let error as RedisClientError where error.isConnectionError {
+            connectionFailed(error)
+            throw error
+        }
     }
 
     // MARK: Redis operations
@@ -279,50 +299,11 @@ public final class RedisTaskQueue: TaskQueue {
         }
     }
 
-    /// Stores `result` (never over a SUCCESS) and acks `tag` ('' for none), retrying through a
-    /// lost connection for up to the configured time.
-    private func store(_ result: CeleryResult, tag: String?) async throws {
-        let call = storeCall(result, tag: tag ?? "")
-        let deadline = ContinuousClock.now + configuration.storeRetryTimeout
-        var attempt = 0
-        while true {
-            let failure: RedisClientError
-            do {
-                try await commands.evaluate(call)
-                connectionRestored()
-                return
-            } catch {
-                failure = error
-            }
-            guard failure.isConnectionError, ContinuousClock.now < deadline else { throw failure }
-            connectionFailed(failure)
-            attempt += 1
-            try await Task.sleep(for: .milliseconds(min(2000, 50 << min(attempt - 1, 6))))
-        }
-    }
-
-    /// The store script's call for one result.
-    private func storeCall(_ result: CeleryResult, tag: String) -> RedisScriptCall {
-        RedisScripts.storeAndAck.call(
-            keys: [KombuLayout.unackedIndex, KombuLayout.unacked, CeleryResult.key(taskID: result.taskID)],
-            arguments: [Array(String(configuration.resultExpires).utf8), result.json(), Array(tag.utf8)])
-    }
-
-    func ack(tag: String?) async {
-        guard let tag else { return }
-        _ = try? await commands.send([
-            RedisCommand("ZREM", KombuLayout.unackedIndex, tag), RedisCommand("HDEL", KombuLayout.unacked, tag),
-        ])
-    }
-
-    private func hasSucceeded(_ id: String) async -> Bool {
-        guard let stored = try? await commands.run(RedisCommand("GET", CeleryResult.key(taskID: id))).bytes,
-            let meta = try? JSONValue.parse(stored) as? [String: Any]
-        else { return false }
-        return meta["status"] as? String == "SUCCESS"
-    }
-
-    private func connectionFailed(_ error: any Error) {
+    /// Counts a failed call, and has the claims reconciled once Redis answers again: a claim
+    /// whose reply the failure lost is recorded there only.
+    func connectionFailed(_ error: any Error) {
+        openClaims.withLock { $0.markOpen() }
+        claimsNeedReconciling.store(true, ordering: .relaxed)
         let attempt = connectionFailures.add(1, ordering: .relaxed).newValue
         if case .tls? = error as? RedisClientError {
             // A TLS failure will not mend by itself: say why on every attempt (at most every 2 s).
@@ -335,7 +316,7 @@ public final class RedisTaskQueue: TaskQueue {
         }
     }
 
-    private func connectionRestored() {
+    func connectionRestored() {
         guard connectionFailures.load(ordering: .relaxed) > 0 else { return }
         if connectionFailures.exchange(0, ordering: .relaxed) > 0 {
             logger.notice("reconnected to Redis", metadata: ["broker": "\(address)"])

@@ -14,6 +14,16 @@ let testRedisEndpoints: [RedisEndpoint] = [
     testRedisAddress.flatMap { try? RedisEndpoint($0) }, try? testTLS?.endpoint(),
 ].compactMap { $0 }
 
+/// Under CI=true (as CI runs) the suites that need scripts/test's redis-server fail without it,
+/// here, rather than all skip.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] == "true"))
+func ciGivesTheTestsARedisServer() {
+    #expect(testRedisAddress != nil, "CI=true: set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
+    #expect(
+        testTLS != nil,
+        "CI=true: set LAUNCH_WORKER_TEST_REDISS and LAUNCH_WORKER_TEST_TLS_DIR (scripts/test does)")
+}
+
 /// The client against a real server, plain and over TLS; skipped without one.
 @Suite(.enabled(if: !testRedisEndpoints.isEmpty, "set LAUNCH_WORKER_TEST_REDIS (scripts/test does)"))
 struct RedisClientTests {

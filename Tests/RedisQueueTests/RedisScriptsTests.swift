@@ -50,13 +50,18 @@ struct RedisScriptsTests {
         let client = RedisClient(endpoint: try RedisEndpoint(address))
         let prefix = "test-\(UUID().uuidString)"
         let (unackedIndex, unacked, queue) = ("\(prefix)-index", "\(prefix)-unacked", "\(prefix)-queue")
+        let claims = "\(prefix)-claims"
         try await client.run(RedisCommand("LPUSH", queue, message))
 
         let reply = try await client.evaluate(
             RedisScripts.consume.call(
-                keys: [unackedIndex, unacked, queue], arguments: [Array("1700000000".utf8), Array("1".utf8)]))
+                keys: [unackedIndex, unacked, claims, queue],
+                arguments: [Array("1700000000".utf8), Array("1".utf8), Array("60000".utf8)]))
         #expect(reply == .array([.bulkString(Array(message.utf8)), .bulkString(Array(tag.utf8))]))
         #expect(try await client.run(RedisCommand("ZSCORE", unackedIndex, tag)).string == "1700000000")
+        #expect(try await client.run(RedisCommand("HGET", claims, tag)).string == "1700000000")
+        let lifetime = try #require(try await client.run(RedisCommand("PTTL", claims)).integer)
+        #expect(lifetime > 0 && lifetime <= 60000)
         let entry = try #require(try await client.run(RedisCommand("HGET", unacked, tag)).bytes)
         let parts = try #require(try JSONSerialization.jsonObject(with: Data(entry)) as? [Any])
         #expect(parts.count == 3)
@@ -68,7 +73,7 @@ struct RedisScriptsTests {
         if message.hasSuffix(#""delivery_tag": "\#(tag)"}}"#), !message.contains("zzz"), !key.contains("\"") {
             #expect(String(decoding: entry, as: UTF8.self) == "[\(message), \"\(exchange)\", \"\(key)\"]")
         }
-        try await client.run(RedisCommand("DEL", unackedIndex, unacked))
+        try await client.run(RedisCommand("DEL", unackedIndex, unacked, claims))
         client.close()
     }
 
@@ -80,11 +85,13 @@ struct RedisScriptsTests {
         try await client.run(RedisCommand("LPUSH", "\(prefix)-queue", #"not json "delivery_tag": "x"}}"#))
         let reply = try await client.evaluate(
             RedisScripts.consume.call(
-                keys: ["\(prefix)-index", "\(prefix)-unacked", "\(prefix)-queue"],
-                arguments: [Array("1".utf8), Array("5".utf8)]))
+                keys: ["\(prefix)-index", "\(prefix)-unacked", "\(prefix)-claims", "\(prefix)-queue"],
+                arguments: [Array("1".utf8), Array("5".utf8), Array("60000".utf8)]))
         #expect(reply.elements?.count == 2)
         #expect(reply.elements?.last == .null)
-        #expect(try await client.run(RedisCommand("EXISTS", "\(prefix)-index", "\(prefix)-unacked")) == .integer(0))
+        #expect(
+            try await client.run(RedisCommand("EXISTS", "\(prefix)-index", "\(prefix)-unacked", "\(prefix)-claims"))
+                == .integer(0))
         client.close()
     }
 }

@@ -139,4 +139,44 @@ struct RedisTaskQueueTests {
         try await client.run(RedisCommand(["DEL"] + ids.map { CeleryResult.key(taskID: $0) }))
         client.close()
     }
+
+    @Test func reconcilingGivesBackOnlyClaimsThatNoSlotRunsAndNoOpenCallMayBringBack() async throws {
+        let ids = ["running", "lost", "pending", "taken"].map { "\($0)-\(UUID().uuidString)" }
+        let (queue, client) = try await queue(database: 9, holding: ids)
+        let tags = ids.map { "tag-\($0)" }
+        #expect(try await queue.next(upTo: 1).map(\.id) == [ids[0]])
+        // Claims the server ran whose replies the worker never read: one lost, one still on its way.
+        try await client.evaluate(queue.consumeCall(upTo: 1, at: String(Date().timeIntervalSince1970)))
+        let pending = queue.openClaim()
+        try await client.evaluate(queue.consumeCall(upTo: 1, at: pending))
+        // Lost too, but restored since and claimed by another worker: its time is not this claim's.
+        try await client.evaluate(queue.consumeCall(upTo: 1, at: "1000"))
+        try await client.run(RedisCommand("ZADD", KombuLayout.unackedIndex, "2000", tags[3]))
+
+        #expect(await queue.reconcileClaims())
+        let back = try await client.run(RedisCommand("LRANGE", queue.address.queue, "0", "-1")).elements ?? []
+        #expect(back.count == 1)
+        #expect(back.first?.string?.contains(ids[1]) == true)
+        #expect(back.first?.string?.contains("redelivered") == true)
+        func recorded(_ tag: String) async throws -> [Int64?] {
+            [
+                try await client.run(RedisCommand("HEXISTS", KombuLayout.unacked, tag)).integer,
+                try await client.run(RedisCommand("HEXISTS", queue.claims, tag)).integer,
+            ]
+        }
+        #expect(try await recorded(tags[0]) == [1, 1])
+        #expect(try await recorded(tags[1]) == [0, 0])
+        #expect(try await recorded(tags[2]) == [1, 1])
+        // The other worker's delivery is untouched, and no longer counted as this worker's.
+        #expect(try await recorded(tags[3]) == [1, 0])
+
+        // Once the open call is done without its reply, its delivery goes back too.
+        queue.closeClaim(pending)
+        #expect(await queue.reconcileClaims())
+        #expect(try await client.run(RedisCommand("LLEN", queue.address.queue)) == .integer(2))
+        #expect(try await recorded(tags[2]) == [0, 0])
+        try await client.run(
+            RedisCommand("DEL", KombuLayout.unacked, KombuLayout.unackedIndex, queue.claims, queue.address.queue))
+        client.close()
+    }
 }

@@ -73,3 +73,13 @@ def restore_imports(tmp_path):
     for name, module in list(sys.modules.items()):
         if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
             del sys.modules[name]
+
+
+def require(condition, reason):
+    """Skips the calling test module when a prerequisite is missing, except under CI=true (as CI
+    runs), where a missing prerequisite fails instead of passing as a skip."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: a missing prerequisite fails rather than skips)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)

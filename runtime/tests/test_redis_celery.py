@@ -2,7 +2,9 @@
 
 Needs a redis-server (``LAUNCH_WORKER_TEST_REDIS``, which scripts/test sets) and a built
 executable (``LAUNCH_WORKER_EXECUTABLE``, default ``.build/debug/launch-worker``); skipped
-without either. Every wait polls with a generous deadline; nothing sleeps for timing.
+without either, except under ``CI=true``, where a missing one fails. Every wait polls with a
+generous deadline; nothing sleeps for timing. Restores and recovery are in
+test_redis_recovery.py.
 """
 
 import base64
@@ -22,7 +24,7 @@ import redis
 from celery import Celery
 from celery.exceptions import NotRegistered, TaskRevokedError
 
-from conftest import REPO, TESTS
+from conftest import REPO, TESTS, require
 
 REDIS_URL = os.environ.get("LAUNCH_WORKER_TEST_REDIS")
 EXECUTABLE = Path(os.environ.get("LAUNCH_WORKER_EXECUTABLE", REPO / ".build" / "debug" / "launch-worker"))
@@ -39,10 +41,11 @@ def _serves_redis():
     return child.returncode == 0 and "redis://" in child.stdout
 
 
-pytestmark = [
-    pytest.mark.skipif(not REDIS_URL, reason="set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)"),
-    pytest.mark.skipif(not _serves_redis(), reason=f"no {EXECUTABLE} that serves redis:// queues (swift build)"),
-]
+require(REDIS_URL, "set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
+require(
+    _serves_redis(),
+    f"no {EXECUTABLE} whose `serve --help` names redis:// queues: run swift build, or set LAUNCH_WORKER_EXECUTABLE",
+)
 
 
 def eventually(predicate, timeout=60, what="the condition"):
@@ -153,23 +156,34 @@ def test_an_expired_task_is_revoked_not_run(tmp_path, bundles, queue, workers):
     assert log.read_text().split() == ["on-time"]
 
 
-def _envelope(task_id, queue, body, task=TASK):
+def _envelope(task_id, queue, body, task=TASK, tag=None, redelivered=False):
+    """A message as kombu writes it; ``redelivered`` marks it as a restore does."""
+    headers = {"lang": "py", "task": task, "id": task_id, "root_id": task_id, "retries": 0}
+    delivery_info = {"exchange": "", "routing_key": queue}
+    if redelivered:
+        headers["redelivered"] = True
+        delivery_info["redelivered"] = True
     return json.dumps(
         {
             "body": body,
             "content-encoding": "utf-8",
             "content-type": "application/json",
-            "headers": {"lang": "py", "task": task, "id": task_id, "root_id": task_id, "retries": 0},
+            "headers": headers,
             "properties": {
                 "correlation_id": task_id,
                 "delivery_mode": 2,
-                "delivery_info": {"exchange": "", "routing_key": queue},
+                "delivery_info": delivery_info,
                 "priority": 0,
                 "body_encoding": "base64",
-                "delivery_tag": str(uuid.uuid4()),
+                "delivery_tag": tag or str(uuid.uuid4()),
             },
         }
     )
+
+
+def _body(request, return_pickled=False):
+    """A message body: base64 of Celery's ``[args, kwargs, embed]`` for ``[request, return_pickled]``."""
+    return base64.b64encode(json.dumps([[request, return_pickled], {}, {}]).encode()).decode()
 
 
 def test_malformed_messages_fail_naming_the_problem_and_the_worker_goes_on(tmp_path, bundles, queue, workers):
@@ -237,73 +251,20 @@ def test_python_celery_and_launch_worker_share_a_queue(tmp_path, bundles, queue,
     assert client.llen(queue) == 0
 
 
-def test_kill_9_mid_task_redelivers_and_loses_nothing(tmp_path, bundles, queue, workers):
+def test_results_expire_after_result_expires_and_never_with_0(tmp_path, bundles, queue, workers):
     app = celery_app(REDIS_URL)
-    short = ["--visibility-timeout", "1", "--per-worker", "3", "--track-started"]
-    first = Worker(tmp_path, bundles / "sleepy", REDIS_URL, queue, *short)
-    workers.append(first)
-    results = [app.send_task(TASK, args=[{"args": {"seconds": 0.5}}, False], queue=queue) for _ in range(12)]
-    eventually(lambda: sum(result.state == "STARTED" for result in results) >= 2, what="tasks to start")
-    first.process.kill()
-    first.process.wait()
-    workers.append(Worker(tmp_path, bundles / "sleepy", REDIS_URL, queue, *short))
-    answers = [result.get(timeout=120) for result in results]
-    assert len(answers) == 12 and all("result" in answer for answer in answers)
-    assert "restoring a task past its visibility timeout" in workers[1].output()
     client = redis.Redis.from_url(REDIS_URL)
-    assert client.llen(queue) == 0
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_a_broker_restart_mid_run_loses_nothing(tmp_path, bundles, queue, workers):
-    port = _free_port()
-    data = tmp_path / "redis"
-    data.mkdir()
-    broker = f"redis://127.0.0.1:{port}/0"
-
-    def start_redis():
-        server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", data, "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always"],
-            stdout=(tmp_path / "redis.log").open("ab"), stderr=subprocess.STDOUT,
-        )
-        eventually(lambda: _pings(broker), what="redis-server to answer")
-        return server
-
-    server = start_redis()
-    try:
-        workers.append(Worker(tmp_path, bundles / "sleepy", broker, queue, "--per-worker", "2"))
-        app = celery_app(broker)
-        ids = [app.send_task(TASK, args=[{"args": {"seconds": 0.05}}, False], queue=queue).id for _ in range(40)]
-        client = redis.Redis.from_url(broker)
-        eventually(lambda: len(_finished(client, ids)) >= 5, what="a few results before the restart")
-        finished_before_restart = _finished(client, ids)
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
-        assert len(_finished(redis.Redis.from_url(broker), ids)) == 0, "the broker is down"
-        server = start_redis()
-        client = redis.Redis.from_url(broker)
-        eventually(lambda: len(_finished(client, ids)) == 40, timeout=120, what="every result after the restart")
-        assert {_status(client, task_id) for task_id in ids} == {"SUCCESS"}
-        # The batch was not done when the broker stopped: the rest was answered after it came back.
-        assert len(finished_before_restart) < 40
-        assert workers[0].process.poll() is None
-        assert workers[0].stop() == 0
-    finally:
-        server.kill()
-        server.wait()
-
-
-def _pings(url):
-    try:
-        return redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        return False
+    for expires in ("120", "0"):
+        worker = Worker(tmp_path, bundles / "function", REDIS_URL, queue, "--result-expires", expires)
+        workers.append(worker)
+        task_id = app.send_task(TASK, args=[{"args": {"x": 1, "y": 1}}, False], queue=queue).id
+        eventually(lambda: _status(client, task_id) == "SUCCESS", what=f"the result with --result-expires {expires}")
+        ttl = client.ttl(f"celery-task-meta-{task_id}")
+        if expires == "0":
+            assert ttl == -1, "--result-expires 0 keeps results forever"
+        else:
+            assert 0 < ttl <= 120, f"the result lives --result-expires {expires} s, not {ttl} s"
+        assert worker.stop() == 0
 
 
 def _status(client, task_id):
@@ -311,8 +272,7 @@ def _status(client, task_id):
     return json.loads(stored)["status"] if stored else None
 
 
-def _finished(client, ids):
-    try:
-        return [task_id for task_id in ids if _status(client, task_id) == "SUCCESS"]
-    except redis.exceptions.ConnectionError:
-        return []
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

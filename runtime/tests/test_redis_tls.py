@@ -3,7 +3,8 @@
 Needs the TLS port of scripts/test's redis-server (``LAUNCH_WORKER_TEST_REDISS``) and the
 certificates scripts/test-redis made for it (``LAUNCH_WORKER_TEST_TLS_DIR``: ``ca.crt``,
 ``other-ca.crt``, ``client.crt``, ``client.key``, ``server.crt``, ``server.key``), besides what
-test_redis_celery.py needs; skipped without them. Every wait polls; nothing sleeps for timing.
+test_redis_celery.py needs; skipped without them, except under ``CI=true``, where a missing one
+fails. Every wait polls; nothing sleeps for timing.
 """
 
 import os
@@ -13,9 +14,10 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
 import redis
 from celery import Celery
+
+from conftest import require
 
 # bundles, queue and workers are test_redis_celery.py's fixtures, shared.
 from test_redis_celery import EXECUTABLE, REDIS_URL, TASK, Worker, _free_port, bundles, eventually, queue, workers
@@ -23,10 +25,11 @@ from test_redis_celery import EXECUTABLE, REDIS_URL, TASK, Worker, _free_port, b
 REDISS_URL = os.environ.get("LAUNCH_WORKER_TEST_REDISS")
 TLS = Path(os.environ.get("LAUNCH_WORKER_TEST_TLS_DIR", "/nonexistent"))
 
-pytestmark = pytest.mark.skipif(
-    not (REDIS_URL and REDISS_URL and TLS.is_dir()),
-    reason="set LAUNCH_WORKER_TEST_REDIS, LAUNCH_WORKER_TEST_REDISS and LAUNCH_WORKER_TEST_TLS_DIR (scripts/test does)",
+require(
+    REDIS_URL and REDISS_URL and TLS.is_dir(),
+    "set LAUNCH_WORKER_TEST_REDIS, LAUNCH_WORKER_TEST_REDISS and LAUNCH_WORKER_TEST_TLS_DIR (scripts/test does)",
 )
+
 
 def tls_app(broker, **ssl_options):
     """A Celery producer whose broker and result backend both speak TLS with ``ssl_options``."""
