@@ -126,12 +126,11 @@ final class PredictEndpoint: Sendable {
         httpMetrics.predictAnswered(code: answer.status.code)
     }
 
-    /// Runs the request on `slot` (which it gives back) and answers it.
+    /// Runs the request on `slot` (which the runner gives back when its predict ends) and answers
+    /// it: 504 at the task timeout, even while a predict that cannot be interrupted runs on.
     private func run(_ work: PredictWork, on slot: any Slot) async -> Answer {
-        let runner = work.runner
-        defer { runner.slots.release(slot) }
         do {
-            let outcome = try await runner.run(
+            let outcome = try await work.runner.runReleasingSlot(
                 work.request, taskID: RandomID.uuid(), on: slot, inputs: work.inputs, waited: .now - work.arrived,
                 logger: logger)
             if outcome.timedOut { return Answer(504, traceback: outcome.response.traceback ?? "") }
@@ -170,7 +169,13 @@ struct PredictWork: Sendable {
     /// Where the work's task should run: on its slot's executor, so predict runs there without
     /// a hand-off. With one slot, requests wait for it on its executor too: the slot's release
     /// there resumes the next request in place, so the slot runs queued requests back to back.
+    ///
+    /// With a task timeout, nowhere in particular: the predict then runs in a task of its own
+    /// (``TaskRunner/runReleasingSlot(_:taskID:on:inputs:waited:logger:)``), and a caller on the
+    /// slot's executor could not be answered while a predict that cannot be interrupted holds
+    /// the slot's thread.
     var preferredExecutor: (any TaskExecutor)? {
-        slot?.executor ?? (runner.slots.count == 1 ? runner.slots.all[0].executor : nil)
+        guard runner.configuration.taskTimeout == nil else { return nil }
+        return slot?.executor ?? (runner.slots.count == 1 ? runner.slots.all[0].executor : nil)
     }
 }

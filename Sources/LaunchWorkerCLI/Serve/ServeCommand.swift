@@ -142,10 +142,11 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let signals = SignalHandling(
             logger: logger,
-            shutdown: {
+            shutdown: { [drainTimeout] in
                 readiness.drain()
                 slots.withLock { $0 }?.wakeWaiters()
                 Task { await group.triggerGracefulShutdown() }
+                StopDeadline.start(after: .seconds(drainTimeout) + StopDeadline.grace, logger: logger)
             },
             snapshot: { logger.info("metrics snapshot", metadata: ["metrics": "\(metrics.snapshot())"]) })
         defer {
@@ -168,7 +169,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// The queue to serve, with its kind's settings.
     private var queueSource: QueueSource? {
         var spool = spoolOptions.configuration
-        spool.commitTimeout = .seconds(drainTimeout)
+        spool.commitTimeout = StopDeadline.commitTimeout
         return queueOptions.queue.map { QueueSource(address: $0, spool: spool, redis: redisOptions) }
     }
 

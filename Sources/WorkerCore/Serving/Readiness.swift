@@ -5,10 +5,10 @@ import Synchronization
 /// while the worker is ready, and `/readyz`.
 ///
 /// The worker is never shown ready while it cannot serve: not before the bundle has loaded,
-/// not while a task is stuck in code that cannot be interrupted, not while a queue it serves
-/// cannot be used, not while draining. Each of those conditions is set and cleared by the part
-/// that sees it; the state shown is worked out from all of them, so one part clearing its
-/// condition never hides another's.
+/// not while every slot holds a task stuck in code that cannot be interrupted (or one does, with
+/// `--exit-on-stuck`), not while a queue it serves cannot be used, not while draining. Each of
+/// those conditions is set and cleared by the part that sees it; the state shown is worked out
+/// from all of them, so one part clearing its condition never hides another's.
 public final class Readiness: Sendable {
     /// The worker's state as an orchestrator sees it.
     public enum State: String, Sendable, CaseIterable {
@@ -16,7 +16,8 @@ public final class Readiness: Sendable {
         case starting
         /// Serving.
         case ready
-        /// A task ran past its timeout and could not be interrupted: not claiming.
+        /// Every slot holds a task that ran past its timeout and could not be interrupted (or one
+        /// did, with `--exit-on-stuck`): not claiming.
         case stuck
         /// A queue the worker serves cannot be used now (its spool folder is gone): not claiming
         /// from it until it can.

@@ -15,7 +15,8 @@ public final class TaskRunner: Service {
     public struct Configuration: Sendable {
         /// A task running longer is interrupted and answered FAILURE; nil means no limit.
         public var taskTimeout: Duration?
-        /// How long after its timeout an uninterruptible task makes the worker not ready.
+        /// How long after its timeout an uninterruptible task counts as stuck: its slot is lost,
+        /// and the worker is not ready once every slot is.
         public var stuckGrace: Duration = .seconds(10)
         /// Whether a stuck task ends the worker (``WorkerError/stuck(taskID:)``).
         public var exitOnStuck = false
@@ -32,7 +33,8 @@ public final class TaskRunner: Service {
     public let metrics: WorkerMetrics
     /// What turns a request into a response on a slot.
     public let executor: RequestExecutor
-    private let configuration: Configuration
+    /// The timeout and stuck rules.
+    public let configuration: Configuration
     private let stuck = Mutex<(tasks: Set<String>, fatal: WorkerError?)>(([], nil))
     private let fatalSignal = AsyncStream<WorkerError>.makeStream()
 
@@ -66,7 +68,7 @@ public final class TaskRunner: Service {
     /// `inputs` policy allows, and counts it in the metrics: in
     /// flight while it runs, `waited` as its queue wait, and, once it has a response, finished by
     /// status with its run time. Past the timeout it interrupts the predict; past the stuck grace
-    /// it marks the worker not ready. What it logs carries `taskID` (``Logging/Logger/forTask(_:)``).
+    /// it marks the task stuck (the worker is not ready once every slot is). What it logs carries `taskID` (``Logging/Logger/forTask(_:)``).
     ///
     /// - Returns: the response, and whether the task timed out (its response then says so).
     /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
@@ -134,16 +136,22 @@ public final class TaskRunner: Service {
             response: .failure(traceback: "\(reason)\n\n\(execution.response.traceback ?? "")"), timedOut: true)
     }
 
+    /// Marks the task stuck: its slot is lost until its predict returns. The worker stays ready
+    /// while a slot is left (readiness shows capacity, not any stuck task), unless
+    /// `exitOnStuck` makes it end.
     private func markStuck(_ taskID: String, _ logger: Logger) {
-        logger.forTask(taskID).error(
-            "task is stuck in code that cannot be interrupted: the worker is not ready and takes no more tasks",
-            metadata: ["exit_on_stuck": "\(configuration.exitOnStuck)"])
         let fatal: WorkerError? = configuration.exitOnStuck ? .stuck(taskID: taskID) : nil
-        stuck.withLock { state in
+        let count = stuck.withLock { state in
             state.tasks.insert(taskID)
             state.fatal = state.fatal ?? fatal
+            return state.tasks.count
         }
-        readiness.hold(.stuck)
+        logger.forTask(taskID).error(
+            "task is stuck in code that cannot be interrupted: its slot is lost until it returns",
+            metadata: [
+                "stuck_slots": "\(count) of \(slots.count)", "exit_on_stuck": "\(configuration.exitOnStuck)",
+            ])
+        if fatal != nil || count >= slots.count { readiness.hold(.stuck) }
         if let fatal {
             slots.close()
             fatalSignal.continuation.yield(fatal)
@@ -151,11 +159,11 @@ public final class TaskRunner: Service {
     }
 
     private func unstick(_ taskID: String) {
-        let clear = stuck.withLock { state -> Bool in
+        let ready = stuck.withLock { state -> Bool in
             guard state.tasks.remove(taskID) != nil else { return false }
-            return state.tasks.isEmpty && state.fatal == nil
+            return state.tasks.count < slots.count && state.fatal == nil
         }
-        if clear { readiness.lift(.stuck) }
+        if ready { readiness.lift(.stuck) }
     }
 }
 
