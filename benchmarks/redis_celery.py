@@ -18,9 +18,11 @@ with the same concurrency. Throughput is measured from the results' own ``date_d
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,8 @@ from pathlib import Path
 
 import redis
 from celery import Celery
+
+from measure import busy_core, loadavg
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "runtime" / "tests"
@@ -104,21 +108,34 @@ def run_celery(bundle, broker, queue, concurrency, ids, client):
         process.wait(timeout=60)
 
 
+def measure_ours(options, broker, client, bundle, args, count, per_worker):
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    return run_launch_worker(options.worker, bundle, broker, queue, per_worker, enqueue(broker, queue, args, count),
+                             client)
+
+
+def measure_celery(broker, client, bundle, args, count, concurrency):
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    return run_celery(bundle, broker, queue, concurrency, enqueue(broker, queue, args, count), client)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("worker")
     parser.add_argument("fixtures", type=Path)
     parser.add_argument("--tasks", type=int, default=6000, help="tasks per trivial measurement")
     parser.add_argument("--per-worker", type=int, default=os.cpu_count() or 2, help="launch-worker slots and Celery processes")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each comparison")
     parser.add_argument("--markdown", type=Path, help="append the results as a section of this file (BENCHMARKS.md)")
     options = parser.parse_args()
-    rows = []
+    comparisons, scaling = [], []
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-redis-"))
     broker = subprocess.run(
         [REPO / "scripts" / "test-redis", "start", scratch / "redis"], capture_output=True, text=True, check=True
     ).stdout.strip()
     client = redis.Redis.from_url(broker)
+    trivial = options.fixtures / "trivial"
     cases = [
         ("trivial", {"x": 1}, options.tasks, options.per_worker),
         # More slots let launch-worker claim several messages per round trip; Celery gets as
@@ -126,35 +143,77 @@ def main():
         ("trivial", {"x": 1}, options.tasks, 4 * options.per_worker),
         ("sleepy 10 ms (releases the GIL)", {"seconds": 0.01}, max(100, options.tasks // 5), 8 * options.per_worker),
     ]
-    print(f"{'bundle':<34} {'concurrency':>11} {'tasks':>6} {'launch-worker/s':>16} {'celery/s':>10} {'ratio':>7}")
+    print(f"{'bundle':<34} {'concurrency':>11} {'tasks':>6} {'launch-worker/s':>16} {'celery/s':>10} {'ratio':>7}  load")
     try:
         for name, args, count, concurrency in cases:
             bundle = options.fixtures / name.split()[0]
-            queue = f"bench-{uuid.uuid4().hex[:8]}"
-            ours = run_launch_worker(options.worker, bundle, broker, queue, concurrency, enqueue(broker, queue, args, count), client)
-            queue = f"bench-{uuid.uuid4().hex[:8]}"
-            theirs = run_celery(bundle, broker, queue, concurrency, enqueue(broker, queue, args, count), client)
-            print(f"{name:<34} {concurrency:>11} {count:>6} {ours:>16.0f} {theirs:>10.0f} {ours / theirs:>6.1f}x")
-            rows.append((name, concurrency, count, ours, theirs))
+            since = loadavg()
+            ours, theirs = [], []
+            for _ in range(options.rounds):
+                ours.append(measure_ours(options, broker, client, bundle, args, count, concurrency))
+                theirs.append(measure_celery(broker, client, bundle, args, count, concurrency))
+            ours, theirs, load = statistics.median(ours), statistics.median(theirs), f"{since:.2f} → {loadavg():.2f}"
+            print(f"{name:<34} {concurrency:>11} {count:>6} {ours:>16.0f} {theirs:>10.0f} {ours / theirs:>6.1f}x  {load}")
+            comparisons.append((name, concurrency, count, ours, theirs, load))
+        # Adding slots must never make GIL-bound work slower: per_worker N against 1, quiet and
+        # with one core kept busy.
+        for busy in (False, True):
+            since = loadavg()
+            runs = {per_worker: [] for per_worker in ((1, 8, 20) if busy else (1, 2, 8, 20))}
+            with busy_core() if busy else contextlib.nullcontext():
+                for _ in range(options.rounds):
+                    for per_worker in runs:
+                        runs[per_worker].append(
+                            measure_ours(options, broker, client, trivial, {"x": 1}, options.tasks, per_worker))
+            load = f"{since:.2f} → {loadavg():.2f}"
+            single = statistics.median(runs[1])
+            for per_worker, values in runs.items():
+                if per_worker == 1:
+                    continue
+                ours = statistics.median(values)
+                print(f"trivial, per_worker {per_worker} vs 1{' (a core busy)' if busy else ''}: "
+                      f"{ours:.0f} vs {single:.0f} tasks/s, {ours / single:.2f}  {load}")
+                scaling.append((per_worker, busy, ours, single, load))
     finally:
         subprocess.run([REPO / "scripts" / "test-redis", "stop", scratch / "redis"], check=False)
     if options.markdown:
-        lines = [
-            "",
-            "## Redis: launch-worker against a Celery worker",
-            "",
-            "Both consume the same Celery messages from a local redis-server (`benchmarks/redis_celery.py`); the "
-            "Celery worker runs as llm-engine runs it (prefork, acks_late, prefetch 1). Target: at least 20x on the "
-            "trivial bundle.",
-            "",
-            "| bundle | concurrency | tasks | launch-worker tasks/s | Celery tasks/s | ratio | met |",
-            "|---|---:|---:|---:|---:|---:|---|",
-        ]
-        for name, concurrency, count, ours, theirs in rows:
-            met = "yes" if name != "trivial" or ours / theirs >= 20 else "**no**"
-            lines.append(f"| {name} | {concurrency} | {count} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.1f} | {met} |")
-        with options.markdown.open("a") as file:
-            file.write("\n".join(lines) + "\n")
+        write_markdown(options, comparisons, scaling)
+
+
+def write_markdown(options, comparisons, scaling):
+    lines = [
+        "",
+        "## Redis: launch-worker against a Celery worker",
+        "",
+        "Both consume the same Celery messages from a local redis-server (`benchmarks/redis_celery.py`); the "
+        "Celery worker runs as llm-engine runs it (prefork, acks_late, prefetch 1, no `task_track_started`), and "
+        f"launch-worker without `--track-started`. Each figure is the median of {options.rounds} rounds, ours and "
+        "Celery alternating; `load` is the 1-minute load average before and after. Target: at least 20x on the "
+        "trivial bundle.",
+        "",
+        "| bundle | concurrency | tasks | launch-worker tasks/s | Celery tasks/s | ratio | met | load |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for name, concurrency, count, ours, theirs, load in comparisons:
+        met = "yes" if ours / theirs >= 20 else "**no**" if name == "trivial" else "-"
+        lines.append(f"| {name} | {concurrency} | {count} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.1f} | {met} | "
+                     f"{load} |")
+    lines += [
+        "",
+        "More slots must never make GIL-bound work slower (target: per_worker 8 and 20 at least 0.95x per_worker 1 "
+        f"on a quiet machine, 0.9x with one core kept busy by `python -c 'while True: pass'`), {options.tasks} "
+        "trivial tasks a measurement:",
+        "",
+        "| per_worker | condition | tasks/s | per_worker 1 tasks/s | ratio | target | met | load |",
+        "|---:|---|---:|---:|---:|---|---|---|",
+    ]
+    for per_worker, busy, ours, single, load in scaling:
+        target = None if per_worker == 2 else 0.9 if busy else 0.95
+        met = "-" if target is None else "yes" if ours / single >= target else "**no**"
+        lines.append(f"| {per_worker} | {'a core busy' if busy else 'quiet'} | {ours:.0f} | {single:.0f} | "
+                     f"{ours / single:.2f} | {'(info)' if target is None else f'>= {target}'} | {met} | {load} |")
+    with options.markdown.open("a") as file:
+        file.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,12 @@
 """The benchmark suite: launch-worker against the Python workers it replaces, on the same
 machine in the same run, printed as ratios and written to BENCHMARKS.md.
 
-Usage: suite.py WORKER FIXTURES_DIR SAMPLES_DIR --out BENCHMARKS.md [--quick]
+Usage: suite.py WORKER FIXTURES_DIR SAMPLES_DIR --out BENCHMARKS.md [--seconds S] [--rounds N]
 """
 
 import argparse
 import json
 import os
-import platform
-import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,17 +16,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from launch_worker.spool import SpoolClient
+from measure import (busy_core, free_port, http_ok, loadavg, machine_description, spool_throughput, stop, timed_ms,
+                     wait_until, wrk)
 
 HERE = Path(__file__).resolve().parent
 BASELINES = HERE / "baselines"
 PYTHON = sys.executable
+TRIVIAL_BODY = json.dumps({"args": {"x": 1}})
 
 
 class Suite:
     """Runs each comparison and keeps its row."""
 
-    def __init__(self, worker, fixtures, samples, seconds):
+    def __init__(self, worker, fixtures, samples, seconds, rounds):
         self.worker, self.fixtures, self.samples, self.seconds = worker, fixtures, samples, seconds
+        self.rounds = rounds
         self.rows = []
         self.children = []
         self.scratch = Path(tempfile.mkdtemp(prefix="launch-worker-bench-"))
@@ -45,12 +45,12 @@ class Suite:
         ]
         return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
-    def serve_http(self, bundle, per_worker):
+    def serve_http(self, bundle, per_worker, extra=()):
         """Starts `launch-worker serve --listen`; returns (process, base URL)."""
         ready = self.scratch / f"ready-{time.monotonic_ns()}"
         process = subprocess.Popen(
             [self.worker, "serve", bundle, "--listen", "127.0.0.1:0", "--per-worker", str(per_worker),
-             "--ready-file", ready, "--log-level", "error"], stdout=subprocess.DEVNULL)
+             "--ready-file", ready, "--log-level", "error", *extra], stdout=subprocess.DEVNULL)
         self.children.append(process)
         wait_until(lambda: ready.exists(), "our worker is ready")
         listen = next(line for line in ready.read_text().splitlines() if line.startswith("listen "))
@@ -64,7 +64,7 @@ class Suite:
         command = [self.worker, "serve", bundle, "--queue", f"spool:{folder}", "--per-worker", str(per_worker),
                    "--exit-when-empty", "--log-level", "error"]
         subprocess.run(command + ([] if fsync else ["--no-fsync"]), check=True)
-        return spool_throughput(client, ids)
+        return spool_throughput(folder, client, ids)
 
     # --- measuring the baselines ----------------------------------------------------------
 
@@ -79,14 +79,24 @@ class Suite:
         wait_until(lambda: http_ok(url + "/healthz"), "the FastAPI baseline is ready")
         return process, url
 
-    def spool_python(self, bundle, body, tasks, fsync):
-        """Tasks/s of the Python spool consumer on the same protocol."""
+    def serve_fastapi_best(self, bundle):
+        """Starts the best Python configuration (async FastAPI on uvloop and httptools, 2
+        processes); returns (process, base URL)."""
+        port = free_port()
+        process = subprocess.Popen([PYTHON, BASELINES / "fastapi_best.py", bundle, str(port), "2"], cwd=BASELINES,
+                                   stdout=subprocess.DEVNULL)
+        self.children.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(url + "/healthz"), "the best Python baseline is ready")
+        return process, url
+
+    def spool_python(self, bundle, body, tasks):
+        """Tasks/s of the Python spool consumer on the same protocol, with fsync."""
         folder = self.scratch / f"pyspool-{time.monotonic_ns()}"
         client = SpoolClient(folder)
         ids = [client.submit_request(json.loads(body)) for _ in range(tasks)]
-        subprocess.run([PYTHON, BASELINES / "spool_consumer.py", bundle, folder] + ([] if fsync else ["--no-fsync"]),
-                       cwd=BASELINES, check=True)
-        return spool_throughput(client, ids)
+        subprocess.run([PYTHON, BASELINES / "spool_consumer.py", bundle, folder], cwd=BASELINES, check=True)
+        return spool_throughput(folder, client, ids)
 
     def embedding_limit(self, bundle, body):
         """Requests/s of the Python work alone."""
@@ -96,107 +106,194 @@ class Suite:
 
     # --- rows -----------------------------------------------------------------------------
 
-    def row(self, name, ours, baseline, unit, target, met, reproduce, note=""):
+    def row(self, name, ours, baseline, unit, target, met, reproduce, since):
+        """Keeps a row; `since` is the load average when its measurement began. An "(info)"
+        row has no target and `met` None."""
         ratio = ours / baseline if baseline else float("nan")
+        verdict = None if met is None else met(ratio)
+        load = f"{since:.2f} → {loadavg():.2f}"
         self.rows.append(dict(name=name, ours=ours, baseline=baseline, unit=unit, ratio=ratio, target=target,
-                              met=met(ratio), reproduce=reproduce, note=note))
-        print(f"{name:58} {ours:10.1f} {baseline:10.1f} {ratio:7.2f}  {target:12} {'ok' if met(ratio) else 'MISSED'}",
-              flush=True)
+                              met=verdict, reproduce=reproduce, load=load))
+        shown = "-" if verdict is None else "ok" if verdict else "MISSED"
+        print(f"{name:64} {ours:10.1f} {baseline:10.1f} {ratio:7.2f}  {target:8} {shown:6} load {load}", flush=True)
+
+    def alternate(self, urls, body, connections=8):
+        """wrk against each server in `urls` in turn, `rounds` times: the median of each's rounds
+        (requests/s and latencies), so a noisy moment hits every server alike."""
+        runs = {name: [] for name in urls}
+        for _ in range(self.rounds):
+            for name, url in urls.items():
+                runs[name].append(wrk(url, body, connections, self.seconds))
+        return {name: {key: statistics.median(run[key] for run in results) for key in results[0]}
+                for name, results in runs.items()}
 
     def run(self):
+        print(f"{'case':64} {'ours':>10} {'baseline':>10} {'ratio':>7}  target", flush=True)
+        self.http_rows()
+        self.launch_shaped_rows()
+        self.inprocess_rows()
+        self.spool_rows()
+        self.concurrency_rows()
+        self.cold_start_row()
+
+    def http_rows(self):
+        """Trivial over HTTP: against llm-engine's FastAPI shape, and per_worker 2, 8 and 20
+        against 1, on a quiet machine and with a core kept busy."""
+        trivial, body = str(self.fixtures / "trivial"), TRIVIAL_BODY
+        servers = {per_worker: self.serve_http(trivial, per_worker) for per_worker in (1, 2, 8, 20)}
+        timeout_process, timeout_url = self.serve_http(trivial, 1, ["--task-timeout", "60"])
+        fastapi_process, fastapi_url = self.serve_fastapi(trivial, 1)
+        urls = {per_worker: url for per_worker, (_, url) in servers.items()}
+        wrk_line = f"wrk -t2 -c8 -d{self.seconds}s -s benchmarks/wrk_post.lua, median of {self.rounds} alternating rounds"
+
+        since = loadavg()
+        results = self.alternate({**urls, "timeout": timeout_url, "fastapi": fastapi_url}, body)
+        reproduce = f"{wrk_line}: `launch-worker serve trivial --listen` and benchmarks/baselines/fastapi_server.py"
+        self.row("trivial over HTTP, 8 connections: req/s vs FastAPI (llm-engine's shape)", results[1]["rps"],
+                 results["fastapi"]["rps"], "req/s", ">= 10", lambda r: r >= 10, reproduce, since)
+        self.row("trivial over HTTP: our p99 vs FastAPI p50 (ms, lower is better)", results[1]["p99"],
+                 results["fastapi"]["p50"], "ms", "< 1", lambda r: r < 1, reproduce, since)
+        for per_worker in (2, 8, 20):
+            self.row(f"trivial over HTTP, per_worker {per_worker}: req/s vs per_worker 1", results[per_worker]["rps"],
+                     results[1]["rps"], "req/s", ">= 0.95" if per_worker > 2 else "(info)",
+                     (lambda r: r >= 0.95) if per_worker > 2 else None,
+                     f"{wrk_line}: `serve trivial --listen --per-worker {per_worker}` vs `--per-worker 1`", since)
+        self.row("trivial over HTTP with --task-timeout 60: req/s vs without", results["timeout"]["rps"],
+                 results[1]["rps"], "req/s", "(info)", None,
+                 f"{wrk_line}: `serve trivial --listen --task-timeout 60` vs without", since)
+
+        since = loadavg()
+        with busy_core():
+            busy = self.alternate({per_worker: urls[per_worker] for per_worker in (1, 8, 20)}, body)
+        for per_worker in (8, 20):
+            self.row(f"the same with one core kept busy, per_worker {per_worker}: req/s vs per_worker 1",
+                     busy[per_worker]["rps"], busy[1]["rps"], "req/s", ">= 0.9", lambda r: r >= 0.9,
+                     f"{wrk_line}, beside `python -c 'while True: pass'`", since)
+
+        since = loadavg()
+        # The same server answering 400 to a body with neither args nor url: no Python at all,
+        # so the HTTP stack's own ceiling on this machine.
+        ceiling = wrk(urls[1], "{}", 8, self.seconds, expect_errors=True)
+        self.row("a 400 without Python over HTTP (the HTTP stack's ceiling): req/s vs FastAPI", ceiling["rps"],
+                 results["fastapi"]["rps"], "req/s", "(info)", None, f"{wrk_line}, body {{}}", since)
+        for process, _ in [*servers.values(), (timeout_process, None), (fastapi_process, None)]:
+            stop(process)
+
+    def launch_shaped_rows(self):
+        """A bundle shaped as Launch users write them (`predict(x, y, scale)` returning a dict)
+        at per_worker 8, against llm-engine's FastAPI shape and the best Python configuration."""
+        bundle = str(self.fixtures / "launch-shaped")
+        body = json.dumps({"args": {"x": 3, "y": 4, "scale": 2}})
+        ours_process, ours_url = self.serve_http(bundle, 8)
+        fastapi_process, fastapi_url = self.serve_fastapi(bundle, 8)
+        best_process, best_url = self.serve_fastapi_best(bundle)
+        since = loadavg()
+        results = self.alternate({"ours": ours_url, "fastapi": fastapi_url, "best": best_url}, body)
+        line = f"wrk -t2 -c8 -d{self.seconds}s, median of {self.rounds} alternating rounds: `serve launch-shaped --listen --per-worker 8`"
+        self.row("Launch-shaped bundle over HTTP, per_worker 8: req/s vs FastAPI (llm-engine's shape)",
+                 results["ours"]["rps"], results["fastapi"]["rps"], "req/s", ">= 10", lambda r: r >= 10,
+                 f"{line} and benchmarks/baselines/fastapi_server.py (per_worker 8)", since)
+        self.row("the same: req/s vs the best Python (async FastAPI, uvloop, httptools, 2 processes)",
+                 results["ours"]["rps"], results["best"]["rps"], "req/s", ">= 2", lambda r: r >= 2,
+                 f"{line} and benchmarks/baselines/fastapi_best.py", since)
+        for process in (ours_process, fastapi_process, best_process):
+            stop(process)
+
+    def inprocess_rows(self):
+        """In-process against the embedding limit, for every bundle kind."""
         trivial = str(self.fixtures / "trivial")
-        sleepy = str(self.fixtures / "sleepy")
-        echo = str(self.fixtures / "bytes-echo")
-        numpy_model = str(self.samples / "linear-model")
-        trivial_body = json.dumps({"args": {"x": 1}})
-        print(f"{'case':58} {'ours':>10} {'baseline':>10} {'ratio':>7}  target", flush=True)
-
-        # Sync: the same wrk load against both servers.
-        for connections in (8,):
-            ours_process, ours_url = self.serve_http(trivial, 1)
-            ours = wrk(ours_url, trivial_body, connections, self.seconds)
-            # The same server answering 400 to a body with neither args nor url: no Python at
-            # all, so the HTTP stack's own ceiling on this machine.
-            ceiling = wrk(ours_url, "{}", connections, self.seconds, expect_errors=True)
-            stop(ours_process)
-            base_process, base_url = self.serve_fastapi(trivial, 1)
-            base = wrk(base_url, trivial_body, connections, self.seconds)
-            stop(base_process)
-            reproduce = (f"wrk -t2 -c{connections} -d{self.seconds}s -s benchmarks/wrk_post.lua against "
-                         "`launch-worker serve trivial --listen` and benchmarks/baselines/fastapi_server.py")
-            self.row(f"trivial over HTTP, {connections} connections: req/s vs FastAPI", ours["rps"], base["rps"],
-                     "req/s", ">= 10", lambda r: r >= 10, reproduce)
-            self.row("trivial over HTTP: our p99 vs FastAPI p50 (ms, lower is better)", ours["p99"], base["p50"],
-                     "ms", "< 1", lambda r: r < 1, reproduce)
-            self.row("a 400 without Python over HTTP (the HTTP stack's ceiling): req/s vs FastAPI", ceiling["rps"],
-                     base["rps"], "req/s", "(info)", lambda r: True, reproduce.replace("lua against", "lua, body {}, against"))
-
-        # In-process against the embedding limit, for every bundle kind.
         one_mib = self.scratch / "one-mib.bin"
         one_mib.write_bytes(os.urandom(1 << 20))
         cases = [
-            ("trivial", trivial, trivial_body),
-            ("numpy linear model", numpy_model, json.dumps({"args": {"features": [[1.0, 2.0, 3.0]]}})),
-            ("1 MiB input via url", echo, json.dumps({"url": str(one_mib)})),
+            ("trivial", trivial, TRIVIAL_BODY),
+            ("numpy linear model", str(self.samples / "linear-model"),
+             json.dumps({"args": {"features": [[1.0, 2.0, 3.0]]}})),
+            ("1 MiB input via url", str(self.fixtures / "bytes-echo"), json.dumps({"url": str(one_mib)})),
             ("pickled result", trivial, json.dumps({"args": {"x": 1}, "return_pickled": True})),
         ]
-        limits = {}
         for name, bundle, body in cases:
+            since = loadavg()
             ours = self.bench(bundle, body)["requests_per_second"]
-            limit = limits[name] = self.embedding_limit(bundle, body)
+            limit = self.embedding_limit(bundle, body)
             self.row(f"{name} in-process: req/s vs the embedding limit", ours, limit, "req/s", ">= 0.5",
                      lambda r: r >= 0.5, f"launch-worker bench {Path(bundle).name} --request '{body}' --duration "
-                     f"{self.seconds} vs benchmarks/baselines/embedding_limit.py")
+                     f"{self.seconds} vs benchmarks/baselines/embedding_limit.py", since)
 
-        # Spool against the Python consumer of the same protocol.
-        # Enough tasks that the first-start-to-last-finish window (millisecond timings) is long.
+    def spool_rows(self):
+        """The spool against the Python consumer of the same protocol, per_worker 2, 8 and 20
+        against 1, and without fsync against with."""
+        trivial = str(self.fixtures / "trivial")
+        # Enough tasks that the first-start-to-last-answer window is long.
         tasks = 2000 if self.seconds >= 3 else 150
-        ours = self.spool_ours(trivial, trivial_body, tasks, fsync=True)
-        base = self.spool_python(trivial, trivial_body, tasks, fsync=True)
-        self.row("trivial through the spool, fsync on: tasks/s vs Python consumer", ours, base, "tasks/s", ">= 2",
-                 lambda r: r >= 2, f"{tasks} tasks: `launch-worker serve --queue spool:` vs benchmarks/baselines/"
-                 "spool_consumer.py")
-        ours = self.spool_ours(trivial, trivial_body, tasks * 2, fsync=True, per_worker=8)
-        self.row("the same, per_worker 8 (fsyncs overlap): tasks/s vs Python consumer", ours, base, "tasks/s", ">= 2",
-                 lambda r: r >= 2, f"{tasks * 2} tasks: `launch-worker serve --queue spool: --per-worker 8` vs "
-                 "benchmarks/baselines/spool_consumer.py")
-        ours = self.spool_ours(trivial, trivial_body, tasks, fsync=False)
-        self.row("trivial through the spool, fsync off: tasks/s vs the embedding limit", ours, limits["trivial"],
-                 "tasks/s", "bounded", lambda r: r <= 1.05, "`serve --queue spool: --no-fsync`; the Python work bounds it")
+        configurations = {
+            "python": lambda: self.spool_python(trivial, TRIVIAL_BODY, tasks),
+            **{per_worker: (lambda per_worker=per_worker: self.spool_ours(trivial, TRIVIAL_BODY, tasks, True, per_worker))
+               for per_worker in (1, 2, 8, 20)},
+            "no-fsync": lambda: self.spool_ours(trivial, TRIVIAL_BODY, tasks, False),
+        }
+        since = loadavg()
+        runs = {name: [] for name in configurations}
+        for _ in range(self.rounds):
+            for name, measure in configurations.items():
+                runs[name].append(measure())
+        median = {name: statistics.median(values) for name, values in runs.items()}
+        how = f"{tasks} tasks, median of {self.rounds} alternating rounds"
+        self.row("trivial through the spool, fsync on: tasks/s vs Python consumer", median[1], median["python"],
+                 "tasks/s", ">= 2", lambda r: r >= 2,
+                 f"{how}: `launch-worker serve --queue spool:` vs benchmarks/baselines/spool_consumer.py", since)
+        for per_worker in (2, 8, 20):
+            self.row(f"the same, per_worker {per_worker}: tasks/s vs per_worker 1", median[per_worker], median[1],
+                     "tasks/s", ">= 0.95" if per_worker > 2 else "(info)",
+                     (lambda r: r >= 0.95) if per_worker > 2 else None,
+                     f"{how}: `serve --queue spool: --per-worker {per_worker}` vs `--per-worker 1`", since)
+        self.row("trivial through the spool, fsync off: tasks/s vs fsync on", median["no-fsync"], median[1],
+                 "tasks/s", ">= 1.0", lambda r: r >= 1.0, f"{how}: `serve --queue spool: --no-fsync` vs with fsync",
+                 since)
+        since = loadavg()
+        with busy_core():
+            single = statistics.median(configurations[1]() for _ in range(self.rounds))
+            eight = statistics.median(configurations[8]() for _ in range(self.rounds))
+        self.row("the spool with one core kept busy, per_worker 8: tasks/s vs per_worker 1", eight, single, "tasks/s",
+                 ">= 0.9", lambda r: r >= 0.9, f"{how}, beside `python -c 'while True: pass'`", since)
 
-        # Concurrency: a predict that releases the GIL for 10 ms.
+    def concurrency_rows(self):
+        """A predict that releases the GIL scales with slots; one that holds it does not slow down."""
+        sleepy = str(self.fixtures / "sleepy")
         sleep_body = json.dumps({"args": {"seconds": 0.01}})
+        since = loadavg()
         single = self.bench(sleepy, sleep_body)["requests_per_second"]
         for per_worker in (4, 16, 64):
             ours = self.bench(sleepy, sleep_body, per_worker=per_worker, concurrency=per_worker)["requests_per_second"]
             self.row(f"sleep 10 ms, per_worker {per_worker}: req/s vs per_worker 1 x {per_worker}", ours,
                      single * per_worker, "req/s", ">= 0.9" if per_worker <= 16 else "(info)",
-                     (lambda r: r >= 0.9) if per_worker <= 16 else (lambda r: True),
-                     f"launch-worker bench sleepy --per-worker {per_worker} --concurrency {per_worker}")
-
-        # The spool issue's own case: a 50 ms sleep at per_worker 8, and a predict that holds the
-        # GIL, which must not get slower with more slots.
+                     (lambda r: r >= 0.9) if per_worker <= 16 else None,
+                     f"launch-worker bench sleepy --per-worker {per_worker} --concurrency {per_worker}", since)
         sleep_50 = json.dumps({"args": {"seconds": 0.05}})
+        since = loadavg()
         single = self.bench(sleepy, sleep_50)["requests_per_second"]
         ours = self.bench(sleepy, sleep_50, per_worker=8, concurrency=8)["requests_per_second"]
         self.row("sleep 50 ms, per_worker 8: req/s vs per_worker 1 x 8", ours, single * 8, "req/s", ">= 0.9",
-                 lambda r: r >= 0.9, "launch-worker bench sleepy --per-worker 8 --concurrency 8")
+                 lambda r: r >= 0.9, "launch-worker bench sleepy --per-worker 8 --concurrency 8", since)
         cpu = str(self.fixtures / "cpu")
         cpu_body = json.dumps({"args": {"n": 20000}})
+        since = loadavg()
         single = self.bench(cpu, cpu_body)["requests_per_second"]
         ours = self.bench(cpu, cpu_body, per_worker=4, concurrency=4)["requests_per_second"]
         self.row("pure-Python CPU-bound, per_worker 4: req/s vs per_worker 1", ours, single, "req/s", ">= 0.9",
-                 lambda r: r >= 0.9, "launch-worker bench cpu --per-worker 4 --concurrency 4 vs --per-worker 1")
+                 lambda r: r >= 0.9, "launch-worker bench cpu --per-worker 4 --concurrency 4 vs --per-worker 1", since)
 
-        # Cold start: process start to ready, against importing cloudpickle.
+    def cold_start_row(self):
+        """Process start to ready, against importing cloudpickle."""
+        trivial = str(self.fixtures / "trivial")
+        since = loadavg()
         ours = statistics.median(
-            json.loads(subprocess.run([self.worker, "bench", trivial, "--request", trivial_body, "--requests", "1",
+            json.loads(subprocess.run([self.worker, "bench", trivial, "--request", TRIVIAL_BODY, "--requests", "1",
                                        "--warmup", "0", "--log-level", "error", "--json"],
                                       capture_output=True, text=True, check=True).stdout)["cold_start_ms"]
             for _ in range(5))
         base = statistics.median(timed_ms([PYTHON, "-c", "import cloudpickle"]) for _ in range(5))
         self.row("cold start of a trivial bundle: ms vs python -c 'import cloudpickle'", ours, base, "ms", "< 2",
-                 lambda r: r < 2, "launch-worker bench trivial --requests 1 (cold_start_ms), median of 5")
+                 lambda r: r < 2, "launch-worker bench trivial --requests 1 (cold_start_ms), median of 5", since)
 
     def write(self, path):
         machine = machine_description()
@@ -204,19 +301,20 @@ class Suite:
             "# Benchmarks",
             "",
             "Written by `scripts/bench` (benchmarks/suite.py); do not edit by hand. Every ratio compares "
-            "two measurements taken in the same run on the same machine.",
+            "two measurements taken in the same run on the same machine; `load` is the 1-minute load "
+            "average when the row's measurement began and when it ended.",
             "",
             f"- when: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
             *[f"- {key}: {value}" for key, value in machine.items()],
             "",
-            "| case | ours | baseline | ratio | target | met | how to reproduce |",
-            "|---|---:|---:|---:|---|---|---|",
+            "| case | ours | baseline | ratio | target | met | load | how to reproduce |",
+            "|---|---:|---:|---:|---|---|---|---|",
         ]
         for row in self.rows:
+            met = "-" if row["met"] is None else "yes" if row["met"] else "**no**"
             lines.append(f"| {row['name']} | {row['ours']:.1f} {row['unit']} | {row['baseline']:.1f} {row['unit']} | "
-                         f"{row['ratio']:.2f} | {row['target']} | {'yes' if row['met'] else '**no**'} | "
-                         f"{row['reproduce']} |")
-        missed = [row for row in self.rows if not row["met"]]
+                         f"{row['ratio']:.2f} | {row['target']} | {met} | {row['load']} | {row['reproduce']} |")
+        missed = [row for row in self.rows if row["met"] is False]
         lines += ["", "## Targets missed", ""]
         if not missed:
             lines.append("None in this run's table (the Redis section below has its own).")
@@ -229,89 +327,16 @@ class Suite:
         Path(path).write_text("\n".join(lines) + "\n")
 
 
-def wrk(url, body, connections, seconds, expect_errors=False):
-    """Requests/s and latency percentiles (ms) from wrk with the POST script; every answer must
-    be a success unless `expect_errors`."""
-    output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", HERE / "wrk_post.lua",
-         url],
-        env={**os.environ, "BENCH_BODY": body}, capture_output=True, text=True, check=True).stdout
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if non_2xx and not expect_errors:
-        raise SystemExit(f"wrk saw {non_2xx.group(1)} failed responses from {url}:\n{output}")
-
-    def percentile(label):
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "p50": percentile("50"), "p99": percentile("99")}
-
-
-def spool_throughput(client, ids):
-    responses = [client.get(task_id) for task_id in ids]
-    failed = [r for r in responses if r["status"] != "SUCCESS"]
-    if failed:
-        raise SystemExit(f"{len(failed)} spool tasks failed, e.g. {failed[0]}")
-    starts = [datetime.fromisoformat(r["timings"]["started_at"]) for r in responses]
-    ends = [datetime.fromisoformat(r["timings"]["finished_at"]) for r in responses]
-    return len(ids) / (max(ends) - min(starts)).total_seconds()
-
-
-def timed_ms(command):
-    start = time.perf_counter()
-    subprocess.run(command, check=True)
-    return (time.perf_counter() - start) * 1000
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def http_ok(url):
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def wait_until(condition, what, timeout=120):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting until {what}")
-        time.sleep(0.05)
-
-
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=60)
-
-
-def machine_description():
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    return {"machine": f"{os.cpu_count()} cores, {cpu}, Linux {platform.release()}",
-            "swift": swift, "python": f"{platform.python_version()} (Debian's, embedded and for the baselines)",
-            "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("worker")
     parser.add_argument("fixtures", type=Path)
     parser.add_argument("samples", type=Path)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--seconds", type=float, default=4, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each comparison")
     options = parser.parse_args()
-    suite = Suite(options.worker, options.fixtures, options.samples, options.seconds)
+    suite = Suite(options.worker, options.fixtures, options.samples, options.seconds, options.rounds)
     try:
         suite.run()
     finally:

@@ -117,6 +117,11 @@ def bytes_echo(data):
     return {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def launch_shaped(x, y, scale=1):
+    """`launch-shaped`: predict as Launch users write it: named arguments in, a small dict out."""
+    return {"sum": (x + y) * scale, "product": x * y * scale}
+
+
 def trivial(x):
     """`trivial`: return the input."""
     return x
@@ -288,6 +293,7 @@ def main():
     fixtures.zipped("zip-noconfig")
     fixtures.plain("bytes-echo", bytes_echo)
     fixtures.plain("trivial", trivial)
+    fixtures.plain("launch-shaped", launch_shaped)
     fixtures.plain("raises", raises)
     fixtures.loaded(
         "load-raises", load_model_fn=load_model_that_fails, load_predict_fn=unreachable_load_predict

@@ -2,7 +2,8 @@
 
 Run as ``celery -A celery_bundle_worker worker -Q QUEUE`` with ``CELERY_BUNDLE`` (a bundle
 folder) and ``CELERY_BROKER`` (a ``redis://`` URL) set, from ``runtime/tests``. Like
-llm-engine's worker it acks late, prefetches one task, accepts JSON only, answers
+llm-engine's worker it acks late, prefetches one task, accepts JSON only, does not track
+STARTED (llm-engine's Celery app leaves ``task_track_started`` off), answers
 ``hosted_model_inference.inference.async_inference.tasks.predict`` with
 ``{"result": json.dumps(output)}`` (or a pickled result's ``result_url``), and lets predict's
 exceptions fail the task. Used by the mixed-worker test and by ``benchmarks/redis_celery.py``.
@@ -27,7 +28,6 @@ app.conf.update(
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
-    task_track_started=True,
     broker_transport_options={"visibility_timeout": float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))},
 )
 
