@@ -87,13 +87,15 @@ final class PredictEndpoint: Sendable {
             }
         }
         let arrived = ContinuousClock.now
-        if configuration.failOnConcurrencyLimit {
-            guard let slot = runner.slots.tryAcquire() else {
-                return .answered(
-                    Answer(429, detail: "all \(runner.slots.count) slots are busy (--fail-on-concurrency-limit)"))
-            }
+        // A slot free now is taken now, so the request's task starts on the slot's executor: one
+        // hand-off to the slot's thread, not two through the cooperative pool.
+        if let slot = runner.slots.tryAcquire() {
             return .admitted(
                 PredictWork(request: predictRequest, runner: runner, inputs: inputs, slot: slot, arrived: arrived))
+        }
+        if configuration.failOnConcurrencyLimit {
+            return .answered(
+                Answer(429, detail: "all \(runner.slots.count) slots are busy (--fail-on-concurrency-limit)"))
         }
         let queued = waiting.withLock { waiting -> Bool in
             guard waiting < configuration.maxQueuedRequests else { return false }
@@ -155,8 +157,8 @@ final class PredictEndpoint: Sendable {
     }
 }
 
-/// A `/predict` request admitted to run: it holds a slot (`--fail-on-concurrency-limit`) or a
-/// place among the requests waiting for one.
+/// A `/predict` request admitted to run: it holds a slot (one was free) or a place among the
+/// requests waiting for one.
 struct PredictWork: Sendable {
     let request: PredictRequest
     let runner: TaskRunner
