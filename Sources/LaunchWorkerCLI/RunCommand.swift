@@ -37,6 +37,13 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
+        guard let channel = try RunChannel.inherited() else { return try await RunSupervisor.relay() }
+        defer { channel.send(.done) }
+        try await answer(over: channel)
+    }
+
+    /// The child's work (see ``RunSupervisor``): load, run the request, send the response.
+    private func answer(over channel: RunChannel) async throws {
         let logger = runtime.makeLogger()
         let request: PredictRequest
         do {
@@ -44,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as RequestError {
             throw CLIError(message: error.description)
         }
+        channel.send(.phase(.load))
         let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
         defer { session.close() }
         let slot = try await session.makeSlots(count: 1)[0]
@@ -51,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
             results: DirectoryResultStore(folder: resultsDir.map { URL(filePath: $0) } ?? ResultsFolder.default),
             logger: logger)
         let response: TaskResponse
+        channel.send(.phase(.predict))
         do {
             // The request is the user's own, so its input may be any local file.
             response = try await executor.execute(
@@ -59,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as DurableWriteError {
             response = .failure(traceback: "the pickled result could not be stored: \(error)")
         }
-        FileHandle.standardOutput.write(response.jsonData() + Data("\n".utf8))
+        channel.send(.response(response.jsonData()))
         if response.status != .success { throw ExitCode.failure }
     }
 }

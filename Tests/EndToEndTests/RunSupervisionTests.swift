@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("launch-worker run when the bundle ends the process or prints")
+struct RunSupervisionTests {
+    @Test("a predict that segfaults: every Python thread's stack, then what ended the process and when, exit 3")
+    func segfault() async throws {
+        let outcome = try await launchWorker(["run", try await FixtureBundles.path("segfault"), "--args", #"{"x": 1}"#])
+        #expect(outcome.status == 3)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.contains("Fatal Python error: Segmentation fault"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("Current thread 0x"))
+        #expect(outcome.stderr.contains("in crash_in_c"))
+        #expect(
+            outcome.stderr.hasSuffix("error: the bundle ended the process (signal 11, SIGSEGV) during predict\n"),
+            "\(outcome.stderr)")
+    }
+
+    @Test("a predict that calls os._exit: its status and the phase, exit 3")
+    func exitDuringPredict() async throws {
+        let outcome = try await launchWorker([
+            "run", try await FixtureBundles.path("crash-on"), "--args", #"{"x": "crash"}"#,
+        ])
+        #expect(outcome.status == 3)
+        #expect(outcome.stdout.isEmpty)
+        #expect(
+            outcome.stderr.hasSuffix("error: the bundle ended the process (exit status 17) during predict\n"),
+            "\(outcome.stderr)")
+    }
+
+    @Test("a load function that calls os._exit: the error says during load, exit 3")
+    func exitDuringLoad() async throws {
+        let outcome = try await launchWorker(["run", try await FixtureBundles.path("load-exits"), "--args", "{}"])
+        #expect(outcome.status == 3)
+        #expect(outcome.stdout.isEmpty)
+        #expect(
+            outcome.stderr.hasSuffix("error: the bundle ended the process (exit status 5) during load\n"),
+            "\(outcome.stderr)")
+    }
+
+    @Test("a predict's prints (Python's and writes to fd 1) go to stderr; stdout holds the response alone")
+    func prints() async throws {
+        // Without PYTHONUNBUFFERED, which would hide prints lost in a buffer at exit.
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONUNBUFFERED"] = nil
+        let outcome = try await launchWorker(
+            ["run", try await FixtureBundles.path("prints"), "--args", #"{"x": 7}"#], environment: environment)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(try printedResponse(outcome) == ["status": "SUCCESS", "result": #"{"x": 7}"#])
+        #expect(outcome.stderr.contains("print from predict: 7\n"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("fd 1 write from predict\n"))
+    }
+
+    @Test("serve: a task that segfaults leaves every Python thread's stack on stderr")
+    func serveSegfault() async throws {
+        let spool = try TestSpool("segfault")
+        try spool.submit(#"{"args": {"x": 1}}"#, id: "crash")
+        let worker = try await spool.serve("segfault")
+        #expect(try await worker.exitStatus(within: .seconds(120)) == SIGSEGV)
+        let stderr = worker.stderr()
+        #expect(stderr.contains("Fatal Python error: Segmentation fault"), "\(stderr)")
+        #expect(stderr.contains("in crash_in_c"))
+    }
+}
