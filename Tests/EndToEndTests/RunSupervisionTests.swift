@@ -56,6 +56,17 @@ struct RunSupervisionTests {
         #expect(outcome.stderr.contains("fd 1 write from predict\n"))
     }
 
+    @Test("a killed run leaves no child running its predict")
+    func killedRun() async throws {
+        let run = try LaunchedProcess(
+            Checkout.executable, ["run", try await FixtureBundles.path("sleepy"), "--args", #"{"seconds": 1000}"#])
+        try await eventually("the child runs the predict") { run.stderr().contains("bundle loaded") }
+        let child = try #require(children(of: run.pid).first, "\(run.stderr())")
+        run.send(SIGTERM)
+        #expect(await run.exitStatus() == SIGTERM)
+        try await eventually("the child is gone") { !isRunning(child) }
+    }
+
     @Test("serve: a task that segfaults leaves every Python thread's stack on stderr")
     func serveSegfault() async throws {
         let spool = try TestSpool("segfault")
@@ -66,4 +77,21 @@ struct RunSupervisionTests {
         #expect(stderr.contains("Fatal Python error: Segmentation fault"), "\(stderr)")
         #expect(stderr.contains("in crash_in_c"))
     }
+}
+
+/// The processes `pid` started, from every one of its threads.
+private func children(of pid: pid_t) -> [pid_t] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.flatMap { task in
+        let listed = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+        return listed.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}
+
+/// Whether `pid` is a live process (neither gone nor a zombie waiting to be reaped).
+private func isRunning(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let afterName = stat.lastIndex(of: ")")
+    else { return false }
+    return !stat[stat.index(after: afterName)...].hasPrefix(" Z")
 }
