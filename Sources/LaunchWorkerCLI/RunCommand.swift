@@ -10,7 +10,12 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Prints Launch's response on stdout: {"status": "SUCCESS", "result": "<JSON text>"}, \
             {"status": "SUCCESS", "result_url": "file://..."} with --return-pickled, or \
-            {"status": "FAILURE", "traceback": "..."}. Loading is timed and logged on stderr.
+            {"status": "FAILURE", "traceback": "..."}. Loading is timed and logged on stderr, where \
+            the bundle's own prints go too.
+
+            Exit status: 0 on SUCCESS, 1 on FAILURE, 2 on a usage, request or bundle error, 3 when \
+            the bundle ended the process (a crash or os._exit, during load or predict: the error \
+            says which).
 
             Examples:
               launch-worker run sample-bundles/dist/arithmetic --args '{"x": 2, "y": 3}'
