@@ -56,6 +56,19 @@ struct RunSupervisionTests {
         #expect(outcome.stderr.contains("fd 1 write from predict\n"))
     }
 
+    @Test("a response many times the pipe's buffer reaches stdout whole")
+    func largeResponse() async throws {
+        let name = String(repeating: "n", count: 1 << 20)
+        let args = try Checkout.temporaryFolder("large-response").appending(path: "args.json")
+        try #"{"name": "\#(name)"}"#.write(to: args, atomically: true, encoding: .utf8)
+        let outcome = try await launchWorker([
+            "run", try await FixtureBundles.path("instance-init"), "--args", "@\(args.path)",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let result = try #require(try printedResponse(outcome)["result"])
+        #expect(result.contains("Hello, \(name)\""))
+    }
+
     @Test("a killed run leaves no child running its predict")
     func killedRun() async throws {
         let run = try LaunchedProcess(
