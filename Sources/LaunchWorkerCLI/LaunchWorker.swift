@@ -15,7 +15,8 @@ struct LaunchWorker: AsyncParsableCommand {
             artifact (the cloudpickle bytes or the zip of code folders it uploads). Build one with \
             launch_worker.BundleBuilder from runtime/, or see sample-bundles/.
 
-            Exit status: 0 on SUCCESS, 1 on FAILURE, 2 on a usage, request or bundle error.
+            Exit status: 0 on SUCCESS, 1 on FAILURE, 2 on a usage, request or bundle error, 3 when \
+            run's bundle ended the process or serve --exit-on-stuck found a task stuck.
             """,
         version: "launch-worker \(version) (embeds Python \(PythonEnvironment.linkedVersion))",
         subcommands: [

@@ -10,7 +10,12 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Prints Launch's response on stdout: {"status": "SUCCESS", "result": "<JSON text>"}, \
             {"status": "SUCCESS", "result_url": "file://..."} with --return-pickled, or \
-            {"status": "FAILURE", "traceback": "..."}. Loading is timed and logged on stderr.
+            {"status": "FAILURE", "traceback": "..."}. Loading is timed and logged on stderr, where \
+            the bundle's own prints go too.
+
+            Exit status: 0 on SUCCESS, 1 on FAILURE, 2 on a usage, request or bundle error, 3 when \
+            the bundle ended the process (a crash or os._exit, during load or predict: the error \
+            says which).
 
             Examples:
               launch-worker run sample-bundles/dist/arithmetic --args '{"x": 2, "y": 3}'
@@ -37,6 +42,13 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
+        guard let channel = try RunChannel.inherited() else { return try await RunSupervisor.relay() }
+        defer { channel.send(.done) }
+        try await answer(over: channel)
+    }
+
+    /// The child's work (see ``RunSupervisor``): load, run the request, send the response.
+    private func answer(over channel: RunChannel) async throws {
         let logger = runtime.makeLogger()
         let request: PredictRequest
         do {
@@ -44,6 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as RequestError {
             throw CLIError(message: error.description)
         }
+        channel.send(.phase(.load))
         let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
         defer { session.close() }
         let slot = try await session.makeSlots(count: 1)[0]
@@ -51,6 +64,7 @@ struct RunCommand: AsyncParsableCommand {
             results: DirectoryResultStore(folder: resultsDir.map { URL(filePath: $0) } ?? ResultsFolder.default),
             logger: logger)
         let response: TaskResponse
+        channel.send(.phase(.predict))
         do {
             // The request is the user's own, so its input may be any local file.
             response = try await executor.execute(
@@ -59,7 +73,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as DurableWriteError {
             response = .failure(traceback: "the pickled result could not be stored: \(error)")
         }
-        FileHandle.standardOutput.write(response.jsonData() + Data("\n".utf8))
+        channel.send(.response(response.jsonData()))
         if response.status != .success { throw ExitCode.failure }
     }
 }

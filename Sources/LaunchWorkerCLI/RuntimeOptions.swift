@@ -13,21 +13,18 @@ struct RuntimeOptions: ParsableArguments {
             valueName: "DIR"))
     var pythonEnvironment: String?
 
-    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    @Option(
+        help: """
+            Log level on stderr: trace, debug, info, notice, warning, error or critical \
+            (default: info; bench: warning, so that no line per request scrolls over its progress).
+            """)
+    var logLevel: Logger.Level?
 
     @OptionGroup var bundleSource: BundleSourceOptions
 
-    /// Sends logs to stderr at the chosen level.
-    func makeLogger(label: String = "launch-worker") -> Logger {
-        let level = logLevel
-        var logger = Logger(label: label) { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        logger.logLevel = level
-        return logger
+    /// Sends logs to stderr at the chosen level, or at `defaultLevel` when none was chosen.
+    func makeLogger(defaultLevel: Logger.Level = .info) -> Logger {
+        stderrLogger(level: logLevel ?? defaultLevel)
     }
 
     /// Finds the Python environment from the option, the environment, or the executable's place.

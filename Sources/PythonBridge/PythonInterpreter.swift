@@ -68,6 +68,13 @@ public final class PythonInterpreter: Sendable {
         defer { PyConfig_Clear(&config) }
         config.install_signal_handlers = 0
         config.parse_argv = 0
+        // A bundle that crashes in C (SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE) leaves every
+        // Python thread's stack on stderr (faulthandler, all threads); the handler then passes
+        // the signal on to the Swift runtime's backtracer.
+        config.faulthandler = 1
+        // Unbuffered, as `python -u`: the interpreter is never finalised, so a print still in a
+        // buffer at exit, or when a bundle ends the process, would be lost.
+        config.buffered_stdio = 0
         // Set explicitly: otherwise sys.executable comes from PATH, and multiprocessing's spawn
         // and the venv's site-packages both go wrong.
         var status = cpy_config_set_executable(&config, environment.executable.path)

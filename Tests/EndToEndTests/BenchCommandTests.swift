@@ -53,4 +53,15 @@ struct BenchCommandTests {
         // Not a terminal: progress comes as plain lines on stderr.
         #expect(outcome.stderr.contains("100%"))
     }
+
+    @Test("without --log-level, bench logs warnings and errors only: no line per request")
+    func quietByDefault() async throws {
+        let arguments = ["bench", try await FixtureBundles.path("trivial"), "--args", #"{"x": 1}"#, "--requests", "20"]
+        let quiet = try await launchWorker(arguments + ["--warmup", "5"])
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains(" info "), "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("task finished"))
+        let chatty = try await launchWorker(arguments + ["--warmup", "0", "--log-level", "info"])
+        #expect(chatty.stderr.components(separatedBy: "task finished").count - 1 == 20, "\(chatty.stderr)")
+    }
 }

@@ -180,6 +180,26 @@ def crash_on(x):
     return {"x": x}
 
 
+def crash_in_c(x):
+    """`segfault`: read address 0 through ctypes, so the process dies of SIGSEGV in C code."""
+    import ctypes
+
+    ctypes.string_at(0)
+    return {"x": x}
+
+
+def load_model_that_exits():
+    """`load-exits`: end the whole process with status 5 while the bundle loads."""
+    os._exit(5)
+
+
+def chatty(x):
+    """`prints`: write to stdout from Python (print) and below it (fd 1), then answer."""
+    print(f"print from predict: {x}")
+    os.write(1, b"fd 1 write from predict\n")
+    return {"x": x}
+
+
 class CrashBeside:
     """`crash-beside`: the task whose x is "crash" ends the process with status 17; the others
     answer, unless they run beside it: then they wait for the process to end, in flight.
@@ -307,6 +327,11 @@ def main():
     fixtures.plain("spin", spin)
     fixtures.plain("swallow", swallow)
     fixtures.plain("crash-on", crash_on)
+    fixtures.plain("segfault", crash_in_c)
+    fixtures.loaded(
+        "load-exits", load_model_fn=load_model_that_exits, load_predict_fn=unreachable_load_predict
+    )
+    fixtures.plain("prints", chatty)
     fixtures.plain("crash-beside", CrashBeside())
     fixtures.plain("record", record)
     fixtures.plain("cpu", cpu)

@@ -17,6 +17,9 @@ public final class LaunchedProcess: Sendable {
             executable, arguments, environment: environment, stdout: URL(filePath: "/dev/null"), stderr: stderrFile)
     }
 
+    /// The process's id.
+    public var pid: pid_t { child.pid }
+
     /// Sends `signal` to the process.
     public func send(_ signal: Int32) {
         child.send(signal)

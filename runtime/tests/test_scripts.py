@@ -3,6 +3,7 @@
 import ctypes
 import hashlib
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -79,7 +80,8 @@ def fixtures(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixtures")
     for _ in range(2):
         output = run_script(FIXTURE_SCRIPT, out, "--cloudpickle2", CLOUDPICKLE2)
-        assert output == f"built 29 bundles in {out}\n"
+        # As many bundles as folders: a second build replaces, never adds.
+        assert output == f"built {len(list(out.iterdir()))} bundles in {out}\n"
     return out
 
 
@@ -114,6 +116,7 @@ FIXTURE_ANSWERS = {
     "crash-on": ({"x": "fine"}, {"x": "fine"}),
     "crash-beside": ({"x": "alone", "spool": "/nonexistent"}, {"x": "alone"}),
     "cpu": ({"n": 10}, {"sum": 285}),
+    "prints": ({"x": 1}, {"x": 1}),
 }
 
 
@@ -195,6 +198,34 @@ def test_fixture_crash_on_ends_the_process_with_17(fixtures):
     )
     assert child.returncode == 17, child.stderr
     assert child.stdout == "{'x': 'ok'}\n"
+
+
+def test_fixture_prints_to_stdout_from_python_and_fd_1(fixtures, load, capfd):
+    run_request(load(fixtures / "prints"), '{"x": 3}', None, None, False)
+    assert capfd.readouterr().out == "print from predict: 3\nfd 1 write from predict\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "status"), [("segfault", -signal.SIGSEGV), ("load-exits", 5)]
+)
+def test_fixture_ends_the_process(fixtures, name, status):
+    """`segfault` dies of SIGSEGV in predict, `load-exits` exits 5 while loading."""
+    script = (
+        "import sys, json\n"
+        "from launch_worker.loader import load_bundle\n"
+        "from launch_worker.invoke import run_request\n"
+        "predict = load_bundle('cloudpickle', sys.argv[1] + '/artifact', None, None, None, None)\n"
+        "run_request(predict, json.dumps({'x': 1}), None, None, False)\n"
+        "print('still alive')\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(fixtures / name)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert child.returncode == status, child.stderr
+    assert child.stdout == ""
 
 
 class _Running:

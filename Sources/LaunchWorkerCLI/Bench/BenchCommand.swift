@@ -73,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = runtime.makeLogger()
+        let logger = runtime.makeLogger(defaultLevel: .warning)
         let body = try requestBody()
         let request: PredictRequest
         do {
@@ -104,7 +104,7 @@ struct BenchCommand: AsyncParsableCommand {
             let driver = InProcessDriver(runner: runner, request: request, inputs: inputs)
             let coldStart = ProcessFacts.sinceStart()
             await driver.drive(warmupLoad, into: BenchSamples(), progress: BenchProgress(total: nil, duration: nil))
-            measured = (await timed { await driver.drive(load, into: samples, progress: progress(load)) }, coldStart)
+            measured = (await timed { await drive(driver.drive, load, into: samples) }, coldStart)
         case .http:
             measured = try await overHTTP(runner: runner, body: body, load: load, samples: samples, logger: logger)
         case .spool:
@@ -125,8 +125,14 @@ struct BenchCommand: AsyncParsableCommand {
 
     private var warmupLoad: BenchLoad { BenchLoad(requests: warmup, duration: nil, concurrency: concurrency) }
 
-    private func progress(_ load: BenchLoad) -> BenchProgress {
-        BenchProgress(total: load.requests, duration: load.duration)
+    /// Drives the measured `load` with `driver`, showing its progress, and ends the progress
+    /// bar's line before the report.
+    private func drive(
+        _ driver: (BenchLoad, BenchSamples, BenchProgress) async -> Void, _ load: BenchLoad, into samples: BenchSamples
+    ) async {
+        let progress = BenchProgress(total: load.requests, duration: load.duration)
+        await driver(load, samples, progress)
+        progress.finish()
     }
 
     private func timed(_ work: () async throws -> Void) async rethrows -> Duration {
@@ -153,7 +159,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let driver = HTTPDriver(port: port, body: body)
             await driver.drive(warmupLoad, into: BenchSamples(), progress: BenchProgress(total: nil, duration: nil))
-            let seconds = await timed { await driver.drive(load, into: samples, progress: progress(load)) }
+            let seconds = await timed { await drive(driver.drive, load, into: samples) }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return (seconds, coldStart)

@@ -136,14 +136,25 @@ final class BenchProgress: @unchecked Sendable {
         let step = terminal ? percent : percent / 10 * 10
         guard step != lastShown else { return }
         lastShown = step
+        draw(percent: percent, elapsed: elapsed)
+    }
+
+    /// Ends the bar's line on a terminal, with the final count (requests that finished after
+    /// the bar reached 100% included), so that the report starts on a line of its own.
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard terminal, lastShown >= 0 else { return }
+        draw(percent: lastShown, elapsed: ContinuousClock.now - start)
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    /// Writes the bar; the caller holds `lock`.
+    private func draw(percent: Int, elapsed: Duration) {
         let rate = Double(done) / max(elapsed / .seconds(1), 1e-9)
         let bar = String(repeating: "#", count: percent / 4) + String(repeating: " ", count: 25 - percent / 4)
         let text = String(format: "[%@] %3d%%  %d requests  %.0f/s", bar, percent, done, rate)
-        FileHandle.standardError.write(Data((terminal ? "\r\(text)" : "\(text)\n").utf8))
-    }
-
-    /// Ends the bar's line on a terminal.
-    func finish() {
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        // On a terminal: back to the line's start, the bar, then erase what a longer bar left.
+        FileHandle.standardError.write(Data((terminal ? "\r\(text)\u{1B}[K" : "\(text)\n").utf8))
     }
 }
