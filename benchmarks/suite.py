@@ -38,9 +38,11 @@ class Suite:
     # --- measuring our worker -------------------------------------------------------------
 
     def bench(self, bundle, body, via="inprocess", per_worker=1, concurrency=1):
-        """`launch-worker bench --json` for `seconds`."""
+        """`launch-worker bench --json` for `seconds`, in .venv (`--environment none`: the linear-model
+        sample's numpy is there, and its env_params name pytorch, which it does not use)."""
         command = [
-            self.worker, "bench", bundle, "--request", body, "--via", via, "--per-worker", str(per_worker),
+            self.worker, "bench", bundle, "--environment", "none", "--request", body, "--via", via,
+            "--per-worker", str(per_worker),
             "--concurrency", str(concurrency), "--duration", str(self.seconds), "--log-level", "error", "--json",
         ]
         return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)

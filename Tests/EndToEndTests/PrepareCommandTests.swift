@@ -83,6 +83,10 @@ struct PrepareCommandTests {
         let retried = try await prepare(bundle, fixture)
         #expect(retried.status == 0, "\(retried.stderr)")
         #expect(fixture.readyEnvironments.count == 1)
+        let run = try await launchWorker(
+            ["run", bundle, "--cache-dir", fixture.cache.path, "--args", #"{"who": "Ada"}"#],
+            environment: fixture.environment())
+        #expect(try printedResponse(run)["result"]?.contains("latepkg 2.0 greets Ada") == true, "\(run.stderr)")
     }
 
     @Test("a build killed mid-install (SIGKILL) leaves nothing ready, and the next prepare cleans it up and builds")
