@@ -54,4 +54,28 @@ struct EnvParamsTests {
         #expect(outcome.stderr.contains("No module named 'tensorflow'"))
         #expect(fixture.readyEnvironments.isEmpty)
     }
+
+    @Test("doctor --bundle checks the bundle's environment and asks its framework whether it sees CUDA")
+    func doctorReportsCUDA() async throws {
+        let fixture = try EnvironmentFixture("doctor")
+        try await fixture.makeWheel("tinypkg", "1.0.0")
+        let cuda = """
+            class cuda:
+                @staticmethod
+                def is_available():
+                    return False
+
+                @staticmethod
+                def device_count():
+                    return 0
+            """
+        try await fixture.makeWheel("torch", "1.7.1", extraSource: cuda)
+        let bundle = try await fixture.makeBundle("torchy", requirements: ["tinypkg", "torch"])
+        let outcome = try await launchWorker(
+            ["doctor", "--bundle", bundle, "--cache-dir", fixture.cache.path], environment: fixture.environment())
+        #expect(outcome.status == 0, "\(outcome.stdout) \(outcome.stderr)")
+        #expect(outcome.stdout.contains("(from the bundle's environment, built now)"))
+        #expect(outcome.stdout.contains("ok       torch 1.7.1 (env_params.framework_type pytorch)"))
+        #expect(outcome.stdout.contains("CUDA     available: False, devices: 0 (torch.cuda)"))
+    }
 }

@@ -1,10 +1,10 @@
 """Write a tiny pure-Python wheel, so tests install packages from a local folder, offline.
 
-Usage: make_wheel.py OUT_DIR NAME VERSION [REQUIREMENT ...]
+Usage: make_wheel.py OUT_DIR NAME VERSION [EXTRA_SOURCE]
 
-The wheel holds one module, NAME (with dashes made underscores), whose ``VERSION`` is the
-version and whose ``greet(who)`` returns ``"NAME VERSION greets WHO"``; each REQUIREMENT
-becomes a ``Requires-Dist`` line.
+The wheel holds one module, NAME (with dashes made underscores), whose ``__version__`` is the
+version, whose ``greet(who)`` returns ``"NAME VERSION greets WHO"``, and which ends with
+EXTRA_SOURCE (a stand-in for torch gives itself a ``cuda`` there, say).
 """
 
 import base64
@@ -20,16 +20,15 @@ def record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def make_wheel(out_dir: Path, name: str, version: str, requires: list[str]) -> Path:
+def make_wheel(out_dir: Path, name: str, version: str, extra_source: str = "") -> Path:
     """Write ``NAME-VERSION-py3-none-any.whl`` into ``out_dir`` and return its path."""
     module = name.replace("-", "_")
     info = f"{module}-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    metadata += [f"Requires-Dist: {requirement}" for requirement in requires]
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     files = {
         f"{module}/__init__.py": (
-            f"VERSION = {version!r}\n\n\n"
-            f"def greet(who):\n    return f'{name} {version} greets {{who}}'\n"
+            f"__version__ = {version!r}\n\n\n"
+            f"def greet(who):\n    return f'{name} {version} greets {{who}}'\n\n\n{extra_source}\n"
         ).encode(),
         f"{info}/METADATA": ("\n".join(metadata) + "\n").encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: make_wheel\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
@@ -45,4 +44,4 @@ def make_wheel(out_dir: Path, name: str, version: str, requires: list[str]) -> P
 
 
 if __name__ == "__main__":
-    print(make_wheel(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]))
+    print(make_wheel(Path(sys.argv[1]), *sys.argv[2:5]))

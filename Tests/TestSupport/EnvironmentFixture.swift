@@ -21,10 +21,11 @@ public struct EnvironmentFixture: Sendable {
     /// The environments' folder in it.
     public var environments: URL { cache.appending(path: "environments") }
 
-    /// Writes a wheel of a module `name` (`greet(who)` says its name and version).
-    public func makeWheel(_ name: String, _ version: String, in folder: URL? = nil) async throws {
+    /// Writes a wheel of a module `name` (`greet(who)` says its name and version) into the
+    /// wheelhouse, its module ending with `extraSource`.
+    public func makeWheel(_ name: String, _ version: String, extraSource: String = "") async throws {
         let script = Checkout.root.appending(path: "Tests/Fixtures/make_wheel.py").path
-        let outcome = try await runProcess(Checkout.python, [script, (folder ?? wheelhouse).path, name, version])
+        let outcome = try await runProcess(Checkout.python, [script, wheelhouse.path, name, version, extraSource])
         guard outcome.status == 0 else { throw FixtureError("make_wheel.py failed: \(outcome.stderr)") }
     }
 
