@@ -24,7 +24,7 @@ struct EnvironmentChoice {
         switch (runtime.pythonEnvironment, runtime.environment) {
         case (nil, .auto) where !directory.metadata.requirements.isEmpty:
             let lease = try await EnvironmentPreparation.prepare(
-                directory, bundle: bundle, cache: runtime.bundleSource.cache, options: runtime.environmentBuild,
+                directory, bundle: bundle, store: runtime.bundleSource.environments, options: runtime.environmentBuild,
                 logger: logger)
             let how =
                 lease.built ? "the bundle's environment, built now" : "the bundle's environment, found in the cache"

@@ -14,17 +14,15 @@ import PythonBridge
 /// embedded Python with the tools of the default environment (the `.venv` scripts/setup
 /// makes: its uv, its `launch_worker`).
 enum EnvironmentPreparation {
-    /// The environment of `directory`, built (with progress on stderr) or found in the
-    /// environments beside `cache`.
+    /// The environment of `directory`, built (with progress on stderr) or found in `store`.
     ///
     /// - Parameter bundle: the bundle as the user named it, for errors and the commands they suggest.
     /// - Throws: ``CLIError`` (exit 2) with what went wrong, the log's last lines, and the fix.
     static func prepare(
-        _ directory: BundleDirectory, bundle: String, cache: BundleCache, options: EnvironmentBuildOptions,
+        _ directory: BundleDirectory, bundle: String, store: EnvironmentStore, options: EnvironmentBuildOptions,
         logger: Logger
     ) async throws(CLIError) -> EnvironmentStore.Lease {
         let processEnvironment = ProcessInfo.processInfo.environment
-        let store = EnvironmentStore(bundleCache: cache.root)
         let builder: EnvironmentBuilder
         let spec: EnvironmentSpec
         do {

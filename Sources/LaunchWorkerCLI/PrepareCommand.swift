@@ -42,11 +42,11 @@ struct PrepareCommand: AsyncParsableCommand {
         let logger = stderrLogger(level: logLevel)
         let resolved = try await BundleSession.resolve(bundle, options: source, logger: logger)
         let name = bundle ?? resolved.directory.metadata.bundleName
-        let store = EnvironmentStore(bundleCache: source.cache.root)
+        let store = source.environments
         let lease: EnvironmentStore.Lease
         do {
             lease = try await EnvironmentPreparation.prepare(
-                resolved.directory, bundle: name, cache: source.cache, options: build, logger: logger)
+                resolved.directory, bundle: name, store: store, options: build, logger: logger)
         } catch {
             if log, let key = try? spec(of: resolved.directory, name: name).key {
                 printLog(store.logFile(for: key))
