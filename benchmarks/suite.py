@@ -19,6 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from environments import environment_rows
 from launch_worker.spool import SpoolClient
 
 HERE = Path(__file__).resolve().parent
@@ -199,6 +200,9 @@ class Suite:
         base = statistics.median(timed_ms([PYTHON, "-c", "import cloudpickle"]) for _ in range(5))
         self.row("cold start of a trivial bundle: ms vs python -c 'import cloudpickle'", ours, base, "ms", "< 2",
                  lambda r: r < 2, "launch-worker bench trivial --requests 1 (cold_start_ms), median of 5")
+
+        # Bundle environments: a cold prepare with uv against venv + pip, and a warm one.
+        environment_rows(self)
 
     def write(self, path):
         machine = machine_description()
