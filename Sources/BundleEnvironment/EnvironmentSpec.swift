@@ -2,8 +2,10 @@ import Crypto
 import Foundation
 
 /// What a bundle's environment holds, and the key it is cached under: the embedded Python's
-/// version, the runtime's version and the normalised requirement list (the bundle's own, the
-/// runtime's needs it does not pin itself, and the framework when `--framework install` adds it).
+/// version, the runtime's version and where it is linked from (the default environment, so two
+/// checkouts sharing a cache never run each other's runtime), and the normalised requirement
+/// list (the bundle's own, the runtime's needs it does not pin itself, and the framework when
+/// `--framework install` adds it).
 ///
 /// Bundles whose specs are equal share one environment.
 public struct EnvironmentSpec: Sendable, Equatable {
@@ -11,6 +13,8 @@ public struct EnvironmentSpec: Sendable, Equatable {
     public var pythonVersion: String
     /// launch-worker's version.
     public var runtimeVersion: String
+    /// The default environment, whose `launch_worker` is linked in.
+    public var runtimeSource: String
     /// Everything installed.
     public var requirements: RequirementList
     /// The framework `env_params` name, which the environment must import.
@@ -25,7 +29,7 @@ public struct EnvironmentSpec: Sendable, Equatable {
     ///   a framework the requirements do not name, with the command that installs it.
     public init(
         requirements bundleRequirements: [String], envParams: [String: String], framework policy: FrameworkPolicy,
-        pythonVersion: String, runtimeVersion: String, bundle: String
+        pythonVersion: String, runtimeVersion: String, runtimeSource: String, bundle: String
     ) throws(EnvironmentError) {
         var requirements = RequirementList(bundleRequirements)
         let framework = try Framework.named(by: envParams, bundle: bundle)
@@ -48,11 +52,13 @@ public struct EnvironmentSpec: Sendable, Equatable {
         self.framework = framework
         self.pythonVersion = pythonVersion
         self.runtimeVersion = runtimeVersion
+        self.runtimeSource = runtimeSource
     }
 
     /// The text the key hashes.
     public var keyText: String {
-        (["launch-worker environment", "python \(pythonVersion)", "runtime \(runtimeVersion)"] + requirements.lines)
+        (["launch-worker environment", "python \(pythonVersion)", "runtime \(runtimeVersion) from \(runtimeSource)"]
+            + requirements.lines)
             .joined(separator: "\n")
     }
 

@@ -26,11 +26,8 @@ enum EnvironmentPreparation {
         let builder: EnvironmentBuilder
         let spec: EnvironmentSpec
         do {
-            spec = try EnvironmentSpec(
-                requirements: directory.metadata.requirements, envParams: directory.metadata.envParams,
-                framework: options.framework, pythonVersion: PythonEnvironment.linkedVersion,
-                runtimeVersion: LaunchWorker.version, bundle: bundle)
-            let host = try defaultEnvironment(bundle: bundle)
+            let host: PythonEnvironment
+            (spec, host) = try plan(directory, bundle: bundle, options: options)
             builder = EnvironmentBuilder(
                 installer: try Installer.find(
                     options.installer, in: [host.root.appending(path: "bin")], environment: processEnvironment,
@@ -49,6 +46,22 @@ enum EnvironmentPreparation {
         } catch {
             throw CLIError(message: "bundle \(bundle): \(error)")
         }
+    }
+
+    /// What `directory`'s environment holds (its key among it), and the default environment
+    /// that provides the runtime.
+    ///
+    /// - Throws: ``EnvironmentError`` for `env_params` that are wrong or name a missing
+    ///   framework (``FrameworkPolicy/check``), or no default environment.
+    static func plan(_ directory: BundleDirectory, bundle: String, options: EnvironmentBuildOptions)
+        throws(EnvironmentError) -> (spec: EnvironmentSpec, host: PythonEnvironment)
+    {
+        let host = try defaultEnvironment(bundle: bundle)
+        let spec = try EnvironmentSpec(
+            requirements: directory.metadata.requirements, envParams: directory.metadata.envParams,
+            framework: options.framework, pythonVersion: PythonEnvironment.linkedVersion,
+            runtimeVersion: LaunchWorker.version, runtimeSource: host.root.path, bundle: bundle)
+        return (spec, host)
     }
 
     /// The default environment (`$LAUNCH_WORKER_PYTHON_ENV`, else the checkout's `.venv`),

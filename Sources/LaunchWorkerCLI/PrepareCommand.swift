@@ -1,9 +1,7 @@
 import ArgumentParser
 import BundleEnvironment
 import Foundation
-import LaunchBundle
 import Logging
-import PythonBridge
 
 /// `launch-worker prepare`: make (or find) a bundle's environment, and show its creation log.
 struct PrepareCommand: AsyncParsableCommand {
@@ -48,21 +46,14 @@ struct PrepareCommand: AsyncParsableCommand {
             lease = try await EnvironmentPreparation.prepare(
                 resolved.directory, bundle: name, store: store, options: build, logger: logger)
         } catch {
-            if log, let key = try? spec(of: resolved.directory, name: name).key {
-                printLog(store.logFile(for: key))
+            if log, let plan = try? EnvironmentPreparation.plan(resolved.directory, bundle: name, options: build) {
+                printLog(store.logFile(for: plan.spec.key))
             }
             throw error
         }
         logger.info(lease.built ? "environment built" : "environment found", metadata: ["key": "\(lease.key)"])
         print(lease.folder.path)
         if log { printLog(store.logFile(for: lease.key)) }
-    }
-
-    private func spec(of directory: BundleDirectory, name: String) throws -> EnvironmentSpec {
-        try EnvironmentSpec(
-            requirements: directory.metadata.requirements, envParams: directory.metadata.envParams,
-            framework: build.framework, pythonVersion: PythonEnvironment.linkedVersion,
-            runtimeVersion: LaunchWorker.version, bundle: name)
     }
 
     private func printLog(_ file: URL) {

@@ -16,12 +16,12 @@ struct SpecTests {
 
     @Test("the bundle's pins win over the runtime's needs; the key depends on Python, runtime and requirements")
     func keys() throws {
-        func spec(_ requirements: [String], python: String = "3.11.2", runtime: String = "0.1.0") throws
-            -> EnvironmentSpec
-        {
+        func spec(
+            _ requirements: [String], python: String = "3.11.2", runtime: String = "0.1.0", source: String = "/a/.venv"
+        ) throws -> EnvironmentSpec {
             try EnvironmentSpec(
                 requirements: requirements, envParams: [:], framework: .check, pythonVersion: python,
-                runtimeVersion: runtime, bundle: "b")
+                runtimeVersion: runtime, runtimeSource: source, bundle: "b")
         }
         let pinned = try spec(["cloudpickle==2.2.1", "tinypkg"])
         #expect(pinned.requirements.lines == ["cloudpickle==2.2.1", "pyyaml>=6", "tinypkg"])
@@ -29,6 +29,7 @@ struct SpecTests {
         #expect(try spec(["TinyPkg", "# x"]).key == spec(["tinypkg"]).key)
         #expect(try spec(["tinypkg"]).key != spec(["tinypkg"], python: "3.11.3").key)
         #expect(try spec(["tinypkg"]).key != spec(["tinypkg"], runtime: "0.2.0").key)
+        #expect(try spec(["tinypkg"]).key != spec(["tinypkg"], source: "/b/.venv").key)
         #expect(try spec(["tinypkg"]).key.count == 64)
     }
 
@@ -48,13 +49,14 @@ struct SpecTests {
             _ = try EnvironmentSpec(
                 requirements: ["tinypkg"],
                 envParams: ["framework_type": "pytorch", "pytorch_image_tag": "1.7.1-cuda11.0"],
-                framework: .check, pythonVersion: "3.11.2", runtimeVersion: "0.1.0", bundle: "my-bundle")
+                framework: .check, pythonVersion: "3.11.2", runtimeVersion: "0.1.0", runtimeSource: "/a/.venv",
+                bundle: "my-bundle")
         } throws: { error in
             "\(error)".contains("run `launch-worker prepare my-bundle --framework install` (adds torch==1.7.1)")
         }
         let named = try EnvironmentSpec(
             requirements: ["torch==2.0"], envParams: ["framework_type": "pytorch"], framework: .check,
-            pythonVersion: "3.11.2", runtimeVersion: "0.1.0", bundle: "b")
+            pythonVersion: "3.11.2", runtimeVersion: "0.1.0", runtimeSource: "/a/.venv", bundle: "b")
         #expect(named.requirements.lines.contains("torch==2.0"))
     }
 
@@ -63,15 +65,17 @@ struct SpecTests {
         let torch = try EnvironmentSpec(
             requirements: [],
             envParams: ["framework_type": "pytorch", "pytorch_image_tag": "1.7.1-cuda11.0-cudnn8-runtime"],
-            framework: .install, pythonVersion: "3.11.2", runtimeVersion: "0.1.0", bundle: "b")
+            framework: .install, pythonVersion: "3.11.2", runtimeVersion: "0.1.0", runtimeSource: "/a/.venv",
+            bundle: "b")
         #expect(torch.requirements.lines.contains("torch==1.7.1"))
         let tensorflow = try EnvironmentSpec(
             requirements: [], envParams: ["framework_type": "tensorflow", "tensorflow_version": "2.3.0"],
-            framework: .install, pythonVersion: "3.11.2", runtimeVersion: "0.1.0", bundle: "b")
+            framework: .install, pythonVersion: "3.11.2", runtimeVersion: "0.1.0", runtimeSource: "/a/.venv",
+            bundle: "b")
         #expect(tensorflow.requirements.lines.contains("tensorflow==2.3.0"))
         let custom = try EnvironmentSpec(
             requirements: [], envParams: ["framework_type": "custom_base_image"], framework: .check,
-            pythonVersion: "3.11.2", runtimeVersion: "0.1.0", bundle: "b")
+            pythonVersion: "3.11.2", runtimeVersion: "0.1.0", runtimeSource: "/a/.venv", bundle: "b")
         #expect(custom.framework == nil)
     }
 
