@@ -73,6 +73,7 @@ public struct EnvironmentBuilder: Sendable {
             log.output($0)
         }
         if status != 0 {
+            step("failed: the imports (exit status \(status))", log)
             throw EnvironmentError(
                 .importFailed, bundle: bundle,
                 reason: """
@@ -102,7 +103,7 @@ public struct EnvironmentBuilder: Sendable {
             progress(.output(line))
         }
         guard status == 0 else {
-            log.step("failed: \(what) (exit status \(status))")
+            step("failed: \(what) (exit status \(status))", log)
             throw EnvironmentError(
                 .buildFailed, bundle: bundle,
                 reason: """

@@ -72,6 +72,7 @@ struct PrepareCommandTests {
         #expect(failed.status == 2)
         #expect(failed.stderr.contains("its environment could not be built: installing its requirements failed"))
         #expect(failed.stderr.contains("its last lines:"))
+        #expect(failed.stderr.contains("environment: failed: installing its requirements"))
         #expect(failed.stderr.contains("latepkg"))
         #expect(fixture.readyEnvironments.isEmpty)
         #expect(!fixture.environmentNames.contains { $0.hasPrefix(".tmp-") })
