@@ -53,6 +53,9 @@ struct EnvironmentCacheTests {
         let unusedKey = URL(filePath: unusedFolder).lastPathComponent
         try FileManager.default.createDirectory(
             at: fixture.environments.appending(path: ".tmp-\(unusedKey)-dead"), withIntermediateDirectories: true)
+        // The log of a build that failed: no environment beside it.
+        let failedLog = fixture.environments.appending(path: "\(String(repeating: "0", count: 64)).log")
+        try Data("== failed\n".utf8).write(to: failedLog)
         let pruned = try await launchWorker(["cache", "prune", "--cache-dir", fixture.cache.path])
         #expect(pruned.status == 0, "\(pruned.stderr)")
         #expect(pruned.stdout.contains("removed environment \(unusedKey)"))
@@ -62,6 +65,8 @@ struct EnvironmentCacheTests {
         #expect(!FileManager.default.fileExists(atPath: unusedFolder))
         #expect(!fixture.environmentNames.contains("\(unusedKey).log"))
         #expect(!fixture.environmentNames.contains { $0.hasPrefix(".tmp-") })
+        #expect(!FileManager.default.fileExists(atPath: failedLog.path))
+        #expect(pruned.stdout.contains("and 2 leftovers"))
 
         worker.send(SIGTERM)
         #expect(try await worker.exitStatus(within: .seconds(120)) == 0)
