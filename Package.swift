@@ -36,6 +36,12 @@ let package = Package(
             name: "BundleArchive",
             dependencies: ["CZstd", "LaunchBundle", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Bundle environments: a bundle's requirements installed (uv, or venv and pip) into a
+        // cached venv of the embedded Python, keyed by what it holds, with its creation log.
+        .target(
+            name: "BundleEnvironment",
+            dependencies: ["BundleArchive", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // JSON checked, read and written as bytes on the paths every task takes.
         .target(name: "JSONBytes"),
         // Downloads of requests' http(s) url inputs: streamed, size-limited, timed, each hop's
@@ -94,7 +100,7 @@ let package = Package(
             name: "LaunchWorkerCLI",
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
-                "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux",
+                "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +112,7 @@ let package = Package(
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
         .testTarget(name: "InputDownloadTests", dependencies: ["InputDownload", "TestSupport"]),
+        .testTarget(name: "BundleEnvironmentTests", dependencies: ["BundleEnvironment", "TestSupport"]),
         .testTarget(name: "BundleArchiveTests", dependencies: ["BundleArchive", "LaunchBundle", "TestSupport"]),
         .testTarget(
             name: "WorkerCoreTests",

@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from environments import environment_rows
 from launch_worker.spool import SpoolClient
 from measure import (busy_core, free_port, http_ok, loadavg, machine_description, spool_throughput, stop, timed_ms,
                      wait_until, wrk)
@@ -38,9 +39,11 @@ class Suite:
     # --- measuring our worker -------------------------------------------------------------
 
     def bench(self, bundle, body, via="inprocess", per_worker=1, concurrency=1):
-        """`launch-worker bench --json` for `seconds`."""
+        """`launch-worker bench --json` for `seconds`, in .venv (`--environment none`: the linear-model
+        sample's numpy is there, and its env_params name pytorch, which it does not use)."""
         command = [
-            self.worker, "bench", bundle, "--request", body, "--via", via, "--per-worker", str(per_worker),
+            self.worker, "bench", bundle, "--environment", "none", "--request", body, "--via", via,
+            "--per-worker", str(per_worker),
             "--concurrency", str(concurrency), "--duration", str(self.seconds), "--log-level", "error", "--json",
         ]
         return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
@@ -294,6 +297,9 @@ class Suite:
         base = statistics.median(timed_ms([PYTHON, "-c", "import cloudpickle"]) for _ in range(5))
         self.row("cold start of a trivial bundle: ms vs python -c 'import cloudpickle'", ours, base, "ms", "< 2",
                  lambda r: r < 2, "launch-worker bench trivial --requests 1 (cold_start_ms), median of 5", since)
+
+        # Bundle environments: a cold prepare with uv against venv + pip, and a warm one.
+        environment_rows(self)
 
     def write(self, path):
         machine = machine_description()

@@ -6,7 +6,8 @@ import LaunchBundle
 #endif
 
 /// The content-addressed cache of unpacked bundles: `<root>/<key>/` holds `bundle.json`,
-/// `artifact` and `SHA256SUMS`, where the key is ``BundleChecksums/key``.
+/// `artifact` and `SHA256SUMS`, where the key is ``BundleChecksums/key``. Bundle environments
+/// are kept by a cache of their own with the same rules (any folder under a 64-hex-digit key).
 ///
 /// A bundle is unpacked into `<root>/.tmp-<key>-<random>/` and renamed into place only once
 /// complete and checked, so no reader ever sees half a bundle. Two lock files per key
@@ -126,11 +127,7 @@ public struct BundleCache: Sendable {
         for key in names where BundleChecksums.isKey(key) {
             let folder = folder(for: key)
             let metadata = try? BundleDirectory(path: folder.path).metadata
-            var size: UInt64 = 0
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
-                let attributes = try? FileManager.default.attributesOfItem(atPath: folder.appending(path: file).path)
-                size += (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
-            }
+            let size = Self.size(of: folder)
             let lockPath = locks.appending(path: "\(key).lock").path
             let lastUsed =
                 (try? FileManager.default.attributesOfItem(atPath: lockPath))?[.modificationDate] as? Date
@@ -148,8 +145,32 @@ public struct BundleCache: Sendable {
         return entries.sorted { $0.lastUsed > $1.lastUsed }
     }
 
+    /// The bytes the files under `folder` take, links not followed.
+    private static func size(of folder: URL) -> UInt64 {
+        var size: UInt64 = 0
+        let keys: [URLResourceKey] = [.fileSizeKey, .isRegularFileKey]
+        let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: keys)
+        while let file = files?.nextObject() as? URL {
+            guard let values = try? file.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else {
+                continue
+            }
+            size += UInt64(values.fileSize ?? 0)
+        }
+        return size
+    }
+
+    /// Whether a process is filling the entry `key` now (holds its build lock).
+    public func isBeingFilled(key: String) -> Bool {
+        guard let lock = try? FileLock(path: locks.appending(path: "\(key).unpack.lock").path) else { return false }
+        defer { lock.unlock() }
+        return (try? lock.tryLockExclusive()) != true
+    }
+
     /// What `prune` did.
     public struct PruneReport: Sendable {
+        /// An empty report.
+        public init() {}
+
         /// The entries removed.
         public var removed: [Entry] = []
         /// The entries kept because a running process holds them.

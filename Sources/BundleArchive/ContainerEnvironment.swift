@@ -8,6 +8,8 @@ import LaunchBundle
 /// or the zip of code when `LOAD_PREDICT_FN_MODULE_PATH` is set), not at a `.bundle` file.
 /// The app config is in the file `USER_CONFIG_LOCATION` (default `BASE_PATH/user_config`) as
 /// base64 of its JSON; with no such file the bundle has no config, as in llm-engine.
+/// `REQUIREMENTS_PATH` (ours) names a requirements file whose lines become the bundle's
+/// `requirements`, so the worker prepares its environment as for any bundle.
 public struct ContainerEnvironment: Sendable, Equatable {
     /// `BUNDLE_URL`: the artifact's location (a path, `file://`, `http://` or `https://`).
     public var bundleURL: String
@@ -19,6 +21,8 @@ public struct ContainerEnvironment: Sendable, Equatable {
     public var loadModelFnModulePath: String?
     /// `USER_CONFIG_LOCATION`, default `BASE_PATH/user_config`.
     public var userConfigLocation: String
+    /// `REQUIREMENTS_PATH`: a requirements file, when set.
+    public var requirementsPath: String?
 
     /// How errors name the bundle: where it came from.
     public var bundleDescription: String { "BUNDLE_URL=\(bundleURL)" }
@@ -46,6 +50,7 @@ public struct ContainerEnvironment: Sendable, Equatable {
         loadModelFnModulePath = value("LOAD_MODEL_FN_MODULE_PATH")
         userConfigLocation =
             value("USER_CONFIG_LOCATION") ?? URL(filePath: basePath).appending(path: "user_config").path
+        requirementsPath = value("REQUIREMENTS_PATH")
         if (loadPredictFnModulePath == nil) != (loadModelFnModulePath == nil) {
             let missing = loadPredictFnModulePath == nil ? "LOAD_PREDICT_FN_MODULE_PATH" : "LOAD_MODEL_FN_MODULE_PATH"
             throw ArchiveError(
@@ -89,6 +94,21 @@ public struct ContainerEnvironment: Sendable, Equatable {
         return config
     }
 
+    /// The lines of `REQUIREMENTS_PATH` without blank lines and comments; none when it is not set.
+    ///
+    /// - Throws: ``ArchiveError`` (`environment`) naming the file when it cannot be read.
+    public func requirements() throws -> [String] {
+        guard let requirementsPath else { return [] }
+        guard let text = try? String(contentsOf: URL(filePath: requirementsPath), encoding: .utf8) else {
+            throw ArchiveError(
+                .environment, bundle: bundleDescription,
+                reason: "REQUIREMENTS_PATH \(requirementsPath) cannot be read: give a requirements file, or unset it")
+        }
+        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty && !$0.hasPrefix("#")
+        }
+    }
+
     /// The `bundle.json` of the bundle these variables describe, with sorted keys (so the same
     /// variables and artifact always give the same cache key).
     public func metadataJSON(artifactSHA256: String) throws -> Data {
@@ -106,7 +126,7 @@ public struct ContainerEnvironment: Sendable, Equatable {
             "packaging_type": packagingType.rawValue,
             "bundle_name": name,
             "bundle_metadata": bundleMetadata,
-            "requirements": [String](),
+            "requirements": try requirements(),
             "env_params": [String: Any](),
             "app_config": try appConfig() ?? NSNull(),
             "artifact_sha256": artifactSHA256,

@@ -19,6 +19,9 @@ public struct BundleMetadata: Sendable, Equatable {
     public var bundleName: String
     /// `requirements`: pip requirement lines the bundle expects.
     public var requirements: [String]
+    /// `env_params`' string fields (`framework_type`, `pytorch_image_tag`, `tensorflow_version`,
+    /// ...); empty when absent.
+    public var envParams: [String: String]
     /// `app_config` as JSON text, or nil when absent or null.
     public var appConfigJSON: String?
     /// `bundle_metadata.load_predict_fn_module_path` (zip bundles).
@@ -61,7 +64,8 @@ public struct BundleMetadata: Sendable, Equatable {
         self.packagingType = packagingType
         bundleName = try fields.required("bundle_name", "a string")
         requirements = try fields.optional("requirements", "a list of strings") ?? []
-        let _: [String: Any]? = try fields.optional("env_params", "an object")
+        let envParamsObject: [String: Any]? = try fields.optional("env_params", "an object")
+        envParams = (envParamsObject ?? [:]).compactMapValues { $0 as? String }
         if let config: [String: Any] = try fields.optional("app_config", "an object or null") {
             // Re-encoding an object JSONSerialization just parsed cannot fail.
             appConfigJSON = (try? JSONSerialization.data(withJSONObject: config)).map {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BundleArchive
+import BundleEnvironment
 import Foundation
 import LaunchBundle
 import Logging
@@ -8,12 +9,14 @@ import WorkerCore
 
 /// A bundle loaded into the embedded interpreter for one command, with the folder its zip
 /// code was unpacked into (removed by ``close()``) and, for a bundle in the cache, the lease
-/// that keeps `cache prune` from removing it while it runs.
+/// that keeps `cache prune` from removing it while it runs, and the same for its prepared
+/// environment.
 struct BundleSession {
     let interpreter: PythonInterpreter
     let bundle: LoadedBundle
     private let codeFolder: URL?
     private let lease: BundleCache.Lease?
+    private let environmentLease: EnvironmentStore.Lease?
 
     /// How commands describe their bundle argument.
     static let argumentHelp = ArgumentHelp(
@@ -28,7 +31,8 @@ struct BundleSession {
     static let maxUnpackedSizeVariable = "LAUNCH_WORKER_MAX_UNPACKED_SIZE"
 
     /// Opens the bundle `reference` names (or, when nil, the one llm-engine's container
-    /// variables describe), starts Python, loads the bundle and logs how long it took.
+    /// variables describe), chooses its environment (preparing it when it has requirements),
+    /// starts Python there, loads the bundle and logs how long it took.
     ///
     /// - Throws: ``CLIError`` (exit 2) for a bundle that cannot be found, downloaded, unpacked
     ///   or read, a Python that cannot start, or a bundle whose loading failed (with the Python
@@ -40,7 +44,9 @@ struct BundleSession {
         let directory = resolved.directory
         // The Python runtime reads it when it unpacks a zip bundle's code.
         setenv(maxUnpackedSizeVariable, String(runtime.bundleSource.maxUnpackedSize.bytes), 1)
-        let interpreter = try await runtime.startInterpreter()
+        let environment = try await EnvironmentChoice.choose(
+            for: directory, bundle: reference ?? directory.metadata.bundleName, runtime: runtime, logger: logger)
+        let interpreter = try await runtime.startInterpreter(in: environment.python)
         let codeFolder = try makeCodeFolder(for: directory)
         do {
             let bundle = try await LoadedBundle.load(directory, codeFolder: codeFolder, interpreter: interpreter)
@@ -52,7 +58,8 @@ struct BundleSession {
                     "load_ms": "\(bundle.loadDuration.milliseconds)",
                 ])
             return BundleSession(
-                interpreter: interpreter, bundle: bundle, codeFolder: codeFolder, lease: resolved.lease)
+                interpreter: interpreter, bundle: bundle, codeFolder: codeFolder, lease: resolved.lease,
+                environmentLease: environment.lease)
         } catch {
             codeFolder.map { try? FileManager.default.removeItem(at: $0) }
             throw CLIError(message: error.description)
@@ -112,7 +119,7 @@ struct BundleSession {
     /// Removes the unpacked code, if any.
     func close() {
         codeFolder.map { try? FileManager.default.removeItem(at: $0) }
-        withExtendedLifetime(lease) {}
+        withExtendedLifetime((lease, environmentLease)) {}
     }
 
     /// A fresh folder for a zip bundle's code.

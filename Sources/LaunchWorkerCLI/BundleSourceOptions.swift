@@ -1,5 +1,6 @@
 import ArgumentParser
 import BundleArchive
+import BundleEnvironment
 import Foundation
 import Logging
 
@@ -28,6 +29,9 @@ struct BundleSourceOptions: ParsableArguments {
                 environment: ProcessInfo.processInfo.environment,
                 home: FileManager.default.homeDirectoryForCurrentUser))
     }
+
+    /// The bundle environments kept beside the cache.
+    var environments: EnvironmentStore { EnvironmentStore(bundleCache: cache.root) }
 
     /// A resolver with these options, logging download progress.
     func makeResolver(logger: Logger) -> BundleResolver {

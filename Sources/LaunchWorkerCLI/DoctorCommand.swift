@@ -1,4 +1,5 @@
 import ArgumentParser
+import BundleEnvironment
 import Foundation
 import PythonBridge
 
@@ -7,8 +8,15 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check the embedded Python and its environment, and say what is missing.",
-        discussion: "Exit status 0 when everything the worker needs is there, 1 otherwise."
+        discussion: """
+            With --bundle, checks the environment that bundle runs in (prepared for its requirements, as \
+            run does) and the framework its env_params name: its version, and whether it sees CUDA. \
+            Exit status 0 when everything the worker needs is there, 1 otherwise.
+            """
     )
+
+    @Option(help: ArgumentHelp("Check the environment of this bundle, and its framework.", valueName: "bundle"))
+    var bundle: String?
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -24,14 +32,26 @@ struct DoctorCommand: AsyncParsableCommand {
         print("launch-worker \(LaunchWorker.version)")
         print("embedded Python: \(PythonEnvironment.linkedVersion) (libpython, found through pkg-config python3-embed)")
         let environment: PythonEnvironment
-        do {
-            environment = try runtime.locateEnvironment()
-        } catch {
-            print("Python environment: MISSING: \(error)")
-            throw ExitCode.failure
+        var framework: Framework?
+        var lease: EnvironmentStore.Lease?
+        if let bundle {
+            let logger = runtime.makeLogger()
+            let resolved = try await BundleSession.resolve(bundle, options: runtime.bundleSource, logger: logger)
+            let choice = try await EnvironmentChoice.choose(
+                for: resolved.directory, bundle: bundle, runtime: runtime, logger: logger)
+            (environment, lease) = (choice.python, choice.lease)
+            framework = try Framework.named(by: resolved.directory.metadata.envParams, bundle: bundle)
+        } else {
+            do {
+                environment = try runtime.locateEnvironment()
+            } catch {
+                print("Python environment: MISSING: \(error)")
+                throw ExitCode.failure
+            }
         }
         print("Python environment: \(environment.root.path) (from \(environment.source))")
-        let interpreter = try await runtime.startInterpreter()
+        let interpreter = try await runtime.startInterpreter(in: environment)
+        let checkedFramework = framework
         let report = try await interpreter.mainThread.run { gil in
             let sys = try gil.importModule("sys")
             var lines = [
@@ -51,8 +71,14 @@ struct DoctorCommand: AsyncParsableCommand {
                     lines.append("  \(kind) \(module.name): \(module.purpose); \(error)")
                 }
             }
+            if let framework = checkedFramework {
+                let probe = FrameworkProbe.report(framework, gil)
+                lines += probe.lines
+                missing = missing || !probe.imports
+            }
             return (lines, missing)
         }
+        withExtendedLifetime(lease) {}
         report.0.forEach { print($0) }
         if report.1 {
             print("something the worker needs is missing: run scripts/setup")

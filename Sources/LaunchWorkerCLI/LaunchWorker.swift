@@ -21,7 +21,7 @@ struct LaunchWorker: AsyncParsableCommand {
         version: "launch-worker \(version) (embeds Python \(PythonEnvironment.linkedVersion))",
         subcommands: [
             RunCommand.self, ServeCommand.self, BenchCommand.self, SubmitCommand.self, StatusCommand.self,
-            DoctorCommand.self,
+            DoctorCommand.self, PrepareCommand.self,
             PackCommand.self, InspectCommand.self, CacheCommand.self,
         ]
     )

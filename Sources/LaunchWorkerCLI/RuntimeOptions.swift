@@ -14,6 +14,17 @@ struct RuntimeOptions: ParsableArguments {
     var pythonEnvironment: String?
 
     @Option(
+        help: ArgumentHelp(
+            """
+            The bundle's environment: auto (a bundle with requirements runs in the environment prepare makes \
+            for them, built once and cached; one without, in the default venv), none (the default venv), or a \
+            venv. --python-env wins over it.
+            """, valueName: "auto|none|DIR"))
+    var environment: EnvironmentMode = .auto
+
+    @OptionGroup(title: "Bundle environments") var environmentBuild: EnvironmentBuildOptions
+
+    @Option(
         help: """
             Log level on stderr: trace, debug, info, notice, warning, error or critical \
             (default: info; bench: warning, so that no line per request scrolls over its progress).
@@ -34,10 +45,11 @@ struct RuntimeOptions: ParsableArguments {
             executablePath: CommandLine.executablePath)
     }
 
-    /// Starts the embedded interpreter, or fails with a message that says how to fix it.
-    func startInterpreter() async throws(CLIError) -> PythonInterpreter {
+    /// Starts the embedded interpreter in `environment` (default: the one ``locateEnvironment()``
+    /// finds), or fails with a message that says how to fix it.
+    func startInterpreter(in environment: PythonEnvironment? = nil) async throws(CLIError) -> PythonInterpreter {
         do {
-            return try await PythonInterpreter.start(environment: try locateEnvironment())
+            return try await PythonInterpreter.start(environment: try environment ?? locateEnvironment())
         } catch {
             throw CLIError(message: "\(error) (launch-worker doctor says more)")
         }

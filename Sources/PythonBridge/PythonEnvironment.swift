@@ -14,9 +14,13 @@ public struct PythonEnvironment: Sendable, Equatable {
         case environmentVariable(String)
         /// Found by walking up from the worker's executable (a `.venv` in the checkout).
         case besideExecutable
+        /// Chosen for the bundle (`--environment DIR`, or the environment `prepare` made for
+        /// its requirements); the text says how.
+        case bundle(String)
 
         public var description: String {
             switch self {
+            case .bundle(let how): how
             case .option: "--python-env"
             case .environmentVariable(let name): "$\(name)"
             case .besideExecutable: "the .venv next to the launch-worker checkout"

@@ -9,6 +9,7 @@ func worker(_ arguments: [String], environment: [String: String] = [:]) async th
     var merged = ProcessInfo.processInfo.environment
     for name in [
         "BUNDLE_URL", "BASE_PATH", "LOAD_PREDICT_FN_MODULE_PATH", "LOAD_MODEL_FN_MODULE_PATH", "USER_CONFIG_LOCATION",
+        "REQUIREMENTS_PATH",
     ] {
         merged[name] = nil
     }
