@@ -26,6 +26,12 @@ from launch_worker.bundle_dir import METADATA_FILE, write_bundle_dir, write_file
 
 FIXTURES = Path(__file__).resolve().parent
 ENV_PARAMS = {"framework_type": "pytorch"}
+MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
+# `other-python` and `zip-other-python` claim a Python minor version this one is not.
+OTHER_PYTHON = "3.13.1" if MINOR == "3.12" else "3.12.1"
+# `unmet-requirements`: a distribution that does not exist, a numpy version none has, and
+# numpy under another spelling of its name (met).
+UNMET_REQUIREMENTS = ["launch-worker-no-such-dist==1.0", "numpy>=999", "NumPy"]
 
 
 def add(x, y):
@@ -307,6 +313,14 @@ def main():
     fixtures.plain("barrier", Rendezvous(), {"parties": 4})
     fixtures.plain("barrier-2", Rendezvous(), {"parties": 2})
     fixtures.loaded("gated-load", load_model_fn=load_model_after_gate, load_predict_fn=load_predict)
+    # bundle.json claims another Python: the artifact is this Python's, so an allowed load runs.
+    fixtures.plain("other-python", add)
+    _set_field(options.out_dir / "other-python", "python_version", OTHER_PYTHON)
+    fixtures.zipped("zip-other-python", scale)
+    _set_field(options.out_dir / "zip-other-python", "python_version", OTHER_PYTHON)
+    fixtures.plain("other-patch-python", add)
+    _set_field(options.out_dir / "other-patch-python", "python_version", f"{MINOR}.999")
+    fixtures.plain("unmet-requirements", add, requirements=UNMET_REQUIREMENTS)
     print(f"built {len(fixtures.built)} bundles in {options.out_dir}")
 
 
@@ -319,14 +333,14 @@ class _Fixtures:
         self.builder = BundleBuilder(out_dir)
         self.built = []
 
-    def plain(self, name, predict_fn_or_cls, app_config=None):
+    def plain(self, name, predict_fn_or_cls, app_config=None, requirements=()):
         """A predict_fn_or_cls bundle."""
         self.built.append(name)
         self.builder.create_model_bundle(
             name,
             ENV_PARAMS,
             predict_fn_or_cls=predict_fn_or_cls,
-            requirements=[],
+            requirements=list(requirements),
             app_config=app_config,
         )
 
@@ -389,6 +403,14 @@ def _pickle_with_cloudpickle2(function, cloudpickle2_dir):
         sys.exit(f"cannot pickle with cloudpickle from {cloudpickle2_dir}: {child.stderr.decode()}")
     version, _, artifact = child.stdout.partition(b"\n")
     return version.decode(), artifact
+
+
+def _set_field(bundle, field, value):
+    """Set a field of a bundle's bundle.json (for fixtures that claim what they are not)."""
+    path = bundle / METADATA_FILE
+    metadata = json.loads(path.read_text())
+    metadata[field] = value
+    write_file_atomically(path, (json.dumps(metadata, indent=2) + "\n").encode())
 
 
 def _drop_field(bundle, field):
