@@ -154,23 +154,35 @@ def sleepy(seconds):
     return {"slept": seconds}
 
 
-def spin(seconds):
-    """`spin`: busy-loop in Python for seconds (an async exception interrupts it)."""
+def spin(seconds, looping=None):
+    """`spin`: busy-loop in Python for seconds (an async exception interrupts it).
+
+    looping (a list, from the Python tests) has its first item set to True from inside the
+    loop, so a test raises into the loop knowing it runs; a list, not a lock-taking Event,
+    because an exception raised into the thread while it held a lock would leave it held.
+    """
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        pass
+        if looping is not None:
+            looping[0] = True
     return {"spun": seconds}
 
 
-def swallow(seconds):
-    """`swallow`: busy-loop like spin, swallowing every Exception raised into the loop."""
+def swallow(seconds, looping=None, swallowed=None):
+    """`swallow`: busy-loop like spin, swallowing every Exception raised into the loop.
+
+    As in spin, looping[0] is set to True from inside the loop; each swallowed exception is
+    appended to the list swallowed, when given.
+    """
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
             while time.monotonic() < end:
-                pass
-        except Exception:  # What bundle code may do; TaskTimedOut must get through.
-            pass
+                if looping is not None:
+                    looping[0] = True
+        except Exception as error:  # What bundle code may do; TaskTimedOut must get through.
+            if swallowed is not None:
+                swallowed.append(error)
     return {"spun": seconds}
 
 

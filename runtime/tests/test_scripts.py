@@ -227,30 +227,44 @@ class _Running:
         assert done == 1
 
 
+def _until(condition, what):
+    """Poll condition until it holds, failing after a generous deadline (a loaded machine)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.001)
+
+
 @pytest.mark.parametrize("name", ["spin", "swallow"])
 def test_fixture_busy_loops_stop_on_task_timed_out(fixtures, load, name):
-    running = _Running(load(fixtures / name), seconds=60)
-    time.sleep(0.05)
+    looping = [False]
+    running = _Running(load(fixtures / name), seconds=120, looping=looping)
+    _until(lambda: looping[0], "the loop runs")
     running.raise_in(TaskTimedOut)
-    running.thread.join(10)
+    running.thread.join(60)
     assert not running.thread.is_alive()
     assert isinstance(running.outcome, TaskTimedOut)
 
 
 def test_fixture_swallow_keeps_looping_after_an_exception(fixtures, load):
-    running = _Running(load(fixtures / "swallow"), seconds=60)
-    time.sleep(0.05)
+    looping, swallowed = [False], []
+    running = _Running(load(fixtures / "swallow"), seconds=120, looping=looping, swallowed=swallowed)
+    _until(lambda: looping[0], "the loop runs")
     running.raise_in(RuntimeError)
-    running.thread.join(0.3)
+    _until(lambda: swallowed, "the loop swallowed the RuntimeError")
+    assert isinstance(swallowed[0], RuntimeError)
+    looping[0] = False
+    _until(lambda: looping[0], "the loop goes on after swallowing")
     assert running.thread.is_alive()
     running.raise_in(TaskTimedOut)
-    running.thread.join(10)
+    running.thread.join(60)
     assert isinstance(running.outcome, TaskTimedOut)
 
 
 def test_fixture_spin_stops_on_an_exception(fixtures, load):
-    running = _Running(load(fixtures / "spin"), seconds=60)
-    time.sleep(0.05)
+    looping = [False]
+    running = _Running(load(fixtures / "spin"), seconds=120, looping=looping)
+    _until(lambda: looping[0], "the loop runs")
     running.raise_in(RuntimeError)
-    running.thread.join(10)
+    running.thread.join(60)
     assert isinstance(running.outcome, RuntimeError)
