@@ -275,6 +275,17 @@ def load_model_after_gate():
     return {"weights": [1]}
 
 
+def gated(gate):
+    """`gated`: wait until the file gate exists (a test makes it), then answer.
+
+    Holds a slot busy for exactly as long as a test wants, without timing anything.
+    """
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"gate": os.path.exists(gate)}
+
+
 def main():
     """Build every fixture bundle into OUT_DIR and print how many."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -325,6 +336,7 @@ def main():
     fixtures.plain("barrier", Rendezvous(), {"parties": 4})
     fixtures.plain("barrier-2", Rendezvous(), {"parties": 2})
     fixtures.loaded("gated-load", load_model_fn=load_model_after_gate, load_predict_fn=load_predict)
+    fixtures.plain("gated", gated)
     # bundle.json claims another Python: the artifact is this Python's, so an allowed load runs.
     fixtures.plain("other-python", add)
     _set_field(options.out_dir / "other-python", "python_version", OTHER_PYTHON)

@@ -115,6 +115,7 @@ FIXTURE_ANSWERS = {
     "crash-on": ({"x": "fine"}, {"x": "fine"}),
     "crash-beside": ({"x": "alone", "spool": "/nonexistent"}, {"x": "alone"}),
     "cpu": ({"n": 10}, {"sum": 285}),
+    "gated": ({"gate": "/"}, {"gate": True}),
     "other-python": ({"x": 1, "y": 2}, {"sum": 3}),
     "unmet-requirements": ({"x": 1, "y": 2}, {"sum": 3}),
 }
