@@ -63,8 +63,9 @@ final class PredictEndpoint: Sendable {
         return declared > configuration.maxBodyBytes
     }
 
-    /// Checks a `/predict` request in order (ready, token, body size, request) and reserves a
-    /// slot or a place among the requests waiting for one (429 when there is neither).
+    /// Checks a `/predict` request in order (ready, token, body size, request) and takes a free
+    /// slot, or else reserves a place among the requests waiting for one (429 when there is
+    /// neither, or at once with `--fail-on-concurrency-limit`).
     func admit(authorization: String?, body: RequestBody) -> Admission {
         let state = readiness.current
         guard state == .ready, let attached = loaded.withLock({ $0 }) else {
@@ -87,13 +88,15 @@ final class PredictEndpoint: Sendable {
             }
         }
         let arrived = ContinuousClock.now
-        if configuration.failOnConcurrencyLimit {
-            guard let slot = runner.slots.tryAcquire() else {
-                return .answered(
-                    Answer(429, detail: "all \(runner.slots.count) slots are busy (--fail-on-concurrency-limit)"))
-            }
+        // A free slot is taken at once, so only requests that find every slot busy count
+        // against --max-queued (with 0, a free slot still serves).
+        if let slot = runner.slots.tryAcquire() {
             return .admitted(
                 PredictWork(request: predictRequest, runner: runner, inputs: inputs, slot: slot, arrived: arrived))
+        }
+        if configuration.failOnConcurrencyLimit {
+            return .answered(
+                Answer(429, detail: "all \(runner.slots.count) slots are busy (--fail-on-concurrency-limit)"))
         }
         let queued = waiting.withLock { waiting -> Bool in
             guard waiting < configuration.maxQueuedRequests else { return false }
@@ -156,8 +159,8 @@ final class PredictEndpoint: Sendable {
     }
 }
 
-/// A `/predict` request admitted to run: it holds a slot (`--fail-on-concurrency-limit`) or a
-/// place among the requests waiting for one.
+/// A `/predict` request admitted to run: it holds a slot (one was free) or a place among the
+/// requests waiting for one.
 struct PredictWork: Sendable {
     let request: PredictRequest
     let runner: TaskRunner

@@ -130,3 +130,8 @@ def test_requests_beyond_max_queued_get_429_at_once(serve, tmp_path):
         assert running.result() == answer
         assert next(future for future in later if future is not refused).result() == answer
 
+
+def test_max_queued_0_serves_on_a_free_slot(serve):
+    url = serve("function", "--max-queued", "0")
+    body = json.dumps({"args": {"x": 2, "y": 3}}).encode()
+    assert post(url + "/predict", body) == (200, {"status": "SUCCESS", "result": json.dumps({"sum": 5})})
