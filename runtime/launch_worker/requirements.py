@@ -2,7 +2,6 @@
 checked against the running environment."""
 
 import importlib.metadata
-import inspect
 import os
 import re
 import sys
@@ -25,6 +24,8 @@ def infer_requirements(globals_copy: Mapping[str, Any] | None) -> list[str]:
     """
     if globals_copy is None:
         return []
+    import inspect  # here, not at the top: workers import this module to check requirements
+
     packages = set()
     for value in globals_copy.values():
         if inspect.ismodule(value):
@@ -52,28 +53,25 @@ def read_requirements_file(path: str | os.PathLike) -> list[str]:
 def unmet_requirements(requirements: Iterable[str]) -> list[str]:
     """Describe each requirement line the running environment does not meet.
 
-    A distribution counts as installed when ``importlib.metadata`` finds one of its name,
-    compared as PEP 503 normalises names (``Foo_Bar`` is ``foo-bar``). Where ``packaging`` is
+    A distribution counts as installed when ``importlib.metadata`` finds it by name, which it
+    compares as PEP 503 normalises names (``Foo_Bar`` is ``foo-bar``). Where ``packaging`` is
     importable, a version specifier is checked too, and a requirement whose environment
     marker does not hold here is skipped. Lines that name no distribution (pip options,
     URLs, paths) are skipped. Each unmet line gives ``"LINE (not installed)"`` or
     ``"LINE (VERSION installed)"``.
     """
-    installed = {}
-    for distribution in importlib.metadata.distributions():
-        name = distribution.metadata["Name"]
-        if name:
-            installed.setdefault(_normalised(name), distribution.version)
     unmet = []
     for line in requirements:
         parsed = _parsed(line)
         if parsed is None:
             continue
         name, specifier = parsed
-        version = installed.get(_normalised(name))
-        if version is None:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
             unmet.append(f"{line.strip()} (not installed)")
-        elif specifier is not None and not _satisfies(specifier, version):
+            continue
+        if specifier is not None and not _satisfies(specifier, version):
             unmet.append(f"{line.strip()} ({version} installed)")
     return unmet
 
@@ -89,11 +87,6 @@ def unmet_requirements_warning(*requirements: str) -> str | None:
         "its predict may fail with ModuleNotFoundError: install them there, or name an "
         "environment that has them with --python-env"
     )
-
-
-def _normalised(name: str) -> str:
-    """A distribution name as PEP 503 compares it."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _parsed(line: str) -> tuple[str, Any] | None:
