@@ -89,7 +89,8 @@ public struct DurableWriteError: Error, Sendable, CustomStringConvertible {
     /// What failed, with the system's reason.
     public var reason: String
 
-    init(_ path: String, _ what: String, errno code: Int32 = errno) {
+    /// The error of writing `path`: `what` failed, with `code`'s reason.
+    public init(_ path: String, _ what: String, errno code: Int32 = errno) {
         self.path = path
         reason = "\(what): \(String(cString: strerror(code)))"
     }

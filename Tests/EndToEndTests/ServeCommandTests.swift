@@ -40,9 +40,9 @@ struct TestSpool {
         return log
     }
 
-    /// Every task file still claimed by any worker.
+    /// Every task file still claimed by any worker (not a worker's spare files, which are hidden).
     var claimedTasks: [String] {
-        names(layout.claimed).flatMap { names(layout.claimed.appending(path: $0)) }
+        names(layout.claimed).flatMap { names(layout.claimed.appending(path: $0)).filter { !$0.hasPrefix(".") } }
     }
 
     /// Starts `launch-worker serve BUNDLE --queue <this spool>` with more arguments.
