@@ -19,7 +19,8 @@ struct LaunchWorker: AsyncParsableCommand {
             """,
         version: "launch-worker \(version) (embeds Python \(PythonEnvironment.linkedVersion))",
         subcommands: [
-            RunCommand.self, ServeCommand.self, BenchCommand.self, SubmitCommand.self, StatusCommand.self,
+            RunCommand.self, BatchCommand.self, ServeCommand.self, BenchCommand.self, SubmitCommand.self,
+            StatusCommand.self,
             DoctorCommand.self,
             PackCommand.self, InspectCommand.self, CacheCommand.self,
         ]

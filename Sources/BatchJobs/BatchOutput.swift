@@ -1,0 +1,180 @@
+import Foundation
+import JSONBytes
+import Synchronization
+import WorkerCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A batch's output folder: `batch.json` (what it is for), `results.jsonl` (one Launch response
+/// per input, with its `id`), `journal` (``BatchJournal``), pickles under `results/`, and
+/// `summary.json` at the end.
+///
+/// Opening it finds what an earlier run finished, cuts off what a crash left half written, and
+/// refuses a folder made for another input, bundle or `--return-pickled`.
+public final class BatchOutput: Sendable {
+    /// The folder.
+    public let folder: URL
+    /// What earlier runs finished.
+    public let previous: BatchJournal.Recovered
+    private let files: Mutex<Files>
+
+    private struct Files {
+        let results: Int32
+        let journal: Int32
+        var end: Int
+        var counts: [String: Int]
+    }
+
+    /// The folder's file names.
+    public enum Name {
+        public static let manifest = "batch.json"
+        public static let results = "results.jsonl"
+        public static let journal = "journal"
+        public static let summary = "summary.json"
+        public static let pickles = "results"
+    }
+
+    /// Opens `folder` for the batch `manifest` describes, making it when missing; with
+    /// `restart`, what an earlier batch left there is removed first.
+    ///
+    /// - Throws: ``BatchOutputError`` when the folder holds another batch (what changed, and to
+    ///   give `--restart` or another folder), or its files cannot be made or read.
+    public init(folder: URL, manifest: BatchManifest, restart: Bool) throws(BatchOutputError) {
+        self.folder = folder
+        let manifestFile = folder.appending(path: Name.manifest)
+        if restart {
+            for name in [Name.manifest, Name.results, Name.journal, Name.summary, Name.pickles] {
+                try? FileManager.default.removeItem(at: folder.appending(path: name))
+            }
+        }
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw BatchOutputError("--output \(folder.path): cannot make the folder: \(error.localizedDescription)")
+        }
+        if let data = FileManager.default.contents(atPath: manifestFile.path) {
+            guard let old = try? JSONDecoder().decode(BatchManifest.self, from: data) else {
+                throw BatchOutputError(
+                    "\(manifestFile.path) is not a batch manifest: give another --output folder, or --restart")
+            }
+            if let mismatch = old.mismatch(with: manifest) {
+                throw BatchOutputError(
+                    "\(folder.path) holds another batch: \(mismatch). Rerun with --restart to start over "
+                        + "(its results are removed), or give another --output folder")
+            }
+        } else if FileManager.default.fileExists(atPath: folder.appending(path: Name.results).path) {
+            throw BatchOutputError(
+                "\(folder.path) holds a results.jsonl that no batch.json describes: give another --output folder, "
+                    + "or --restart to remove it")
+        } else {
+            try Self.writeManifest(manifest, to: manifestFile)
+        }
+        let resultsPath = folder.appending(path: Name.results).path
+        let journalPath = folder.appending(path: Name.journal).path
+        let recovered = try BatchJournal.recover(
+            journal: journalPath, resultsLength: BatchJournal.fileLength(resultsPath))
+        previous = recovered
+        let results = try Self.openCut(resultsPath, to: recovered.resultsLength)
+        let journal: Int32
+        do {
+            journal = try Self.openCut(journalPath, to: recovered.journalLength)
+        } catch {
+            close(results)
+            throw error
+        }
+        files = Mutex(Files(results: results, journal: journal, end: recovered.resultsLength, counts: recovered.counts))
+    }
+
+    deinit {
+        files.withLock { files in
+            close(files.results)
+            close(files.journal)
+        }
+    }
+
+    /// Where pickled results go.
+    public var picklesFolder: URL { folder.appending(path: Name.pickles) }
+
+    /// How many results there are by status, earlier runs' included.
+    public var counts: [String: Int] { files.withLock { $0.counts } }
+
+    /// Appends `item`'s result line, then its journal line.
+    ///
+    /// - Returns: how many results there are by status now.
+    /// - Throws: ``BatchOutputError`` when a line cannot be written (a full disk): the batch
+    ///   stops, and a rerun resumes it.
+    @discardableResult
+    public func record(_ item: BatchItem, _ response: TaskResponse) throws(BatchOutputError) -> [String: Int] {
+        var line: [UInt8] = []
+        JSONText.appendObject(
+            [
+                "id": item.id, "status": response.status.rawValue, "result": response.result,
+                "result_url": response.resultURL, "traceback": response.traceback,
+            ], to: &line)
+        line.append(0x0A)
+        return try files.withLock { files throws(BatchOutputError) in
+            try Self.append(line, to: files.results, name: Name.results)
+            files.end += line.count
+            let success = response.status == .success
+            try Self.append(
+                BatchJournal.line(index: item.index, success: success, end: files.end),
+                to: files.journal, name: Name.journal)
+            files.counts[response.status.rawValue, default: 0] += 1
+            return files.counts
+        }
+    }
+
+    /// Makes what is written so far durable (fsync of both files).
+    public func sync() {
+        let (results, journal) = files.withLock { ($0.results, $0.journal) }
+        fsync(results)
+        fsync(journal)
+    }
+
+    /// Writes `summary.json` durably.
+    ///
+    /// - Throws: ``BatchOutputError`` when it cannot be written.
+    public func writeSummary(_ summary: BatchSummary) throws(BatchOutputError) {
+        do {
+            try DurableFile.write(summary.json(), to: folder.appending(path: Name.summary))
+        } catch {
+            throw BatchOutputError("cannot write the summary: \(error)")
+        }
+    }
+
+    private static func writeManifest(_ manifest: BatchManifest, to file: URL) throws(BatchOutputError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        do {
+            try DurableFile.write(Array(try encoder.encode(manifest)), to: file)
+        } catch {
+            throw BatchOutputError("cannot write \(file.path): \(error)")
+        }
+    }
+
+    /// Opens `path` for appending, made when missing and cut to `length` bytes.
+    private static func openCut(_ path: String, to length: Int) throws(BatchOutputError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BatchOutputError("\(path): cannot open it: \(String(cString: strerror(errno)))") }
+        guard ftruncate(fd, off_t(length)) == 0 else {
+            close(fd)
+            throw BatchOutputError("\(path): cannot cut it to \(length) bytes: \(String(cString: strerror(errno)))")
+        }
+        return fd
+    }
+
+    private static func append(_ bytes: [UInt8], to fd: Int32, name: String) throws(BatchOutputError) {
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                throw BatchOutputError(
+                    "cannot write \(name): \(String(cString: strerror(errno))); rerun the same command to resume")
+            }
+            written += count
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import BatchJobs
+import Foundation
+import LaunchBundle
+import Logging
+import PythonBridge
+import WorkerCore
+
+/// `launch-worker batch`: run a bundle over a file of inputs, resumably, into an output folder.
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Run a bundle over a CSV or JSON Lines file of inputs, into an output folder; resumable.",
+        discussion: """
+            Reads --input a row at a time: a CSV with a url column or an args column (a JSON object) and an \
+            optional id column, or JSON Lines of request bodies ({"args": ...} or {"url": ...}, an optional \
+            "id"); - reads standard input. Writes DIR/results.jsonl (one line per input: id, status, result or \
+            result_url, traceback), pickles under DIR/results/ with --return-pickled, and DIR/summary.json.
+
+            Resumable: running the same command again after a crash, kill -9 or Ctrl-C skips the inputs that \
+            finished and runs the rest; each input ends with exactly one line. A changed input or bundle is \
+            refused unless --restart.
+
+            Exit status: 0 when every input succeeded, 1 when some failed (or --max-failures stopped the \
+            batch), 2 on a usage error, an input that cannot be read or an output folder that cannot be used, \
+            130 when interrupted.
+
+            Examples:
+              launch-worker batch sample-bundles/dist/arithmetic --input rows.csv --output out/
+              cat requests.jsonl | launch-worker batch my-bundle --input - --output out/ --per-worker 4
+            """
+    )
+
+    @Argument(help: BundleSession.argumentHelp)
+    var bundle: String?
+
+    @Option(help: ArgumentHelp("The inputs: a .csv or .jsonl file, or - for standard input.", valueName: "FILE"))
+    var input: String
+
+    @Option(help: ArgumentHelp("The folder for results.jsonl, the journal and summary.json.", valueName: "DIR"))
+    var output: String
+
+    @Option(help: "The input's format, csv or jsonl (default: from its name; jsonl for standard input).")
+    var format: BatchInputFile.Format?
+
+    @OptionGroup var options: BatchOptions
+
+    @OptionGroup(title: "URL inputs") var download: URLDownloadOptions
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() async throws {
+        let logger = runtime.makeLogger()
+        let inputFile: BatchInputFile
+        let digest: FileDigest?
+        do {
+            inputFile = try BatchInputFile(path: input, format: format)
+            digest = try inputFile.digest()
+        } catch {
+            throw CLIError(message: error.message)
+        }
+        let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
+        defer { session.close() }
+        let manifest = BatchManifest(
+            input: .init(path: input, format: inputFile.format, digest: digest),
+            bundle: try bundleDescription(session), returnPickled: options.returnPickled, queue: nil)
+        let folder: BatchOutput
+        let reader: any BatchInputReader
+        do {
+            folder = try BatchOutput(folder: URL(filePath: output), manifest: manifest, restart: options.restart)
+            reader = try inputFile.open(returnPickled: options.returnPickled)
+        } catch let error as BatchOutputError {
+            throw CLIError(message: error.message)
+        } catch let error as BatchInputError {
+            throw CLIError(message: error.message)
+        }
+        let runner = try await makeRunner(session, results: folder.picklesFolder, logger: logger)
+        let progress = BatchProgress(
+            total: inputFile.estimatedTotal(digest), previouslyDone: folder.previous.done.count,
+            previouslyFailed: folder.previous.counts["FAILURE", default: 0])
+        if progress.previouslyDone > 0 {
+            logger.info("resuming: \(progress.previouslyDone) inputs already have their results in \(output)")
+        }
+        let run = BatchRun(
+            runner: runner, reader: reader, output: folder,
+            configuration: .init(maxFailures: options.maxFailures, inputs: download.localProducers),
+            progress: progress)
+        let startedAt = Date()
+        let end = await BatchDrive.run(run, drainTimeout: .seconds(options.drainTimeout), logger: logger)
+        folder.sync()
+        let summary = BatchSummary(
+            end: end, progress: progress.snapshot(), counts: folder.counts, startedAt: startedAt,
+            manifest: manifest, environment: environment(), peakRSSBytes: ProcessFacts.peakRSS())
+        do {
+            try folder.writeSummary(summary)
+        } catch {
+            logger.error("\(error.message)")
+        }
+        FileHandle.standardError.write(Data("\(summary.line)\n".utf8))
+        session.close()
+        let status: Int32 =
+            switch end {
+            case .finished: summary.byStatus["FAILURE", default: 0] == 0 ? 0 : 1
+            case .maxFailures: 1
+            case .interrupted: 130
+            case .inputError(let message), .outputError(let message):
+                {
+                    FileHandle.standardError.write(Data("error: \(message)\n".utf8)); return 2
+                }()
+            }
+        // Predicts still running after an interrupted drain hold their threads: exit rather than wait.
+        Foundation.exit(status)
+    }
+
+    private func makeRunner(_ session: BundleSession, results: URL, logger: Logger) async throws(CLIError)
+        -> TaskRunner
+    {
+        var configuration = TaskRunner.Configuration()
+        configuration.taskTimeout = options.taskTimeout.map { .seconds($0) }
+        // One line per input would drown the progress: tasks are logged only at debug level.
+        var taskLogger = logger
+        taskLogger.logLevel = max(logger.logLevel, .notice)
+        let readiness = Readiness(readyFile: nil, parts: 1)
+        readiness.partStarted()
+        return TaskRunner(
+            executor: RequestExecutor(results: DirectoryResultStore(folder: results), logger: taskLogger),
+            slots: SlotPool(try await session.makeSlots(count: options.perWorker)), readiness: readiness,
+            metrics: WorkerMetrics(), configuration: configuration)
+    }
+
+    private func bundleDescription(_ session: BundleSession) throws(CLIError) -> BatchManifest.Bundle {
+        let directory = session.bundle.bundle
+        do throws(BatchInputError) {
+            let digest = try FileDigest.of([
+                directory.folder.appending(path: BundleDirectory.metadataName).path, directory.artifact.path,
+            ])
+            return .init(
+                name: directory.metadata.bundleName, location: bundle ?? "(from the environment)",
+                sha256: digest.sha256)
+        } catch {
+            throw CLIError(message: error.message)
+        }
+    }
+
+    private func environment() -> [String: String] {
+        var facts = [
+            "launch_worker": LaunchWorker.version, "python": PythonEnvironment.linkedVersion,
+            "per_worker": String(options.perWorker), "host": ProcessInfo.processInfo.hostName,
+        ]
+        facts["python_env"] = try? runtime.locateEnvironment().root.path
+        facts["task_timeout_s"] = options.taskTimeout.map { String($0) }
+        return facts
+    }
+}
+
+extension BatchInputFile.Format: ExpressibleByArgument {}

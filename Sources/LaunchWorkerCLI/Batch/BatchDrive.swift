@@ -1,0 +1,40 @@
+import BatchJobs
+import Logging
+import Synchronization
+
+/// Runs a batch under the worker's signals: the first SIGINT or SIGTERM stops taking inputs and
+/// lets those in flight finish for up to the drain timeout; a second exits at once. Either way
+/// what was recorded stays, and a rerun resumes.
+enum BatchDrive {
+    /// Runs `run` until it ends, or until the drain timeout after a signal.
+    static func run(_ run: BatchRun, drainTimeout: Duration, logger: Logger) async -> BatchRun.End {
+        let signalled = AsyncStream<Void>.makeStream()
+        let signals = SignalHandling(
+            logger: logger, exitingNow: "exiting now; rerun the same command to resume",
+            shutdown: {
+                run.interrupt()
+                signalled.continuation.yield()
+            }, snapshot: {})
+        defer { withExtendedLifetime(signals) {} }
+        let settled = Mutex(false)
+        // Unstructured, so that a predict stuck past the drain timeout cannot keep the batch from
+        // ending: the first of the two to settle decides.
+        return await withCheckedContinuation { continuation in
+            let settle = { @Sendable (end: BatchRun.End) in
+                let first = settled.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: end) }
+            }
+            Task { settle(await run.run()) }
+            Task {
+                for await _ in signalled.stream {
+                    try? await Task.sleep(for: drainTimeout)
+                    settle(.interrupted)
+                    return
+                }
+            }
+        }
+    }
+}
