@@ -122,6 +122,18 @@ def trivial(x):
     return x
 
 
+def wait_for_gate(x, gate=None):
+    """`gated`: return x; with gate, first wait until that file exists (up to 120 s).
+
+    Holds one input of a batch in flight for as long as a test wants, without timing anything.
+    """
+    if gate:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return {"x": x}
+
+
 def raises(x):
     """`raises`: fail on every input."""
     raise ValueError(f"bad input: {x}")
@@ -288,6 +300,7 @@ def main():
     fixtures.zipped("zip-noconfig")
     fixtures.plain("bytes-echo", bytes_echo)
     fixtures.plain("trivial", trivial)
+    fixtures.plain("gated", wait_for_gate)
     fixtures.plain("raises", raises)
     fixtures.loaded(
         "load-raises", load_model_fn=load_model_that_fails, load_predict_fn=unreachable_load_predict
