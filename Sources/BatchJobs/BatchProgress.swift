@@ -53,15 +53,30 @@ public final class BatchProgress: Sendable {
         public var total: Int?
         public var elapsed: Duration
 
+        /// A snapshot from its parts.
+        public init(
+            finishedThisRun: Int, failedThisRun: Int, skipped: Int, previouslyDone: Int, previouslyFailed: Int,
+            total: Int?, elapsed: Duration
+        ) {
+            self.finishedThisRun = finishedThisRun
+            self.failedThisRun = failedThisRun
+            self.skipped = skipped
+            self.previouslyDone = previouslyDone
+            self.previouslyFailed = previouslyFailed
+            self.total = total
+            self.elapsed = elapsed
+        }
+
         /// Inputs with a result, earlier runs' included.
         public var done: Int { previouslyDone + finishedThisRun }
         /// Inputs that failed, earlier runs' included.
         public var failed: Int { previouslyFailed + failedThisRun }
         /// Inputs finished per second in this run.
         public var rate: Double { Double(finishedThisRun) / max(elapsed / .seconds(1), 1e-9) }
-        /// Seconds left at this run's rate, when the total is known and something has finished.
+        /// Seconds left at this run's rate, when the total is known, something has finished and
+        /// something is left.
         public var secondsLeft: Double? {
-            guard let total, finishedThisRun > 0 else { return nil }
+            guard let total, finishedThisRun > 0, done < total else { return nil }
             return Double(max(0, total - done)) / rate
         }
     }

@@ -86,7 +86,9 @@ struct BatchCommand: AsyncParsableCommand {
             configuration: .init(maxFailures: options.maxFailures, inputs: download.localProducers),
             progress: progress)
         let startedAt = Date()
-        let end = await BatchDrive.run(run, drainTimeout: .seconds(options.drainTimeout), logger: logger)
+        let end = await BatchDrive.run(
+            run, reporter: ProgressReporter(progress, interval: .seconds(options.progressInterval)), output: folder,
+            drainTimeout: .seconds(options.drainTimeout), logger: logger)
         folder.sync()
         let summary = BatchSummary(
             end: end, progress: progress.snapshot(), counts: folder.counts, startedAt: startedAt,

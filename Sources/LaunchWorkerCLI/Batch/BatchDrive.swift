@@ -6,8 +6,11 @@ import Synchronization
 /// lets those in flight finish for up to the drain timeout; a second exits at once. Either way
 /// what was recorded stays, and a rerun resumes.
 enum BatchDrive {
-    /// Runs `run` until it ends, or until the drain timeout after a signal.
-    static func run(_ run: BatchRun, drainTimeout: Duration, logger: Logger) async -> BatchRun.End {
+    /// Runs `run` until it ends, or until the drain timeout after a signal, showing its progress
+    /// with `reporter` and making `output` durable every second.
+    static func run(
+        _ run: BatchRun, reporter: ProgressReporter, output: BatchOutput, drainTimeout: Duration, logger: Logger
+    ) async -> BatchRun.End {
         let signalled = AsyncStream<Void>.makeStream()
         let signals = SignalHandling(
             logger: logger, exitingNow: "exiting now; rerun the same command to resume",
@@ -15,7 +18,16 @@ enum BatchDrive {
                 run.interrupt()
                 signalled.continuation.yield()
             }, snapshot: {})
-        defer { withExtendedLifetime(signals) {} }
+        let showing = Task { await reporter.run() }
+        let syncing = Task {
+            while (try? await Task.sleep(for: .seconds(1))) != nil { output.sync() }
+        }
+        defer {
+            showing.cancel()
+            syncing.cancel()
+            reporter.finish()
+            withExtendedLifetime(signals) {}
+        }
         let settled = Mutex(false)
         // Unstructured, so that a predict stuck past the drain timeout cannot keep the batch from
         // ending: the first of the two to settle decides.

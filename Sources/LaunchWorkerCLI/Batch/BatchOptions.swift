@@ -23,10 +23,17 @@ struct BatchOptions: ParsableArguments {
             valueName: "SECONDS"))
     var drainTimeout: Double = 30
 
+    @Option(
+        help: ArgumentHelp(
+            "Where stderr is not a terminal, how often a progress line is written (a terminal gets a bar).",
+            valueName: "SECONDS"))
+    var progressInterval: Double = 10
+
     func validate() throws {
         guard perWorker >= 1 else { throw ValidationError("--per-worker must be at least 1") }
-        guard (taskTimeout ?? 1) > 0, drainTimeout >= 0 else {
-            throw ValidationError("--task-timeout must be positive, --drain-timeout not negative")
+        guard (taskTimeout ?? 1) > 0, progressInterval > 0, drainTimeout >= 0 else {
+            throw ValidationError(
+                "--task-timeout and --progress-interval must be positive, --drain-timeout not negative")
         }
         guard (maxFailures ?? 1) >= 1 else { throw ValidationError("--max-failures must be at least 1") }
     }

@@ -1,3 +1,4 @@
+import BatchJobs
 import Foundation
 
 /// What a benchmark run measured, printed as a table or as one JSON object.
@@ -137,8 +138,8 @@ final class BenchProgress: @unchecked Sendable {
         guard step != lastShown else { return }
         lastShown = step
         let rate = Double(done) / max(elapsed / .seconds(1), 1e-9)
-        let bar = String(repeating: "#", count: percent / 4) + String(repeating: " ", count: 25 - percent / 4)
-        let text = String(format: "[%@] %3d%%  %d requests  %.0f/s", bar, percent, done, rate)
+        let text = String(
+            format: "%@ %3d%%  %d requests  %.0f/s", ProgressBar.render(Double(percent) / 100), percent, done, rate)
         FileHandle.standardError.write(Data((terminal ? "\r\(text)" : "\(text)\n").utf8))
     }
 
