@@ -39,10 +39,14 @@ public struct BatchManifest: Sendable, Codable, Equatable {
     public var returnPickled: Bool
     /// The queue the inputs were sent to, nil when they ran in this process.
     public var queue: String?
+    /// The batch's own id, made with its folder: the queue's task ids start with it, so a rerun
+    /// finds the tasks an earlier run submitted.
+    public var batchID: String?
 
     enum CodingKeys: String, CodingKey {
         case input, bundle, queue
         case returnPickled = "return_pickled"
+        case batchID = "batch_id"
     }
 
     /// A manifest from its parts.
@@ -55,7 +59,8 @@ public struct BatchManifest: Sendable, Codable, Equatable {
 
     /// Why a batch made for `self` cannot go on as `other`, or nil when it can: the input's
     /// contents, its format, the bundle's contents, `--return-pickled` and the queue must match
-    /// (paths may differ: a moved file with the same bytes is the same input).
+    /// (paths may differ: a moved file with the same bytes is the same input; the batch's id is
+    /// the folder's own).
     public func mismatch(with other: BatchManifest) -> String? {
         if input.format != other.input.format {
             return "the input was \(input.format.rawValue), now it is \(other.input.format.rawValue)"

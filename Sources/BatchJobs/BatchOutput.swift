@@ -18,7 +18,12 @@ public final class BatchOutput: Sendable {
     public let folder: URL
     /// What earlier runs finished.
     public let previous: BatchJournal.Recovered
+    /// The batch's id (``BatchManifest/batchID``).
+    public let batchID: String
+    /// How many inputs, in order, earlier runs submitted to a queue.
+    public let previouslySubmitted: Int
     private let files: Mutex<Files>
+    private let submitted: Mutex<Int>
 
     private struct Files {
         let results: Int32
@@ -34,6 +39,7 @@ public final class BatchOutput: Sendable {
         public static let journal = "journal"
         public static let summary = "summary.json"
         public static let pickles = "results"
+        public static let submitted = "submitted"
     }
 
     /// Opens `folder` for the batch `manifest` describes, making it when missing; with
@@ -45,7 +51,7 @@ public final class BatchOutput: Sendable {
         self.folder = folder
         let manifestFile = folder.appending(path: Name.manifest)
         if restart {
-            for name in [Name.manifest, Name.results, Name.journal, Name.summary, Name.pickles] {
+            for name in [Name.manifest, Name.results, Name.journal, Name.summary, Name.pickles, Name.submitted] {
                 try? FileManager.default.removeItem(at: folder.appending(path: name))
             }
         }
@@ -54,6 +60,7 @@ public final class BatchOutput: Sendable {
         } catch {
             throw BatchOutputError("--output \(folder.path): cannot make the folder: \(error.localizedDescription)")
         }
+        var manifest = manifest
         if let data = FileManager.default.contents(atPath: manifestFile.path) {
             guard let old = try? JSONDecoder().decode(BatchManifest.self, from: data) else {
                 throw BatchOutputError(
@@ -64,13 +71,23 @@ public final class BatchOutput: Sendable {
                     "\(folder.path) holds another batch: \(mismatch). Rerun with --restart to start over "
                         + "(its results are removed), or give another --output folder")
             }
+            manifest.batchID = old.batchID
         } else if FileManager.default.fileExists(atPath: folder.appending(path: Name.results).path) {
             throw BatchOutputError(
                 "\(folder.path) holds a results.jsonl that no batch.json describes: give another --output folder, "
                     + "or --restart to remove it")
         } else {
+            manifest.batchID = "batch-\(RandomID.uuid())"
             try Self.writeManifest(manifest, to: manifestFile)
         }
+        batchID = manifest.batchID ?? "batch"
+        let submittedText = FileManager.default.contents(atPath: folder.appending(path: Name.submitted).path)
+        previouslySubmitted =
+            submittedText.flatMap {
+                Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            ?? 0
+        submitted = Mutex(previouslySubmitted)
         let resultsPath = folder.appending(path: Name.results).path
         let journalPath = folder.appending(path: Name.journal).path
         let recovered = try BatchJournal.recover(
@@ -124,6 +141,19 @@ public final class BatchOutput: Sendable {
             files.counts[response.status.rawValue, default: 0] += 1
             return files.counts
         }
+    }
+
+    /// Remembers that the first `count` inputs were submitted to the queue: a rerun waits for
+    /// their tasks instead of submitting them again. Written atomically when it changed, without
+    /// an fsync: should a crash lose it, a rerun submits those tasks again (they may run twice;
+    /// each input still gets one line).
+    public func recordSubmitted(_ count: Int) {
+        let changed = submitted.withLock { known in
+            defer { known = count }
+            return known != count
+        }
+        guard changed else { return }
+        try? DurableFile.write(Array("\(count)\n".utf8), to: folder.appending(path: Name.submitted), sync: false)
     }
 
     /// Makes what is written so far durable (fsync of both files).

@@ -6,7 +6,8 @@ import Logging
 import PythonBridge
 import WorkerCore
 
-/// `launch-worker batch`: run a bundle over a file of inputs, resumably, into an output folder.
+/// `launch-worker batch`: run a bundle over a file of inputs, resumably, into an output folder,
+/// here or through a queue that workers on other machines serve.
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
@@ -21,6 +22,9 @@ struct BatchCommand: AsyncParsableCommand {
             finished and runs the rest; each input ends with exactly one line. A changed input or bundle is \
             refused unless --restart.
 
+            With --queue, the inputs become tasks on a spool or a Celery queue on Redis, and workers anywhere \
+            (launch-worker serve --queue ...) run them; the bundle is theirs, so leave BUNDLE out.
+
             Exit status: 0 when every input succeeded, 1 when some failed (or --max-failures stopped the \
             batch), 2 on a usage error, an input that cannot be read or an output folder that cannot be used, \
             130 when interrupted.
@@ -28,6 +32,7 @@ struct BatchCommand: AsyncParsableCommand {
             Examples:
               launch-worker batch sample-bundles/dist/arithmetic --input rows.csv --output out/
               cat requests.jsonl | launch-worker batch my-bundle --input - --output out/ --per-worker 4
+              launch-worker batch --queue 'redis://broker:6379/0?queue=scores' --input rows.csv --output out/
             """
     )
 
@@ -45,9 +50,17 @@ struct BatchCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BatchOptions
 
+    @OptionGroup(title: "Through a queue") var queueOptions: BatchQueueOptions
+
     @OptionGroup(title: "URL inputs") var download: URLDownloadOptions
 
     @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        if queueOptions.queue != nil, bundle != nil {
+            throw ValidationError("with --queue the workers serving it load the bundle: leave BUNDLE out")
+        }
+    }
 
     func run() async throws {
         let logger = runtime.makeLogger()
@@ -59,59 +72,107 @@ struct BatchCommand: AsyncParsableCommand {
         } catch {
             throw CLIError(message: error.message)
         }
+        let inputDescription = BatchManifest.Input(path: input, format: inputFile.format, digest: digest)
+        if let queue = queueOptions.queue {
+            let batchQueue = try await queueOptions.open(queue)
+            let manifest = BatchManifest(
+                input: inputDescription,
+                bundle: .init(name: "", location: "the workers serving \(queue)", sha256: ""),
+                returnPickled: options.returnPickled, queue: queue.description)
+            let (folder, reader) = try open(manifest, inputFile)
+            let progress = makeProgress(inputFile, digest, folder, logger: logger)
+            let run = BatchQueueRun(
+                queue: batchQueue, reader: reader, output: folder, progress: progress, maxFailures: options.maxFailures)
+            let end = await drive(run.run, interrupt: run.interrupt, progress, folder, logger)
+            finish(end, progress: progress, folder: folder, manifest: manifest, environment: environment(), logger)
+        }
         let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
         defer { session.close() }
         let manifest = BatchManifest(
-            input: .init(path: input, format: inputFile.format, digest: digest),
-            bundle: try bundleDescription(session), returnPickled: options.returnPickled, queue: nil)
-        let folder: BatchOutput
-        let reader: any BatchInputReader
+            input: inputDescription, bundle: try bundleDescription(session), returnPickled: options.returnPickled,
+            queue: nil)
+        let (folder, reader) = try open(manifest, inputFile)
+        let runner = try await makeRunner(session, results: folder.picklesFolder, logger: logger)
+        let progress = makeProgress(inputFile, digest, folder, logger: logger)
+        let run = BatchRun(
+            runner: runner, reader: reader, output: folder,
+            configuration: .init(maxFailures: options.maxFailures, inputs: download.localProducers),
+            progress: progress)
+        let end = await drive(run.run, interrupt: run.interrupt, progress, folder, logger)
+        session.close()
+        var facts = environment()
+        facts["python_env"] = try? runtime.locateEnvironment().root.path
+        finish(end, progress: progress, folder: folder, manifest: manifest, environment: facts, logger)
+    }
+
+    /// The output folder for `manifest`, and a reader of the input from its start.
+    private func open(_ manifest: BatchManifest, _ inputFile: BatchInputFile) throws(CLIError) -> (
+        BatchOutput, any BatchInputReader
+    ) {
         do {
-            folder = try BatchOutput(folder: URL(filePath: output), manifest: manifest, restart: options.restart)
-            reader = try inputFile.open(returnPickled: options.returnPickled)
+            let folder = try BatchOutput(folder: URL(filePath: output), manifest: manifest, restart: options.restart)
+            return (folder, try inputFile.open(returnPickled: options.returnPickled))
         } catch let error as BatchOutputError {
             throw CLIError(message: error.message)
         } catch let error as BatchInputError {
             throw CLIError(message: error.message)
+        } catch {
+            throw CLIError(message: "\(error)")
         }
-        let runner = try await makeRunner(session, results: folder.picklesFolder, logger: logger)
+    }
+
+    private func makeProgress(
+        _ inputFile: BatchInputFile, _ digest: FileDigest?, _ folder: BatchOutput, logger: Logger
+    ) -> BatchProgress {
         let progress = BatchProgress(
             total: inputFile.estimatedTotal(digest), previouslyDone: folder.previous.done.count,
             previouslyFailed: folder.previous.counts["FAILURE", default: 0])
         if progress.previouslyDone > 0 {
             logger.info("resuming: \(progress.previouslyDone) inputs already have their results in \(output)")
         }
-        let run = BatchRun(
-            runner: runner, reader: reader, output: folder,
-            configuration: .init(maxFailures: options.maxFailures, inputs: download.localProducers),
-            progress: progress)
-        let startedAt = Date()
-        let end = await BatchDrive.run(
-            run, reporter: ProgressReporter(progress, interval: .seconds(options.progressInterval)), output: folder,
+        return progress
+    }
+
+    private func drive(
+        _ work: @escaping @Sendable () async -> BatchRun.End, interrupt: @escaping @Sendable () -> Void,
+        _ progress: BatchProgress, _ folder: BatchOutput, _ logger: Logger
+    ) async -> BatchRun.End {
+        await BatchDrive.run(
+            work, interrupt: interrupt,
+            reporter: ProgressReporter(progress, interval: .seconds(options.progressInterval)), output: folder,
             drainTimeout: .seconds(options.drainTimeout), logger: logger)
+    }
+
+    /// Writes the summary, says how the batch stands, and exits with its status: predicts still
+    /// running after an interrupted drain hold their threads, so the process exits rather than
+    /// waits for them.
+    private func finish(
+        _ end: BatchRun.End, progress: BatchProgress, folder: BatchOutput, manifest: BatchManifest,
+        environment: [String: String], _ logger: Logger
+    ) -> Never {
         folder.sync()
         let summary = BatchSummary(
-            end: end, progress: progress.snapshot(), counts: folder.counts, startedAt: startedAt,
-            manifest: manifest, environment: environment(), peakRSSBytes: ProcessFacts.peakRSS())
+            end: end, progress: progress.snapshot(), counts: folder.counts, startedAt: startedAt(progress),
+            manifest: manifest, environment: environment, peakRSSBytes: ProcessFacts.peakRSS())
         do {
             try folder.writeSummary(summary)
         } catch {
             logger.error("\(error.message)")
         }
         FileHandle.standardError.write(Data("\(summary.line)\n".utf8))
-        session.close()
-        let status: Int32 =
-            switch end {
-            case .finished: summary.byStatus["FAILURE", default: 0] == 0 ? 0 : 1
-            case .maxFailures: 1
-            case .interrupted: 130
-            case .inputError(let message), .outputError(let message):
-                {
-                    FileHandle.standardError.write(Data("error: \(message)\n".utf8)); return 2
-                }()
-            }
-        // Predicts still running after an interrupted drain hold their threads: exit rather than wait.
-        Foundation.exit(status)
+        switch end {
+        case .finished: Foundation.exit(summary.byStatus["FAILURE", default: 0] == 0 ? 0 : 1)
+        case .maxFailures: Foundation.exit(1)
+        case .interrupted: Foundation.exit(130)
+        case .inputError(let message), .outputError(let message):
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+
+    /// When the run started, as a date.
+    private func startedAt(_ progress: BatchProgress) -> Date {
+        Date(timeIntervalSinceNow: -((ContinuousClock.now - progress.start) / .seconds(1)))
     }
 
     private func makeRunner(_ session: BundleSession, results: URL, logger: Logger) async throws(CLIError)
@@ -149,8 +210,8 @@ struct BatchCommand: AsyncParsableCommand {
             "launch_worker": LaunchWorker.version, "python": PythonEnvironment.linkedVersion,
             "per_worker": String(options.perWorker), "host": ProcessInfo.processInfo.hostName,
         ]
-        facts["python_env"] = try? runtime.locateEnvironment().root.path
         facts["task_timeout_s"] = options.taskTimeout.map { String($0) }
+        facts["queue"] = queueOptions.queue?.description
         return facts
     }
 }

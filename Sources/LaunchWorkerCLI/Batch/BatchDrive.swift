@@ -6,16 +6,17 @@ import Synchronization
 /// lets those in flight finish for up to the drain timeout; a second exits at once. Either way
 /// what was recorded stays, and a rerun resumes.
 enum BatchDrive {
-    /// Runs `run` until it ends, or until the drain timeout after a signal, showing its progress
-    /// with `reporter` and making `output` durable every second.
+    /// Runs `work` until it ends, or until the drain timeout after a signal (which calls
+    /// `interrupt`), showing its progress with `reporter` and making `output` durable every second.
     static func run(
-        _ run: BatchRun, reporter: ProgressReporter, output: BatchOutput, drainTimeout: Duration, logger: Logger
+        _ work: @escaping @Sendable () async -> BatchRun.End, interrupt: @escaping @Sendable () -> Void,
+        reporter: ProgressReporter, output: BatchOutput, drainTimeout: Duration, logger: Logger
     ) async -> BatchRun.End {
         let signalled = AsyncStream<Void>.makeStream()
         let signals = SignalHandling(
             logger: logger, exitingNow: "exiting now; rerun the same command to resume",
             shutdown: {
-                run.interrupt()
+                interrupt()
                 signalled.continuation.yield()
             }, snapshot: {})
         let showing = Task { await reporter.run() }
@@ -39,7 +40,7 @@ enum BatchDrive {
                 }
                 if first { continuation.resume(returning: end) }
             }
-            Task { settle(await run.run()) }
+            Task { settle(await work()) }
             Task {
                 for await _ in signalled.stream {
                     try? await Task.sleep(for: drainTimeout)
