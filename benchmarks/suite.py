@@ -1,7 +1,8 @@
 """The benchmark suite: launch-worker against the Python workers it replaces, on the same
 machine in the same run, printed as ratios and written to BENCHMARKS.md.
 
-Usage: suite.py WORKER FIXTURES_DIR SAMPLES_DIR --out BENCHMARKS.md [--quick]
+Usage: suite.py WORKER FIXTURES_DIR SAMPLES_DIR --out BENCHMARKS.md [--seconds S]
+                [--batch-inputs N] [--only-batch]
 """
 
 import argparse
@@ -29,8 +30,9 @@ PYTHON = sys.executable
 class Suite:
     """Runs each comparison and keeps its row."""
 
-    def __init__(self, worker, fixtures, samples, seconds):
+    def __init__(self, worker, fixtures, samples, seconds, batch_inputs=100_000):
         self.worker, self.fixtures, self.samples, self.seconds = worker, fixtures, samples, seconds
+        self.batch_inputs = batch_inputs
         self.rows = []
         self.children = []
         self.scratch = Path(tempfile.mkdtemp(prefix="launch-worker-bench-"))
@@ -66,7 +68,30 @@ class Suite:
         subprocess.run(command + ([] if fsync else ["--no-fsync"]), check=True)
         return spool_throughput(client, ids)
 
+    def batch_ours(self, bundle, rows):
+        """`launch-worker batch` over a CSV of `rows` trivial inputs: its summary.json."""
+        output = self.scratch / f"batch-{time.monotonic_ns()}"
+        subprocess.run([self.worker, "batch", bundle, "--input", self.batch_csv(rows), "--output", output,
+                        "--log-level", "error"], check=True, stderr=subprocess.DEVNULL)
+        return json.loads((output / "summary.json").read_text())
+
+    def batch_csv(self, rows):
+        """A CSV of `rows` trivial inputs (`id,args`), made once per size."""
+        path = self.scratch / f"batch-{rows}.csv"
+        if not path.exists():
+            with open(path, "w", encoding="utf-8") as file:
+                file.write("id,args\n")
+                file.writelines(f'{row},"{{""x"": {row}}}"\n' for row in range(rows))
+        return path
+
     # --- measuring the baselines ----------------------------------------------------------
+
+    def batch_python(self, bundle, rows):
+        """Items/s of the hand-written Python loop over the same CSV."""
+        out = subprocess.run([PYTHON, BASELINES / "batch_loop.py", bundle, self.batch_csv(rows),
+                              self.scratch / f"python-batch-{rows}.jsonl"],
+                             cwd=BASELINES, capture_output=True, text=True, check=True).stdout
+        return float(out.strip())
 
     def serve_fastapi(self, bundle, per_worker):
         """Starts the FastAPI baseline; returns (process, base URL)."""
@@ -109,7 +134,6 @@ class Suite:
         echo = str(self.fixtures / "bytes-echo")
         numpy_model = str(self.samples / "linear-model")
         trivial_body = json.dumps({"args": {"x": 1}})
-        print(f"{'case':58} {'ours':>10} {'baseline':>10} {'ratio':>7}  target", flush=True)
 
         # Sync: the same wrk load against both servers.
         for connections in (8,):
@@ -197,6 +221,22 @@ class Suite:
         base = statistics.median(timed_ms([PYTHON, "-c", "import cloudpickle"]) for _ in range(5))
         self.row("cold start of a trivial bundle: ms vs python -c 'import cloudpickle'", ours, base, "ms", "< 2",
                  lambda r: r < 2, "launch-worker bench trivial --requests 1 (cold_start_ms), median of 5")
+
+    def run_batch(self):
+        """`launch-worker batch` against the Python loop a user would write, and its memory as
+        the input grows a hundredfold."""
+        trivial = str(self.fixtures / "trivial")
+        rows = self.batch_inputs
+        ours = self.batch_ours(trivial, rows)
+        base = self.batch_python(trivial, rows)
+        self.row(f"batch of {rows:,} trivial CSV rows: items/s vs a Python loop", ours["run"]["items_per_second"],
+                 base, "items/s", ">= 3", lambda r: r >= 3,
+                 f"launch-worker batch trivial --input rows.csv --output DIR ({rows:,} rows, summary.json's "
+                 "items_per_second) vs benchmarks/baselines/batch_loop.py")
+        small = self.batch_ours(trivial, rows // 10)["peak_rss_bytes"] / (1 << 20)
+        large = self.batch_ours(trivial, rows * 10)["peak_rss_bytes"] / (1 << 20)
+        self.row(f"batch peak RSS: {rows * 10:,} vs {rows // 10:,} inputs (MiB, lower is better)", large, small,
+                 "MiB", "< 1.2", lambda r: r < 1.2, "launch-worker batch trivial, summary.json's peak_rss_bytes")
 
     def write(self, path):
         machine = machine_description()
@@ -310,10 +350,16 @@ def main():
     parser.add_argument("samples", type=Path)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--batch-inputs", type=int, default=100_000,
+                        help="inputs of the batch row (its memory row runs a tenth and ten times as many)")
+    parser.add_argument("--only-batch", action="store_true", help="run only the batch rows")
     options = parser.parse_args()
-    suite = Suite(options.worker, options.fixtures, options.samples, options.seconds)
+    suite = Suite(options.worker, options.fixtures, options.samples, options.seconds, options.batch_inputs)
+    print(f"{'case':58} {'ours':>10} {'baseline':>10} {'ratio':>7}  target", flush=True)
     try:
-        suite.run()
+        if not options.only_batch:
+            suite.run()
+        suite.run_batch()
     finally:
         for child in suite.children:
             if child.poll() is None:
