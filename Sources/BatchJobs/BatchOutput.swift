@@ -24,6 +24,8 @@ public final class BatchOutput: Sendable {
     public let previouslySubmitted: Int
     private let files: Mutex<Files>
     private let submitted: Mutex<Int>
+    /// The `flock`ed `batch.lock`, held while this value lives.
+    private let lock: Int32
 
     private struct Files {
         let results: Int32
@@ -40,6 +42,7 @@ public final class BatchOutput: Sendable {
         public static let summary = "summary.json"
         public static let pickles = "results"
         public static let submitted = "submitted"
+        public static let lock = "batch.lock"
     }
 
     /// Opens `folder` for the batch `manifest` describes, making it when missing; with
@@ -49,18 +52,52 @@ public final class BatchOutput: Sendable {
     ///   give `--restart` or another folder), or its files cannot be made or read.
     public init(folder: URL, manifest: BatchManifest, restart: Bool) throws(BatchOutputError) {
         self.folder = folder
-        let manifestFile = folder.appending(path: Name.manifest)
-        if restart {
-            for name in [Name.manifest, Name.results, Name.journal, Name.summary, Name.pickles, Name.submitted] {
-                try? FileManager.default.removeItem(at: folder.appending(path: name))
-            }
-        }
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
             throw BatchOutputError("--output \(folder.path): cannot make the folder: \(error.localizedDescription)")
         }
-        var manifest = manifest
+        let lock = try Self.lock(folder)
+        do throws(BatchOutputError) {
+            if restart {
+                for name in [Name.manifest, Name.results, Name.journal, Name.summary, Name.pickles, Name.submitted] {
+                    try? FileManager.default.removeItem(at: folder.appending(path: name))
+                }
+            }
+            batchID = try Self.settle(manifest, in: folder)
+            let submittedText = FileManager.default.contents(atPath: folder.appending(path: Name.submitted).path)
+            previouslySubmitted =
+                submittedText.flatMap {
+                    Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+                ?? 0
+            submitted = Mutex(previouslySubmitted)
+            let resultsPath = folder.appending(path: Name.results).path
+            let journalPath = folder.appending(path: Name.journal).path
+            let recovered = try BatchJournal.recover(
+                journal: journalPath, resultsLength: BatchJournal.fileLength(resultsPath))
+            previous = recovered
+            let results = try Self.openCut(resultsPath, to: recovered.resultsLength)
+            let journal: Int32
+            do {
+                journal = try Self.openCut(journalPath, to: recovered.journalLength)
+            } catch {
+                close(results)
+                throw error
+            }
+            files = Mutex(
+                Files(results: results, journal: journal, end: recovered.resultsLength, counts: recovered.counts))
+        } catch {
+            close(lock)
+            throw error
+        }
+        self.lock = lock
+    }
+
+    /// Checks the folder's `batch.json` against `manifest`, or writes it for a new batch; returns
+    /// the batch's id.
+    private static func settle(_ manifest: BatchManifest, in folder: URL) throws(BatchOutputError) -> String {
+        let manifestFile = folder.appending(path: Name.manifest)
         if let data = FileManager.default.contents(atPath: manifestFile.path) {
             guard let old = try? JSONDecoder().decode(BatchManifest.self, from: data) else {
                 throw BatchOutputError(
@@ -71,37 +108,17 @@ public final class BatchOutput: Sendable {
                     "\(folder.path) holds another batch: \(mismatch). Rerun with --restart to start over "
                         + "(its results are removed), or give another --output folder")
             }
-            manifest.batchID = old.batchID
-        } else if FileManager.default.fileExists(atPath: folder.appending(path: Name.results).path) {
+            return old.batchID ?? "batch"
+        }
+        guard !FileManager.default.fileExists(atPath: folder.appending(path: Name.results).path) else {
             throw BatchOutputError(
                 "\(folder.path) holds a results.jsonl that no batch.json describes: give another --output folder, "
                     + "or --restart to remove it")
-        } else {
-            manifest.batchID = "batch-\(RandomID.uuid())"
-            try Self.writeManifest(manifest, to: manifestFile)
         }
-        batchID = manifest.batchID ?? "batch"
-        let submittedText = FileManager.default.contents(atPath: folder.appending(path: Name.submitted).path)
-        previouslySubmitted =
-            submittedText.flatMap {
-                Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            }
-            ?? 0
-        submitted = Mutex(previouslySubmitted)
-        let resultsPath = folder.appending(path: Name.results).path
-        let journalPath = folder.appending(path: Name.journal).path
-        let recovered = try BatchJournal.recover(
-            journal: journalPath, resultsLength: BatchJournal.fileLength(resultsPath))
-        previous = recovered
-        let results = try Self.openCut(resultsPath, to: recovered.resultsLength)
-        let journal: Int32
-        do {
-            journal = try Self.openCut(journalPath, to: recovered.journalLength)
-        } catch {
-            close(results)
-            throw error
-        }
-        files = Mutex(Files(results: results, journal: journal, end: recovered.resultsLength, counts: recovered.counts))
+        var manifest = manifest
+        manifest.batchID = "batch-\(RandomID.uuid())"
+        try writeManifest(manifest, to: manifestFile)
+        return manifest.batchID ?? "batch"
     }
 
     deinit {
@@ -109,6 +126,7 @@ public final class BatchOutput: Sendable {
             close(files.results)
             close(files.journal)
         }
+        close(lock)
     }
 
     /// Where pickled results go.
@@ -182,6 +200,21 @@ public final class BatchOutput: Sendable {
         } catch {
             throw BatchOutputError("cannot write \(file.path): \(error)")
         }
+    }
+
+    /// Takes the folder's lock, so that two batches never write into one folder (nor one
+    /// restarts it under the other); the system drops it when the process ends, however.
+    private static func lock(_ folder: URL) throws(BatchOutputError) -> Int32 {
+        let path = folder.appending(path: Name.lock).path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BatchOutputError("\(path): cannot open it: \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw BatchOutputError(
+                "another launch-worker batch is using \(folder.path): wait for it to end, or give another --output folder"
+            )
+        }
+        return fd
     }
 
     /// Opens `path` for appending, made when missing and cut to `length` bytes.

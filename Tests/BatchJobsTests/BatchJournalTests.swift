@@ -79,6 +79,20 @@ struct BatchJournalTests {
         #expect(try String(contentsOf: folder.appending(path: "results.jsonl"), encoding: .utf8).isEmpty)
     }
 
+    @Test("a folder another batch is using is refused, even with --restart, until that batch lets go")
+    func locked() throws {
+        let folder = try Checkout.temporaryFolder("batch-out")
+        do {
+            let running = try BatchOutput(folder: folder, manifest: manifest(), restart: false)
+            try running.record(item(0), .success(result: "1"))
+            #expect(throws: BatchOutputError.self) {
+                try BatchOutput(folder: folder, manifest: manifest(), restart: true)
+            }
+        }
+        let after = try BatchOutput(folder: folder, manifest: manifest(), restart: false)
+        #expect(after.previous.done.count == 1)
+    }
+
     @Test("the done set keeps one bit per input")
     func doneSet() {
         var done = DoneSet()

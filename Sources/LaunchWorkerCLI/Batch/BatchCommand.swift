@@ -205,13 +205,17 @@ struct BatchCommand: AsyncParsableCommand {
         }
     }
 
+    /// The worker and its settings for the summary: with a queue, the workers' own settings are
+    /// theirs, so only the queue is named.
     private func environment() -> [String: String] {
-        var facts = [
-            "launch_worker": LaunchWorker.version, "python": PythonEnvironment.linkedVersion,
-            "per_worker": String(options.perWorker), "host": ProcessInfo.processInfo.hostName,
-        ]
-        facts["task_timeout_s"] = options.taskTimeout.map { String($0) }
-        facts["queue"] = queueOptions.queue?.description
+        var facts = ["launch_worker": LaunchWorker.version, "host": ProcessInfo.processInfo.hostName]
+        if let queue = queueOptions.queue {
+            facts["queue"] = queue.description
+        } else {
+            facts["python"] = PythonEnvironment.linkedVersion
+            facts["per_worker"] = String(options.perWorker)
+            facts["task_timeout_s"] = options.taskTimeout.map { String($0) }
+        }
         return facts
     }
 }
