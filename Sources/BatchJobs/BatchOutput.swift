@@ -30,9 +30,27 @@ public final class BatchOutput: Sendable {
     private struct Files {
         let results: Int32
         let journal: Int32
+        /// Where `results.jsonl` ends once what waits is written.
         var end: Int
         var counts: [String: Int]
+        /// Result and journal lines recorded but not yet written: one `write` each per 64 KiB
+        /// rather than two per input, which had cost a sixth of a trivial batch's time.
+        var waitingResults: [UInt8] = []
+        var waitingJournal: [UInt8] = []
+
+        /// Writes what waits: the result lines first, so that every journal line in the file has
+        /// its result line before it.
+        mutating func flush() throws(BatchOutputError) {
+            guard !waitingResults.isEmpty || !waitingJournal.isEmpty else { return }
+            try BatchOutput.append(waitingResults, to: results, name: Name.results)
+            waitingResults.removeAll(keepingCapacity: true)
+            try BatchOutput.append(waitingJournal, to: journal, name: Name.journal)
+            waitingJournal.removeAll(keepingCapacity: true)
+        }
     }
+
+    /// How much recorded output may wait in memory before it is written.
+    private static let flushThreshold = 1 << 16
 
     /// The folder's file names.
     public enum Name {
@@ -123,6 +141,7 @@ public final class BatchOutput: Sendable {
 
     deinit {
         files.withLock { files in
+            try? files.flush()
             close(files.results)
             close(files.journal)
         }
@@ -135,10 +154,11 @@ public final class BatchOutput: Sendable {
     /// How many results there are by status, earlier runs' included.
     public var counts: [String: Int] { files.withLock { $0.counts } }
 
-    /// Appends `item`'s result line, then its journal line.
+    /// Records `item`'s result line and its journal line; they are written once 64 KiB wait, and
+    /// by ``sync()`` (a crash loses what waits: those inputs run again on the rerun).
     ///
     /// - Returns: how many results there are by status now.
-    /// - Throws: ``BatchOutputError`` when a line cannot be written (a full disk): the batch
+    /// - Throws: ``BatchOutputError`` when lines cannot be written (a full disk): the batch
     ///   stops, and a rerun resumes it.
     @discardableResult
     public func record(_ item: BatchItem, _ response: TaskResponse) throws(BatchOutputError) -> [String: Int] {
@@ -150,13 +170,12 @@ public final class BatchOutput: Sendable {
             ], to: &line)
         line.append(0x0A)
         return try files.withLock { files throws(BatchOutputError) in
-            try Self.append(line, to: files.results, name: Name.results)
+            files.waitingResults += line
             files.end += line.count
             let success = response.status == .success
-            try Self.append(
-                BatchJournal.line(index: item.index, success: success, end: files.end),
-                to: files.journal, name: Name.journal)
+            files.waitingJournal += BatchJournal.line(index: item.index, success: success, end: files.end)
             files.counts[response.status.rawValue, default: 0] += 1
+            if files.waitingResults.count >= Self.flushThreshold { try files.flush() }
             return files.counts
         }
     }
@@ -174,9 +193,14 @@ public final class BatchOutput: Sendable {
         try? DurableFile.write(Array("\(count)\n".utf8), to: folder.appending(path: Name.submitted), sync: false)
     }
 
-    /// Makes what is written so far durable (fsync of both files).
-    public func sync() {
-        let (results, journal) = files.withLock { ($0.results, $0.journal) }
+    /// Writes what was recorded and makes it durable (fsync of both files).
+    ///
+    /// - Throws: ``BatchOutputError`` when it cannot be written.
+    public func sync() throws(BatchOutputError) {
+        let (results, journal) = try files.withLock { files throws(BatchOutputError) in
+            try files.flush()
+            return (files.results, files.journal)
+        }
         fsync(results)
         fsync(journal)
     }
@@ -228,7 +252,7 @@ public final class BatchOutput: Sendable {
         return fd
     }
 
-    private static func append(_ bytes: [UInt8], to fd: Int32, name: String) throws(BatchOutputError) {
+    fileprivate static func append(_ bytes: [UInt8], to fd: Int32, name: String) throws(BatchOutputError) {
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }

@@ -59,6 +59,7 @@ struct BatchJournalTests {
         #expect(again.previous.done.count == 1)
         #expect(!again.previous.done.contains(1))
         try again.record(item(1), .success(result: "2"))
+        try again.sync()
         let written = try lines(folder.appending(path: "results.jsonl"))
         #expect(written.count == 2)
         #expect(written.last == #"{"id":"id-1","status":"SUCCESS","result":"2"}"#)

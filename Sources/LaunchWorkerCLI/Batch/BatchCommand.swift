@@ -150,7 +150,12 @@ struct BatchCommand: AsyncParsableCommand {
         _ end: BatchRun.End, progress: BatchProgress, folder: BatchOutput, manifest: BatchManifest,
         environment: [String: String], _ logger: Logger
     ) -> Never {
-        folder.sync()
+        var end = end
+        do {
+            try folder.sync()
+        } catch {
+            end = .outputError(error.message)
+        }
         let summary = BatchSummary(
             end: end, progress: progress.snapshot(), counts: folder.counts, startedAt: startedAt(progress),
             manifest: manifest, environment: environment, peakRSSBytes: ProcessFacts.peakRSS())

@@ -7,7 +7,7 @@ import Synchronization
 /// what was recorded stays, and a rerun resumes.
 enum BatchDrive {
     /// Runs `work` until it ends, or until the drain timeout after a signal (which calls
-    /// `interrupt`), showing its progress with `reporter` and making `output` durable every second.
+    /// `interrupt`), showing its progress with `reporter` and writing `output` durably every second.
     static func run(
         _ work: @escaping @Sendable () async -> BatchRun.End, interrupt: @escaping @Sendable () -> Void,
         reporter: ProgressReporter, output: BatchOutput, drainTimeout: Duration, logger: Logger
@@ -21,9 +21,11 @@ enum BatchDrive {
             }, snapshot: {})
         let showing = Task { await reporter.run() }
         let syncing = Task {
-            while (try? await Task.sleep(for: .seconds(1))) != nil { output.sync() }
+            // A write that fails here fails again at the end, which reports it.
+            while (try? await Task.sleep(for: .seconds(1))) != nil { try? output.sync() }
         }
         defer {
+            signalled.continuation.finish()
             showing.cancel()
             syncing.cancel()
             reporter.finish()
