@@ -79,7 +79,7 @@ def fixtures(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixtures")
     for _ in range(2):
         output = run_script(FIXTURE_SCRIPT, out, "--cloudpickle2", CLOUDPICKLE2)
-        assert output == f"built 29 bundles in {out}\n"
+        assert output == f"built 30 bundles in {out}\n"
     return out
 
 
@@ -112,6 +112,7 @@ FIXTURE_ANSWERS = {
     "spin": ({"seconds": 0.01}, {"spun": 0.01}),
     "swallow": ({"seconds": 0.01}, {"spun": 0.01}),
     "crash-on": ({"x": "fine"}, {"x": "fine"}),
+    "gated": ({"x": 4}, {"x": 4}),
     "crash-beside": ({"x": "alone", "spool": "/nonexistent"}, {"x": "alone"}),
     "cpu": ({"n": 10}, {"sum": 285}),
 }
