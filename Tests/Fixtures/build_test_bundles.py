@@ -300,15 +300,20 @@ def load_model_after_gate():
     return {"weights": [1]}
 
 
-def gated(gate):
-    """`gated`: wait until the file gate exists (a test makes it), then answer.
+def gated(gate=None, x=None):
+    """`gated`: with gate, first wait until that file exists (a test makes it; up to 120 s);
+    answer x when given, else whether the gate opened.
 
-    Holds a slot busy for exactly as long as a test wants, without timing anything.
+    Holds a slot busy, or one input of a batch in flight, for exactly as long as a test wants,
+    without timing anything.
     """
-    deadline = time.monotonic() + 120
-    while not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return {"gate": os.path.exists(gate)}
+    if gate:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    if x is not None:
+        return {"x": x}
+    return {"gate": gate is not None and os.path.exists(gate)}
 
 
 def main():
