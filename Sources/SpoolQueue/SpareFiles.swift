@@ -57,23 +57,14 @@ final class SpareFiles: Sendable {
             try DurableFile.write(bytes, toPath: destination, sync: false)
             return
         }
-        let failure = bytes.withUnsafeBytes { buffer -> Int32? in
-            var offset = 0
-            while offset < buffer.count {
-                let count = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += count
-            }
-            return nil
+        do throws(DurableWriteError) {
+            try DurableFile.writeAll(bytes, to: fd, destination: destination)
+        } catch {
+            close(fd)
+            unlink(spare)
+            throw error
         }
         close(fd)
-        if let failure {
-            unlink(spare)
-            throw DurableWriteError(destination, "cannot write its staged answer", errno: failure)
-        }
         guard rename(spare, destination) == 0 else {
             let code = errno
             unlink(spare)
