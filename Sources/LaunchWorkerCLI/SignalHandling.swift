@@ -13,9 +13,12 @@ import Synchronization
 final class SignalHandling {
     private let sources: [any DispatchSourceSignal]
 
-    /// Starts handling signals; `shutdown` runs on the first SIGTERM or SIGINT, `snapshot` on
-    /// each SIGUSR1.
-    init(logger: Logger, shutdown: @escaping @Sendable () -> Void, snapshot: @escaping @Sendable () -> Void) {
+    /// Starts handling signals; `shutdown` runs on the first SIGTERM or SIGINT, `exiting` (with
+    /// the signal) on the second, just before the process exits, and `snapshot` on each SIGUSR1.
+    init(
+        logger: Logger, shutdown: @escaping @Sendable () -> Void,
+        exiting: @escaping @Sendable (Int32) -> Void = { _ in }, snapshot: @escaping @Sendable () -> Void
+    ) {
         let received = SignalCount()
         var sources: [any DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT] {
@@ -27,6 +30,7 @@ final class SignalHandling {
                     shutdown()
                 } else {
                     logger.warning("signal \(number) again: exiting now; claims return on the next start")
+                    exiting(number)
                     _exit(128 + number)
                 }
             }

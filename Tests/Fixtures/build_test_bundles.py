@@ -188,6 +188,24 @@ def crash_in_c(x):
     return {"x": x}
 
 
+def crash_in_c_on(x):
+    """`segfault-on`: die of SIGSEGV in C code when x is "crash"; answer the others."""
+    if x == "crash":
+        import ctypes
+
+        ctypes.string_at(0)
+    return {"x": x}
+
+
+def whoami(x):
+    """`whoami`: the process that ran the task and the GPUs it may use."""
+    return {
+        "x": x,
+        "pid": os.getpid(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
+
+
 def load_model_that_exits():
     """`load-exits`: end the whole process with status 5 while the bundle loads."""
     os._exit(5)
@@ -328,6 +346,8 @@ def main():
     fixtures.plain("swallow", swallow)
     fixtures.plain("crash-on", crash_on)
     fixtures.plain("segfault", crash_in_c)
+    fixtures.plain("segfault-on", crash_in_c_on)
+    fixtures.plain("whoami", whoami)
     fixtures.loaded(
         "load-exits", load_model_fn=load_model_that_exits, load_predict_fn=unreachable_load_predict
     )

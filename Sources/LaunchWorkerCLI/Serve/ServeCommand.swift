@@ -89,6 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "DIR"))
     var resultsDir: String?
 
+    @OptionGroup(title: "Process pool") var pool: PoolOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -103,6 +105,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard pool.processes == 1 else {
+            return try await PoolSupervisor(plan: poolPlan, logger: runtime.makeLogger()).run()
+        }
+        let member = try PoolMember.join()
         let clock = ContinuousClock()
         let start = clock.now
         let logger = runtime.makeLogger()
@@ -113,9 +119,9 @@ struct ServeCommand: AsyncParsableCommand {
             readyFile: readyFile.map { URL(filePath: $0) },
             parts: 1 + (queue == nil ? 0 : 1) + (httpOptions.listen == nil ? 0 : 1))
         let http = try httpOptions.listen.map { address throws(CLIError) in
-            HTTPServer(
-                readiness: readiness, metrics: metrics, configuration: try httpOptions.configuration(address: address),
-                logger: logger)
+            var configuration = try httpOptions.configuration(address: address)
+            configuration.sharedSocket = member?.listener
+            return HTTPServer(readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
         }
         let network = try urlOptions.networkProducers()
         var frontEnds: [any FrontEnd] = []

@@ -1,0 +1,63 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Accepts connections on a listening socket that other processes accept on too (a process
+/// pool's), on a thread of its own, and hands each one on as a connected descriptor.
+///
+/// NIO's server channel takes every wake-up on its socket for a connection of its own, which a
+/// socket shared with other processes breaks (another process may take it first). This waits in
+/// `poll` and accepts without blocking, so a connection another process took is no error, and
+/// it looks at the stop request at least every ``pollInterval``.
+///
+/// It accepts only while `accepting` says so (the worker is ready): a process still loading its
+/// bundle, or with every slot stuck, leaves connections to the others rather than answering 503.
+final class SharedSocketAcceptor: Sendable {
+    /// How long a wait for a connection lasts before the stop request is checked again.
+    static let pollInterval: Int32 = 100
+
+    private let descriptor: Int32
+    private let accepting: @Sendable () -> Bool
+    private let stopped = Atomic(false)
+
+    /// An acceptor on `descriptor` (listening, non-blocking) that takes connections while
+    /// `accepting` is true.
+    init(descriptor: Int32, accepting: @escaping @Sendable () -> Bool) {
+        self.descriptor = descriptor
+        self.accepting = accepting
+    }
+
+    /// Starts accepting; `stream` ends once ``stop()`` was called.
+    func start() -> AsyncStream<Int32> {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        Thread { [self] in
+            var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            while !stopped.load(ordering: .relaxed) {
+                guard accepting() else {
+                    usleep(UInt32(Self.pollInterval) * 1000)
+                    continue
+                }
+                guard poll(&waiting, 1, Self.pollInterval) > 0 else { continue }
+                let connection = accept(descriptor, nil, nil)
+                // EAGAIN: another process took it; a connection reset while queued ends that
+                // attempt only; out of descriptors or memory, it waits (never spins) and retries.
+                guard connection >= 0 else {
+                    if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno) { usleep(UInt32(Self.pollInterval) * 1000) }
+                    continue
+                }
+                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                continuation.yield(connection)
+            }
+            continuation.finish()
+        }.start()
+        return stream
+    }
+
+    /// Stops accepting: connections arriving from now on are left to the other processes.
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+}

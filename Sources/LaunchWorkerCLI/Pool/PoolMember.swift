@@ -1,0 +1,45 @@
+import CLinux
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A worker process's side of a pool (see ``PoolSupervisor``): the variables the supervisor
+/// marks it with, read once when `serve` starts.
+struct PoolMember {
+    /// The variable holding the worker's index in the pool.
+    static let indexVariable = "LAUNCH_WORKER_POOL_INDEX"
+    /// The variable holding the supervisor's process id.
+    static let supervisorVariable = "LAUNCH_WORKER_POOL_SUPERVISOR"
+    /// The variable naming the descriptor of the shared listening socket, with `--listen`.
+    static let listenerVariable = "LAUNCH_WORKER_POOL_LISTENER"
+
+    /// The worker's index in the pool.
+    let index: Int
+    /// The shared listening socket, with `--listen`.
+    let listener: Int32?
+
+    /// The pool this process works in, nil when it is not a pool's worker.
+    ///
+    /// Forgets the supervisor's marker (a process the bundle starts is no pool member), keeps the
+    /// socket from the programs the bundle executes, and asks to be killed when the supervisor
+    /// dies, so a killed supervisor leaves no worker behind.
+    ///
+    /// - Throws: ``CLIError`` when the supervisor is already gone.
+    static func join() throws(CLIError) -> PoolMember? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let supervisor = environment[supervisorVariable].flatMap(pid_t.init),
+            let index = environment[indexVariable].flatMap(Int.init)
+        else { return nil }
+        let listener = environment[listenerVariable].flatMap(Int32.init)
+        for variable in [supervisorVariable, listenerVariable] { unsetenv(variable) }
+        if let listener { _ = fcntl(listener, F_SETFD, FD_CLOEXEC) }
+        _ = clinux_set_parent_death_signal(SIGKILL)
+        // The supervisor may have died before the request above, and then nobody would send it.
+        guard getppid() == supervisor else {
+            throw CLIError(message: "the pool's supervisor ended before worker process \(index) started")
+        }
+        return PoolMember(index: index, listener: listener)
+    }
+}
