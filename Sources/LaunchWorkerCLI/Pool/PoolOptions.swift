@@ -9,11 +9,34 @@ struct PoolOptions: ParsableArguments {
             valueName: "P"))
     var processes = 1
 
+    @Option(
+        help: ArgumentHelp(
+            "GPUs per worker process: each gets its own in CUDA_VISIBLE_DEVICES (0: the variable is left alone).",
+            valueName: "N"))
+    var gpus = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "The GPUs to hand out with --gpus, comma-separated (default: those nvidia-smi -L lists).",
+            valueName: "LIST"),
+        transform: { text in text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+    var devices: [String]?
+
     func validate() throws {
         guard processes >= 1 else { throw ValidationError("--processes must be at least 1") }
+        guard gpus >= 0 else { throw ValidationError("--gpus must not be negative") }
+        if devices != nil, gpus == 0 { throw ValidationError("--devices needs --gpus") }
+    }
+
+    /// `CUDA_VISIBLE_DEVICES` for each worker process, nil without `--gpus`.
+    func visibleDevices() throws(CLIError) -> [String]? {
+        guard gpus > 0 else { return nil }
+        return try GPUDevices.assign(processes: processes, perProcess: gpus, devices: devices)
     }
 
     /// The options of the supervisor's own, which its worker processes do not get, with
     /// whether each takes a value.
-    static let supervisorOnly: [String: Bool] = ["--processes": true, "--ready-file": true]
+    static let supervisorOnly: [String: Bool] = [
+        "--processes": true, "--ready-file": true, "--gpus": true, "--devices": true,
+    ]
 }

@@ -106,9 +106,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard pool.processes == 1 else {
-            return try await PoolSupervisor(plan: poolPlan, logger: runtime.makeLogger()).run()
+            return try await PoolSupervisor(plan: try poolPlan(), logger: runtime.makeLogger()).run()
         }
         let member = try PoolMember.join()
+        if member == nil { try useGPUsAlone() }
         let clock = ContinuousClock()
         let start = clock.now
         let logger = runtime.makeLogger()
