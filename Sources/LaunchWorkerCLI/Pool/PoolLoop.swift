@@ -88,6 +88,9 @@ final class PoolLoop: @unchecked Sendable {
             return
         }
         control.reaped(process.pid)
+        if exit != .exited(0), let afterDeath = plan.afterDeath {
+            Task { [pid = process.pid] in await afterDeath(pid) }
+        }
         let metadata: Logger.Metadata = ["process": "\(index)", "pid": "\(process.pid)", "exit": "\(exit)"]
         if draining || (plan.exitWhenEmpty && exit == .exited(0)) {
             places[index].process = nil

@@ -106,7 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard pool.processes == 1 else {
-            return try await PoolSupervisor(plan: try poolPlan(), logger: runtime.makeLogger()).run()
+            let logger = runtime.makeLogger()
+            return try await PoolSupervisor(plan: try poolPlan(logger: logger), logger: logger).run()
         }
         let member = try PoolMember.join()
         if member == nil { try useGPUsAlone() }
