@@ -81,7 +81,7 @@ public struct HTTPServer: Service {
                 channel: SharedSocketServer.channel(
                     router: endpoint.router(), configuration: channelConfiguration, serverName: Self.serverName,
                     logger: logger),
-                accepting: { readiness.current == .ready }, onServerRunning: onServerRunning, logger: logger)
+                readiness: endpoint.acceptance, onServerRunning: onServerRunning, logger: logger)
             return
         }
         if case .unix(let path) = address {

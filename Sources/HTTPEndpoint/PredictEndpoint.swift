@@ -43,6 +43,12 @@ final class PredictEndpoint: Sendable {
         loaded.withLock { $0 = (runner, inputs) }
     }
 
+    /// Whether a pool's worker process takes a connection now (``SharedSocketAcceptor``).
+    @Sendable func acceptance() -> SharedSocketAcceptor.Readiness {
+        guard readiness.current == .ready, let runner = loaded.withLock({ $0?.runner }) else { return .no }
+        return runner.slots.hasFreeSlot ? .now : .deferred
+    }
+
     /// A request's body as read: whole, over `--max-body-bytes`, or broken off.
     enum RequestBody {
         case read(ByteBuffer)

@@ -13,21 +13,36 @@ import Synchronization
 /// `poll` and accepts without blocking, so a connection another process took is no error, and
 /// it looks at the stop request at least every ``pollInterval``.
 ///
-/// It accepts only while `accepting` says so (the worker is ready): a process still loading its
-/// bundle, or with every slot stuck, leaves connections to the others rather than answering 503.
+/// It accepts as `readiness` says: never while the worker is not ready (a process still loading
+/// its bundle, with every slot stuck, or draining leaves connections to the others rather than
+/// answering 503), and, while every slot is busy, only once idle siblings had ``deferral`` to
+/// take the connection first (so work goes where a slot is free, yet `/healthz` is answered
+/// even when every process is busy).
 final class SharedSocketAcceptor: Sendable {
     /// How long a wait for a connection lasts before the stop request is checked again.
     static let pollInterval: Int32 = 100
+    /// How long a process with every slot busy leaves a waiting connection to the others.
+    static let deferral: UInt32 = 10_000
+
+    /// Whether to accept a connection now.
+    enum Readiness {
+        /// Ready, with a free slot.
+        case now
+        /// Ready, every slot busy: after ``deferral``, if nobody else took it.
+        case deferred
+        /// Not ready.
+        case no
+    }
 
     private let descriptor: Int32
-    private let accepting: @Sendable () -> Bool
+    private let readiness: @Sendable () -> Readiness
     private let stopped = Atomic(false)
 
-    /// An acceptor on `descriptor` (listening, non-blocking) that takes connections while
-    /// `accepting` is true.
-    init(descriptor: Int32, accepting: @escaping @Sendable () -> Bool) {
+    /// An acceptor on `descriptor` (listening, non-blocking) that takes connections as
+    /// `readiness` says.
+    init(descriptor: Int32, readiness: @escaping @Sendable () -> Readiness) {
         self.descriptor = descriptor
-        self.accepting = accepting
+        self.readiness = readiness
     }
 
     /// Starts accepting; `stream` ends once ``stop()`` was called.
@@ -36,11 +51,19 @@ final class SharedSocketAcceptor: Sendable {
         Thread { [self] in
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             while !stopped.load(ordering: .relaxed) {
-                guard accepting() else {
+                guard readiness() != .no else {
                     usleep(UInt32(Self.pollInterval) * 1000)
                     continue
                 }
                 guard poll(&waiting, 1, Self.pollInterval) > 0 else { continue }
+                // Looked at again: it may have changed during the wait.
+                switch readiness() {
+                case .no: continue
+                case .deferred:
+                    usleep(Self.deferral)
+                    guard readiness() != .no else { continue }
+                case .now: break
+                }
                 let connection = accept(descriptor, nil, nil)
                 // EAGAIN: another process took it; a connection reset while queued ends that
                 // attempt only; out of descriptors or memory, it waits (never spins) and retries.

@@ -24,8 +24,8 @@ struct SharedSocketServer: Service {
     let descriptor: Int32
     /// The HTTP/1.1 channel that answers each accepted connection.
     let channel: HTTP1Channel
-    /// Whether to take connections now (the worker is ready).
-    let accepting: @Sendable () -> Bool
+    /// Whether to take connections now.
+    let readiness: @Sendable () -> SharedSocketAcceptor.Readiness
     /// Called once the server accepts, with the port it accepts on (TCP).
     let onServerRunning: @Sendable (Int?) async -> Void
     let logger: Logger
@@ -51,7 +51,7 @@ struct SharedSocketServer: Service {
     }
 
     func run() async throws {
-        let acceptor = SharedSocketAcceptor(descriptor: descriptor, accepting: accepting)
+        let acceptor = SharedSocketAcceptor(descriptor: descriptor, readiness: readiness)
         let connections = acceptor.start()
         let open = OpenConnections()
         await onServerRunning(ListenAddress.port(boundTo: descriptor))

@@ -102,7 +102,7 @@ final class PoolLoop: @unchecked Sendable {
         let delay = places[index].died(at: now)
         let lines = process.stderr.last.map { "  \($0)" }.joined(separator: "\n")
         logger.error(
-            "worker process died (\(exit)); restarting it in \(delay.formattedSeconds) (\(places[index].deathsInARow) in a row); its last stderr lines:\n\(lines)",
+            "worker process died (\(exit)\(exit == .exited(3) ? ", as after a stuck task" : "")); restarting it in \(delay.formattedSeconds) (\(places[index].deathsInARow) in a row); its last stderr lines:\n\(lines)",
             metadata: metadata)
     }
 

@@ -1,5 +1,8 @@
 /// The command line of a pool's worker process: the supervisor's own, less the options only the
-/// supervisor uses (``PoolOptions/supervisorOnly``), with the worker's own ready file.
+/// supervisor uses (``PoolOptions/supervisorOnly``), with the worker's own ready file and
+/// `--exit-on-stuck`: a worker process with a task stuck in code that cannot be interrupted exits
+/// (status 3), its task returns to its queue with the attempt counted, and the supervisor starts
+/// a fresh process in its place, while the others serve on.
 enum WorkerArguments {
     /// `arguments` (the supervisor's, program name first) for the worker whose ready file is
     /// `readyFile`.
@@ -19,6 +22,7 @@ enum WorkerArguments {
             // `--option value` drops the next argument too; `--option=value` is one.
             skipValue = takesValue && name == argument
         }
-        return kept + ["--ready-file", readyFile]
+        let exitOnStuck = kept.contains("--exit-on-stuck") ? [] : ["--exit-on-stuck"]
+        return kept + exitOnStuck + ["--ready-file", readyFile]
     }
 }
