@@ -85,15 +85,24 @@ struct SharedSocketServer: Service {
 }
 
 /// The connections a ``SharedSocketServer`` serves, told to quiesce when it stops.
+///
+/// A connection accepted moments before the stop may not have had its first request read yet,
+/// and quiescing would close it as idle, unanswered, although its client did nothing wrong; so a
+/// connection younger than ``firstRequestGrace`` is told only once it is that old (by then its
+/// request is in flight, and finishes).
 private final class OpenConnections: Sendable {
-    private let state = Mutex((quiescing: false, channels: [ObjectIdentifier: any Channel]()))
+    /// How long a new connection has to start its first request before a stop may close it.
+    static let firstRequestGrace = TimeAmount.seconds(1)
+
+    private let state = Mutex((quiescing: false, channels: [ObjectIdentifier: (any Channel, NIODeadline)]()))
 
     func opened(_ channel: any Channel) {
+        let now = NIODeadline.now()
         let quiescing = state.withLock { state in
-            state.channels[ObjectIdentifier(channel)] = channel
+            state.channels[ObjectIdentifier(channel)] = (channel, now)
             return state.quiescing
         }
-        if quiescing { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        if quiescing { Self.quiesce(channel, openedAt: now) }
     }
 
     func closed(_ channel: any Channel) {
@@ -106,6 +115,17 @@ private final class OpenConnections: Sendable {
             state.quiescing = true
             return Array(state.channels.values)
         }
-        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        for (channel, opened) in channels { Self.quiesce(channel, openedAt: opened) }
+    }
+
+    private static func quiesce(_ channel: any Channel, openedAt opened: NIODeadline) {
+        let due = opened + firstRequestGrace
+        guard due > .now() else {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            return
+        }
+        channel.eventLoop.scheduleTask(deadline: due) {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
     }
 }

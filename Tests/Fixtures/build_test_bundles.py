@@ -206,6 +206,15 @@ def whoami(x):
     }
 
 
+_LEAKED = []
+
+
+def leaky(x):
+    """`leaky`: keep 20 MiB more (written, so resident) on every call; say which process."""
+    _LEAKED.append(b"x" * (20 << 20))
+    return {"x": x, "pid": os.getpid(), "kept_mib": 20 * len(_LEAKED)}
+
+
 def load_model_that_exits():
     """`load-exits`: end the whole process with status 5 while the bundle loads."""
     os._exit(5)
@@ -348,6 +357,7 @@ def main():
     fixtures.plain("segfault", crash_in_c)
     fixtures.plain("segfault-on", crash_in_c_on)
     fixtures.plain("whoami", whoami)
+    fixtures.plain("leaky", leaky)
     fixtures.loaded(
         "load-exits", load_model_fn=load_model_that_exits, load_predict_fn=unreachable_load_predict
     )

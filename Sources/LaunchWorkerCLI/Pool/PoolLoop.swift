@@ -7,8 +7,8 @@ import WorkerCore
 #endif
 
 /// The supervisor's loop, on its own thread: every ``tick`` it reaps the worker processes that
-/// ended, restarts those whose backoff has passed, follows their ready files into the pool's
-/// readiness, and drains them all once a signal asks.
+/// ended, restarts those whose backoff has passed, recycles those due (PoolLoop+Recycling.swift),
+/// follows their ready files into the pool's readiness, and drains them all once a signal asks.
 ///
 /// A tick is short enough for an orchestrator (readiness follows within it) and long enough to
 /// cost nothing: the loop never spins, whatever its processes do.
@@ -16,15 +16,15 @@ final class PoolLoop: @unchecked Sendable {
     /// How often the loop looks at its processes.
     static let tick = Duration.milliseconds(100)
 
-    private let plan: PoolSupervisor.Plan
-    private let listener: SharedListener?
-    private let folder: String
-    private let control: PoolControl
-    private let readiness: Readiness
-    private let logger: Logger
-    private let clock = ContinuousClock()
-    private var places: [PoolPlace]
-    private var draining = false
+    let plan: PoolSupervisor.Plan
+    let listener: SharedListener?
+    let folder: String
+    let control: PoolControl
+    let readiness: Readiness
+    let logger: Logger
+    let clock = ContinuousClock()
+    var places: [PoolPlace]
+    var draining = false
     /// Whether a worker has been ready yet (the pool's readiness is `starting` until then).
     private var everReady = false
     private var ready = false
@@ -42,54 +42,87 @@ final class PoolLoop: @unchecked Sendable {
         places = (0..<plan.processes).map(PoolPlace.init)
     }
 
-    /// Runs until every place is finished.
+    /// Runs until nothing runs in any place.
     func run() {
-        for index in places.indices { start(index) }
-        while !places.allSatisfy(\.finished) {
+        for index in places.indices { restart(index) }
+        while !places.allSatisfy(\.idle) {
             if control.stopping, !draining { drain() }
             let now = clock.now
-            for index in places.indices { look(at: index, now: now) }
+            for index in places.indices {
+                look(at: index, now: now)
+                recycle(index, now: now)
+            }
             if !draining {
                 for index in places.indices where places[index].restartAt.map({ $0 <= now }) ?? false {
-                    start(index)
+                    restart(index)
                 }
             }
             follow(ready: places.contains { $0.readySince != nil })
-            guard !places.allSatisfy(\.finished) else { break }
+            guard !places.allSatisfy(\.idle) else { break }
             usleep(UInt32(Self.tick.milliseconds * 1000))
         }
     }
 
-    private func start(_ index: Int) {
-        places[index].restartAt = nil
+    /// Starts a process in place `index`, with a ready file of its own; nil when it cannot
+    /// start (logged).
+    func spawn(_ index: Int) -> WorkerProcess? {
+        places[index].generation += 1
+        let readyFile = "\(folder)/worker-\(index)-\(places[index].generation).ready"
+        var environment = plan.environment(index)
+        if let maxTasks = plan.maxTasksPerProcess {
+            environment[PoolMember.maxTasksVariable] = String(maxTasks)
+            environment[PoolMember.recycleFileVariable] = readyFile + ".recycle"
+        }
         do {
             let process = try WorkerProcess.start(
-                index: index, arguments: plan.arguments, environment: plan.environment(index),
-                listener: listener?.descriptor, readyFile: "\(folder)/worker-\(index).ready")
+                index: index, arguments: plan.arguments, environment: environment, listener: listener?.descriptor,
+                readyFile: readyFile)
             control.started(process.pid)
-            places[index].process = process
             logger.info("started worker process", metadata: ["process": "\(index)", "pid": "\(process.pid)"])
+            return process
         } catch {
-            let delay = places[index].died(at: clock.now)
-            logger.error(
-                "\(error.message); trying again in \(delay.formattedSeconds)", metadata: ["process": "\(index)"])
+            logger.error("\(error.message)", metadata: ["process": "\(index)"])
+            return nil
         }
+    }
+
+    /// Starts the place's process after a death (or at first).
+    private func restart(_ index: Int) {
+        places[index].restartAt = nil
+        if let process = spawn(index) {
+            places[index].process = process
+        } else {
+            let delay = places[index].died(at: clock.now)
+            logger.error("trying again in \(delay.formattedSeconds)", metadata: ["process": "\(index)"])
+        }
+    }
+
+    /// Reaps a process that ended (and restores its Redis deliveries when it did not exit 0);
+    /// nil while it runs.
+    func reap(_ process: WorkerProcess) -> ChildExit? {
+        guard let exit = process.exited() else { return nil }
+        control.reaped(process.pid)
+        if exit != .exited(0), let afterDeath = plan.afterDeath {
+            Task { [pid = process.pid] in await afterDeath(pid) }
+        }
+        return exit
+    }
+
+    /// The log line's tail for a process that died: its last stderr lines.
+    func lastLines(of process: WorkerProcess) -> String {
+        process.stderr.last.map { "  \($0)" }.joined(separator: "\n")
     }
 
     /// Reaps the place's process if it ended, else notes whether it is ready.
     private func look(at index: Int, now: ContinuousClock.Instant) {
         guard let process = places[index].process else { return }
-        guard let exit = process.exited() else {
+        guard let exit = reap(process) else {
             if process.isReady {
                 if places[index].readySince == nil { places[index].readySince = now }
             } else {
                 places[index].readySince = nil
             }
             return
-        }
-        control.reaped(process.pid)
-        if exit != .exited(0), let afterDeath = plan.afterDeath {
-            Task { [pid = process.pid] in await afterDeath(pid) }
         }
         let metadata: Logger.Metadata = ["process": "\(index)", "pid": "\(process.pid)", "exit": "\(exit)"]
         if draining || (plan.exitWhenEmpty && exit == .exited(0)) {
@@ -99,10 +132,20 @@ final class PoolLoop: @unchecked Sendable {
             logger.info("worker process exited", metadata: metadata)
             return
         }
+        let described = "worker process died (\(exit)\(exit == .exited(3) ? ", as after a stuck task" : ""))"
+        if let successor = places[index].successor {
+            // A replacement is already on its way: it takes the place at once.
+            places[index].process = successor
+            places[index].successor = nil
+            places[index].readySince = nil
+            logger.error(
+                "\(described); its replacement takes its place; its last stderr lines:\n\(lastLines(of: process))",
+                metadata: metadata)
+            return
+        }
         let delay = places[index].died(at: now)
-        let lines = process.stderr.last.map { "  \($0)" }.joined(separator: "\n")
         logger.error(
-            "worker process died (\(exit)\(exit == .exited(3) ? ", as after a stuck task" : "")); restarting it in \(delay.formattedSeconds) (\(places[index].deathsInARow) in a row); its last stderr lines:\n\(lines)",
+            "\(described); restarting it in \(delay.formattedSeconds) (\(places[index].deathsInARow) in a row); its last stderr lines:\n\(lastLines(of: process))",
             metadata: metadata)
     }
 
@@ -111,6 +154,7 @@ final class PoolLoop: @unchecked Sendable {
         draining = true
         readiness.drain()
         for index in places.indices {
+            places[index].successor?.send(SIGTERM)
             if let process = places[index].process {
                 process.send(SIGTERM)
             } else {

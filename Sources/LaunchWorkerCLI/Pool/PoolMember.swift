@@ -1,5 +1,7 @@
 import CLinux
 import Foundation
+import Logging
+import WorkerCore
 
 #if canImport(Glibc)
     import Glibc
@@ -14,11 +16,17 @@ struct PoolMember {
     static let supervisorVariable = "LAUNCH_WORKER_POOL_SUPERVISOR"
     /// The variable naming the descriptor of the shared listening socket, with `--listen`.
     static let listenerVariable = "LAUNCH_WORKER_POOL_LISTENER"
+    /// The variable holding `--max-tasks-per-process`.
+    static let maxTasksVariable = "LAUNCH_WORKER_POOL_MAX_TASKS"
+    /// The variable naming the file the worker makes to ask to be recycled.
+    static let recycleFileVariable = "LAUNCH_WORKER_POOL_RECYCLE_FILE"
 
     /// The worker's index in the pool.
     let index: Int
     /// The shared listening socket, with `--listen`.
     let listener: Int32?
+    /// After how many tasks it asks to be recycled, and the file that asks.
+    let recycling: (maxTasks: Int, file: String)?
 
     /// The pool this process works in, nil when it is not a pool's worker.
     ///
@@ -33,13 +41,35 @@ struct PoolMember {
             let index = environment[indexVariable].flatMap(Int.init)
         else { return nil }
         let listener = environment[listenerVariable].flatMap(Int32.init)
-        for variable in [supervisorVariable, listenerVariable] { unsetenv(variable) }
+        let maxTasks = environment[maxTasksVariable].flatMap(Int.init)
+        let recycleFile = environment[recycleFileVariable]
+        for variable in [supervisorVariable, listenerVariable, maxTasksVariable, recycleFileVariable] {
+            unsetenv(variable)
+        }
         if let listener { _ = fcntl(listener, F_SETFD, FD_CLOEXEC) }
         _ = clinux_set_parent_death_signal(SIGKILL)
         // The supervisor may have died before the request above, and then nobody would send it.
         guard getppid() == supervisor else {
             throw CLIError(message: "the pool's supervisor ended before worker process \(index) started")
         }
-        return PoolMember(index: index, listener: listener)
+        let recycling = maxTasks.flatMap { limit in recycleFile.map { (limit, $0) } }
+        return PoolMember(index: index, listener: listener, recycling: recycling)
     }
+
+    /// Asks the supervisor to recycle this process once it has run its `--max-tasks-per-process`
+    /// (checked every ``recycleCheck``; it serves on until the supervisor drains it, once the
+    /// replacement is ready).
+    func watchTaskCount(_ metrics: WorkerMetrics, logger: Logger) {
+        guard let (maxTasks, file) = recycling else { return }
+        Task.detached {
+            while metrics.tasksRun < maxTasks { try? await Task.sleep(for: Self.recycleCheck) }
+            logger.info(
+                "ran --max-tasks-per-process tasks: asking the supervisor to recycle this process",
+                metadata: ["tasks": "\(metrics.tasksRun)"])
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
+        }
+    }
+
+    /// How often a worker process looks at its task count.
+    static let recycleCheck = Duration.milliseconds(100)
 }

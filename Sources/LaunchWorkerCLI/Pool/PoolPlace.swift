@@ -20,6 +20,17 @@ struct PoolPlace {
     var deathsInARow = 0
     /// Whether the place is done: its process exited for good (a drain, or `--exit-when-empty`).
     var finished = false
+    /// The process started to replace ``process`` (recycling), until it is ready.
+    var successor: WorkerProcess?
+    /// When the next successor may start, after one died before it was ready.
+    var successorNotBefore: ContinuousClock.Instant?
+    /// Processes replaced by recycling, draining.
+    var retiring: [WorkerProcess] = []
+    /// How many processes the place has started: each gets a ready file of its own.
+    var generation = 0
+
+    /// Whether nothing runs in the place any more.
+    var idle: Bool { finished && successor == nil && retiring.isEmpty }
 
     init(index: Int) {
         self.index = index
@@ -28,11 +39,24 @@ struct PoolPlace {
     /// Records a death at `now` and returns the delay before the next start.
     mutating func died(at now: ContinuousClock.Instant) -> Duration {
         if let readySince, now - readySince >= Self.stableAfter { deathsInARow = 0 }
-        deathsInARow += 1
         process = nil
         readySince = nil
-        let delay = min(Self.firstDelay * (1 << min(deathsInARow - 1, 16)), Self.longestDelay)
+        let delay = countDeath()
         restartAt = now + delay
         return delay
+    }
+
+    /// Records that a successor died before it was ready and returns the delay before the next.
+    mutating func successorDied(at now: ContinuousClock.Instant) -> Duration {
+        successor = nil
+        let delay = countDeath()
+        successorNotBefore = now + delay
+        return delay
+    }
+
+    /// Counts one more death in a row and returns the backoff it earns.
+    private mutating func countDeath() -> Duration {
+        deathsInARow += 1
+        return min(Self.firstDelay * (1 << min(deathsInARow - 1, 16)), Self.longestDelay)
     }
 }

@@ -27,6 +27,10 @@ struct PoolSupervisor {
         var exitWhenEmpty = false
         /// Variables a worker process gets besides the supervisor's, by index.
         var environment: @Sendable (Int) -> [String: String] = { _ in [:] }
+        /// After how many tasks a worker process is recycled.
+        var maxTasksPerProcess: Int?
+        /// Above how much resident memory a worker process is recycled.
+        var maxRSSPerProcess: UInt64?
         /// What to do once a worker process that did not exit 0 is reaped (restore its Redis
         /// deliveries), given its pid.
         var afterDeath: (@Sendable (pid_t) async -> Void)?

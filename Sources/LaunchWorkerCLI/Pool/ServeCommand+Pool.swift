@@ -10,6 +10,8 @@ extension ServeCommand {
         plan.listen = httpOptions.listen
         plan.readyFile = readyFile.map { URL(filePath: $0) }
         plan.exitWhenEmpty = queueOptions.exitWhenEmpty
+        plan.maxTasksPerProcess = pool.maxTasksPerProcess
+        plan.maxRSSPerProcess = pool.maxRssPerProcess
         if let devices = try pool.visibleDevices() {
             plan.environment = { ["CUDA_VISIBLE_DEVICES": devices[$0]] }
         }

@@ -87,6 +87,20 @@ final class WorkerProcess {
     /// Whether it says it is ready (its ready file exists).
     var isReady: Bool { access(readyFile, F_OK) == 0 }
 
+    /// The file it makes to ask to be recycled (``PoolMember/watchTaskCount(_:logger:)``).
+    var recycleFile: String { readyFile + ".recycle" }
+
+    /// Whether it asked to be recycled.
+    var wantsRecycling: Bool { access(recycleFile, F_OK) == 0 }
+
+    /// Its resident memory (`/proc/PID/statm`), nil once it cannot be read.
+    var residentBytes: UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = UInt64(fields[1]) else { return nil }
+        return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
     /// Sends `signal` to it.
     func send(_ signal: Int32) {
         kill(pid, signal)

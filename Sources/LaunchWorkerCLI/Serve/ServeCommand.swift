@@ -115,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         let start = clock.now
         let logger = runtime.makeLogger()
         let metrics = WorkerMetrics()
+        member?.watchTaskCount(metrics, logger: logger)
         let queue = queueSource
         // Ready once the bundle has loaded and every front end serves.
         let readiness = Readiness(
