@@ -37,6 +37,7 @@ extension PoolLoop {
                 places[index].retiring.append(current)
                 places[index].process = successor
                 places[index].successor = nil
+                places[index].restartRequested = false
                 places[index].readySince = now
                 places[index].deathsInARow = 0
                 logger.info(
@@ -46,7 +47,7 @@ extension PoolLoop {
             return
         }
         guard !draining, let current = places[index].process, places[index].readySince != nil,
-            places[index].successorNotBefore.map({ $0 <= now }) ?? true, let reason = due(current)
+            places[index].successorNotBefore.map({ $0 <= now }) ?? true, let reason = due(index, current)
         else { return }
         places[index].successorNotBefore = nil
         logger.info(
@@ -56,8 +57,9 @@ extension PoolLoop {
         if places[index].successor == nil { _ = places[index].successorDied(at: now) }
     }
 
-    /// Why `process` is due for recycling, nil while it is not.
-    private func due(_ process: WorkerProcess) -> String? {
+    /// Why `process`, in place `index`, is due for replacing, nil while it is not.
+    private func due(_ index: Int, _ process: WorkerProcess) -> String? {
+        if places[index].restartRequested { return "SIGHUP: a rolling restart" }
         if let maxTasks = plan.maxTasksPerProcess, process.wantsRecycling {
             return "it ran --max-tasks-per-process \(maxTasks) tasks"
         }

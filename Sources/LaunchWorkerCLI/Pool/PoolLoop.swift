@@ -28,6 +28,9 @@ final class PoolLoop: @unchecked Sendable {
     /// Whether a worker has been ready yet (the pool's readiness is `starting` until then).
     private var everReady = false
     private var ready = false
+    /// The rolling restart under way: the places still to replace, in order, and whether the
+    /// first one's replacement has begun.
+    var rolling: (places: [Int], begun: Bool, reloads: Int) = ([], false, 0)
 
     init(
         plan: PoolSupervisor.Plan, listener: SharedListener?, folder: String, control: PoolControl,
@@ -48,6 +51,7 @@ final class PoolLoop: @unchecked Sendable {
         while !places.allSatisfy(\.idle) {
             if control.stopping, !draining { drain() }
             let now = clock.now
+            if !draining { advanceRollingRestart() }
             for index in places.indices {
                 look(at: index, now: now)
                 recycle(index, now: now)
@@ -137,6 +141,7 @@ final class PoolLoop: @unchecked Sendable {
             // A replacement is already on its way: it takes the place at once.
             places[index].process = successor
             places[index].successor = nil
+            places[index].restartRequested = false
             places[index].readySince = nil
             logger.error(
                 "\(described); its replacement takes its place; its last stderr lines:\n\(lastLines(of: process))",

@@ -28,6 +28,8 @@ struct PoolPlace {
     var retiring: [WorkerProcess] = []
     /// How many processes the place has started: each gets a ready file of its own.
     var generation = 0
+    /// Whether a rolling restart asked for the place's process to be replaced.
+    var restartRequested = false
 
     /// Whether nothing runs in the place any more.
     var idle: Bool { finished && successor == nil && retiring.isEmpty }
@@ -40,6 +42,7 @@ struct PoolPlace {
     mutating func died(at now: ContinuousClock.Instant) -> Duration {
         if let readySince, now - readySince >= Self.stableAfter { deathsInARow = 0 }
         process = nil
+        restartRequested = false
         readySince = nil
         let delay = countDeath()
         restartAt = now + delay

@@ -11,7 +11,8 @@ import WorkerCore
 /// `serve --processes P`: a supervisor, with no Python of its own, that keeps P worker processes
 /// (``WorkerProcess``) serving the same queue and/or the same listening socket
 /// (``SharedListener``), restarts one that dies after a backoff (``PoolPlace``), writes the
-/// pool's ready file while one of them is ready, and passes SIGTERM/SIGINT on to them.
+/// pool's ready file while one of them is ready, passes SIGTERM/SIGINT on to them, and on SIGHUP
+/// replaces them one at a time (PoolLoop+RollingRestart.swift).
 struct PoolSupervisor {
     /// What the pool runs.
     struct Plan {
@@ -49,7 +50,8 @@ struct PoolSupervisor {
         let control = PoolControl()
         let signals = SignalHandling(
             logger: logger, shutdown: { control.stop() }, exiting: { _ in control.killAll() },
-            snapshot: { [logger] in logger.info("the pool's worker processes log their own metrics on SIGUSR1") })
+            snapshot: { [logger] in logger.info("the pool's worker processes log their own metrics on SIGUSR1") },
+            reload: { control.reload() })
         defer { withExtendedLifetime(signals) {} }
         logger.info(
             "starting a pool",
@@ -81,13 +83,19 @@ struct PoolSupervisor {
 
 /// What the signal handlers tell the supervisor's loop, and the processes they may kill.
 final class PoolControl: Sendable {
-    private let state = Mutex((stopping: false, pids: Set<pid_t>()))
+    private let state = Mutex((stopping: false, reloads: 0, pids: Set<pid_t>()))
 
     /// Asks the loop to drain the pool.
     func stop() { state.withLock { $0.stopping = true } }
 
     /// Whether the pool is to drain.
     var stopping: Bool { state.withLock { $0.stopping } }
+
+    /// Asks the loop for a rolling restart (SIGHUP).
+    func reload() { state.withLock { $0.reloads += 1 } }
+
+    /// How many rolling restarts were asked for so far.
+    var reloads: Int { state.withLock { $0.reloads } }
 
     /// Records a started worker process.
     func started(_ pid: pid_t) { _ = state.withLock { $0.pids.insert(pid) } }

@@ -52,13 +52,15 @@ final class WorkerProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        // The supervisor ignores the signals it handles; the worker starts with them as usual.
+        // The supervisor ignores the signals it handles; the worker starts with them as usual,
+        // but for SIGHUP, which is the supervisor's alone (a terminal's hangup is no reason for
+        // a worker process to die).
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&defaults, signal) }
+        for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
