@@ -46,6 +46,8 @@ public struct HTTPServer: Service {
         /// A listening socket inherited from a pool's supervisor (`serve --processes`), accepted
         /// on instead of binding `address` (which then only names it).
         public var sharedSocket: Int32?
+        /// In a pool, how `/metrics` labels this process and where the pool's series are.
+        public var poolMetrics: PoolMetrics?
 
         /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot, 10 s for a
         /// head, 60 s for a body, 75 s between requests.

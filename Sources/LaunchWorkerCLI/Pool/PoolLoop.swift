@@ -31,6 +31,8 @@ final class PoolLoop: @unchecked Sendable {
     /// The rolling restart under way: the places still to replace, in order, and whether the
     /// first one's replacement has begun.
     var rolling: (places: [Int], begun: Bool, reloads: Int) = ([], false, 0)
+    /// The pool's gauges as last published, and its restarts so far.
+    var gauges = PoolGauges(wanted: 0)
 
     init(
         plan: PoolSupervisor.Plan, listener: SharedListener?, folder: String, control: PoolControl,
@@ -43,6 +45,7 @@ final class PoolLoop: @unchecked Sendable {
         self.readiness = readiness
         self.logger = logger
         places = (0..<plan.processes).map(PoolPlace.init)
+        gauges = PoolGauges(wanted: plan.processes)
     }
 
     /// Runs until nothing runs in any place.
@@ -62,6 +65,7 @@ final class PoolLoop: @unchecked Sendable {
                 }
             }
             follow(ready: places.contains { $0.readySince != nil })
+            publishGauges()
             guard !places.allSatisfy(\.idle) else { break }
             usleep(UInt32(Self.tick.milliseconds * 1000))
         }
@@ -73,6 +77,7 @@ final class PoolLoop: @unchecked Sendable {
         places[index].generation += 1
         let readyFile = "\(folder)/worker-\(index)-\(places[index].generation).ready"
         var environment = plan.environment(index)
+        environment[PoolMember.folderVariable] = folder
         if let maxTasks = plan.maxTasksPerProcess {
             environment[PoolMember.maxTasksVariable] = String(maxTasks)
             environment[PoolMember.recycleFileVariable] = readyFile + ".recycle"
@@ -82,6 +87,7 @@ final class PoolLoop: @unchecked Sendable {
                 index: index, arguments: plan.arguments, environment: environment, listener: listener?.descriptor,
                 readyFile: readyFile)
             control.started(process.pid)
+            if places[index].generation > 1 { gauges.restarts += 1 }
             logger.info("started worker process", metadata: ["process": "\(index)", "pid": "\(process.pid)"])
             return process
         } catch {

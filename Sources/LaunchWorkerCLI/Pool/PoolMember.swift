@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import HTTPEndpoint
 import Logging
 import WorkerCore
 
@@ -20,6 +21,8 @@ struct PoolMember {
     static let maxTasksVariable = "LAUNCH_WORKER_POOL_MAX_TASKS"
     /// The variable naming the file the worker makes to ask to be recycled.
     static let recycleFileVariable = "LAUNCH_WORKER_POOL_RECYCLE_FILE"
+    /// The variable naming the pool's folder (its gauges, each process's metrics).
+    static let folderVariable = "LAUNCH_WORKER_POOL_FOLDER"
 
     /// The worker's index in the pool.
     let index: Int
@@ -27,6 +30,8 @@ struct PoolMember {
     let listener: Int32?
     /// After how many tasks it asks to be recycled, and the file that asks.
     let recycling: (maxTasks: Int, file: String)?
+    /// The pool's folder, whose metrics files `/metrics` shows.
+    let folder: String
 
     /// The pool this process works in, nil when it is not a pool's worker.
     ///
@@ -43,7 +48,8 @@ struct PoolMember {
         let listener = environment[listenerVariable].flatMap(Int32.init)
         let maxTasks = environment[maxTasksVariable].flatMap(Int.init)
         let recycleFile = environment[recycleFileVariable]
-        for variable in [supervisorVariable, listenerVariable, maxTasksVariable, recycleFileVariable] {
+        let folder = environment[folderVariable] ?? ""
+        for variable in [supervisorVariable, listenerVariable, maxTasksVariable, recycleFileVariable, folderVariable] {
             unsetenv(variable)
         }
         if let listener { _ = fcntl(listener, F_SETFD, FD_CLOEXEC) }
@@ -53,7 +59,7 @@ struct PoolMember {
             throw CLIError(message: "the pool's supervisor ended before worker process \(index) started")
         }
         let recycling = maxTasks.flatMap { limit in recycleFile.map { (limit, $0) } }
-        return PoolMember(index: index, listener: listener, recycling: recycling)
+        return PoolMember(index: index, listener: listener, recycling: recycling, folder: folder)
     }
 
     /// Asks the supervisor to recycle this process once it has run its `--max-tasks-per-process`
@@ -67,6 +73,22 @@ struct PoolMember {
                 "ran --max-tasks-per-process tasks: asking the supervisor to recycle this process",
                 metadata: ["tasks": "\(metrics.tasksRun)"])
             _ = FileManager.default.createFile(atPath: file, contents: nil)
+        }
+    }
+
+    /// How `/metrics` shows the pool from this process.
+    var poolMetrics: PoolMetrics { PoolMetrics(processIndex: index, folder: folder) }
+
+    /// With `--listen`, leaves this process's metrics for its siblings' `/metrics` every
+    /// ``PoolMetrics/publishInterval``, for as long as the process lives.
+    func publishMetrics(_ metrics: WorkerMetrics) {
+        guard listener != nil else { return }
+        let pool = poolMetrics
+        Task.detached {
+            while true {
+                pool.publish(metrics.snapshot())
+                try? await Task.sleep(for: PoolMetrics.publishInterval)
+            }
         }
     }
 

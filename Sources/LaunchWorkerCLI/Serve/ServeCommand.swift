@@ -116,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = runtime.makeLogger()
         let metrics = WorkerMetrics()
         member?.watchTaskCount(metrics, logger: logger)
+        member?.publishMetrics(metrics)
         let queue = queueSource
         // Ready once the bundle has loaded and every front end serves.
         let readiness = Readiness(
@@ -124,6 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
         let http = try httpOptions.listen.map { address throws(CLIError) in
             var configuration = try httpOptions.configuration(address: address)
             configuration.sharedSocket = member?.listener
+            configuration.poolMetrics = member?.poolMetrics
             return HTTPServer(readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
         }
         let network = try urlOptions.networkProducers()
