@@ -83,7 +83,7 @@ public struct HTTPServer: Service {
                 channel: SharedSocketServer.channel(
                     router: endpoint.router(), configuration: channelConfiguration, serverName: Self.serverName,
                     logger: logger),
-                readiness: endpoint.acceptance, onServerRunning: onServerRunning, logger: logger)
+                readiness: endpoint.acceptance(openConnections:), onServerRunning: onServerRunning, logger: logger)
             return
         }
         if case .unix(let path) = address {

@@ -43,10 +43,13 @@ final class PredictEndpoint: Sendable {
         loaded.withLock { $0 = (runner, inputs) }
     }
 
-    /// Whether a pool's worker process takes a connection now (``SharedSocketAcceptor``).
-    @Sendable func acceptance() -> SharedSocketAcceptor.Readiness {
+    /// Whether a pool's worker process with `openConnections` takes one more now
+    /// (``SharedSocketAcceptor``): at once while it has a free slot and fewer connections than
+    /// slots, so kept-alive connections spread over the processes; after idle siblings had their
+    /// chance otherwise.
+    @Sendable func acceptance(openConnections: Int) -> SharedSocketAcceptor.Readiness {
         guard readiness.current == .ready, let runner = loaded.withLock({ $0?.runner }) else { return .no }
-        return runner.slots.hasFreeSlot ? .now : .deferred
+        return runner.slots.hasFreeSlot && openConnections < runner.slots.count ? .now : .deferred
     }
 
     /// A request's body as read: whole, over `--max-body-bytes`, or broken off.

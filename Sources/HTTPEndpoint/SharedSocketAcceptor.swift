@@ -15,9 +15,9 @@ import Synchronization
 ///
 /// It accepts as `readiness` says: never while the worker is not ready (a process still loading
 /// its bundle, with every slot stuck, or draining leaves connections to the others rather than
-/// answering 503), and, while every slot is busy, only once idle siblings had ``deferral`` to
-/// take the connection first (so work goes where a slot is free, yet `/healthz` is answered
-/// even when every process is busy).
+/// answering 503), and, while every slot is busy or it holds as many connections as slots, only
+/// once idle siblings had ``deferral`` to take the connection first (so work and kept-alive
+/// connections go where a slot is free, yet `/healthz` is answered when every process is busy).
 final class SharedSocketAcceptor: Sendable {
     /// How long a wait for a connection lasts before the stop request is checked again.
     static let pollInterval: Int32 = 100
@@ -28,7 +28,7 @@ final class SharedSocketAcceptor: Sendable {
     enum Readiness {
         /// Ready, with a free slot.
         case now
-        /// Ready, every slot busy: after ``deferral``, if nobody else took it.
+        /// Ready, but busy: after ``deferral``, if nobody else took it.
         case deferred
         /// Not ready.
         case no

@@ -24,8 +24,8 @@ struct SharedSocketServer: Service {
     let descriptor: Int32
     /// The HTTP/1.1 channel that answers each accepted connection.
     let channel: HTTP1Channel
-    /// Whether to take connections now.
-    let readiness: @Sendable () -> SharedSocketAcceptor.Readiness
+    /// Whether to take a connection now, given how many this process has open.
+    let readiness: @Sendable (Int) -> SharedSocketAcceptor.Readiness
     /// Called once the server accepts, with the port it accepts on (TCP).
     let onServerRunning: @Sendable (Int?) async -> Void
     let logger: Logger
@@ -51,9 +51,9 @@ struct SharedSocketServer: Service {
     }
 
     func run() async throws {
-        let acceptor = SharedSocketAcceptor(descriptor: descriptor, readiness: readiness)
-        let connections = acceptor.start()
         let open = OpenConnections()
+        let acceptor = SharedSocketAcceptor(descriptor: descriptor) { [readiness] in readiness(open.count) }
+        let connections = acceptor.start()
         await onServerRunning(ListenAddress.port(boundTo: descriptor))
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -104,6 +104,9 @@ private final class OpenConnections: Sendable {
         }
         if quiescing { Self.quiesce(channel, openedAt: now) }
     }
+
+    /// How many connections are open.
+    var count: Int { state.withLock { $0.channels.count } }
 
     func closed(_ channel: any Channel) {
         _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
