@@ -172,6 +172,31 @@ struct ProcessPoolTests {
         #expect(try await process.exitStatus(within: .seconds(120)) == 0, "\(process.stderr())")
     }
 
+    @Test("SIGUSR1 reaches every worker process; a second SIGTERM kills them all at once")
+    func signals() async throws {
+        let spool = try TestSpool("pool-signals")
+        try spool.submit(#"{"args": {"seconds": 600}}"#, id: "long")
+        let folder = try Checkout.temporaryFolder("pool-signals")
+        let readyFile = folder.appending(path: "ready")
+        let process = try await spool.serve(
+            "sleepy", ["--processes", "2", "--ready-file", readyFile.path, "--drain-timeout", "600"])
+        let pool = PoolProcess(process: process)
+        try await eventually("the pool is ready") { FileManager.default.fileExists(atPath: readyFile.path) }
+        process.send(SIGUSR1)
+        try await eventually("both processes logged their metrics") {
+            process.stderr().components(separatedBy: "metrics snapshot").count - 1 == 2
+        }
+        try await eventually("the long task runs") { !spool.claimedTasks.isEmpty }
+        let workers = Array(pool.current.values)
+        process.send(SIGTERM)
+        try await eventually("the drain began") { !FileManager.default.fileExists(atPath: readyFile.path) }
+        process.send(SIGTERM)
+        #expect(try await process.exitStatus(within: .seconds(60)) == 128 + SIGTERM)
+        for pid in workers {
+            try await eventually("worker process \(pid) is gone") { kill(pid, 0) != 0 }
+        }
+    }
+
     @Test("--processes 1 is one process, as before: no supervisor, its own pid in the ready file")
     func single() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "1"])

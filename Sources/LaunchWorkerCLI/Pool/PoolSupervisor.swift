@@ -49,8 +49,8 @@ struct PoolSupervisor {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let control = PoolControl()
         let signals = SignalHandling(
-            logger: logger, shutdown: { control.stop() }, exiting: { _ in control.killAll() },
-            snapshot: { [logger] in logger.info("the pool's worker processes log their own metrics on SIGUSR1") },
+            logger: logger, shutdown: { control.stop() }, exiting: { _ in control.signalAll(SIGKILL) },
+            snapshot: { control.signalAll(SIGUSR1) },
             reload: { control.reload() })
         defer { withExtendedLifetime(signals) {} }
         logger.info(
@@ -103,8 +103,9 @@ final class PoolControl: Sendable {
     /// Records a reaped worker process.
     func reaped(_ pid: pid_t) { _ = state.withLock { $0.pids.remove(pid) } }
 
-    /// Kills every worker process at once (a second signal).
-    func killAll() {
-        for pid in state.withLock({ $0.pids }) { kill(pid, SIGKILL) }
+    /// Sends `signal` to every worker process: SIGKILL on a second SIGTERM, SIGUSR1 passed on
+    /// (each logs its metrics).
+    func signalAll(_ signal: Int32) {
+        for pid in state.withLock({ $0.pids }) { kill(pid, signal) }
     }
 }

@@ -34,6 +34,11 @@ struct ServeCommand: AsyncParsableCommand {
             (spool tasks for up to --drain-timeout, then they go back to the queue) and exits 0; a \
             second signal exits at once. SIGUSR1 logs the metrics.
 
+            With --processes P, a supervisor runs P worker processes (each its own interpreter and \
+            --per-worker slots) on the same queue and listening socket, restarts one that dies, \
+            recycles them with --max-tasks-per-process or --max-rss-per-process, gives each its \
+            GPUs with --gpus, and replaces them one at a time on SIGHUP (docs/process-pool.md).
+
             Exit status: 0 after a graceful stop, 2 when the bundle cannot be loaded (with the \
             traceback), 3 when a task was stuck with --exit-on-stuck.
 
