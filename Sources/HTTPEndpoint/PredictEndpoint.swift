@@ -74,9 +74,14 @@ final class PredictEndpoint: Sendable {
 
     /// Checks a `/predict` request in order (ready, token, body size, request) and reserves a
     /// slot or a place among the requests waiting for one (429 when there is neither).
+    ///
+    /// A pool's worker process that drains (recycled, rolled, stopped) still admits requests on
+    /// the connections it had accepted: it drains by taking no new connection and closing those
+    /// it holds after their request, while its siblings take the new ones, so none is refused.
     func admit(authorization: String?, body: RequestBody) -> Admission {
         let state = readiness.current
-        guard state == .ready, let attached = loaded.withLock({ $0 }) else {
+        let admitting = state == .ready || (state == .draining && configuration.sharedSocket != nil)
+        guard admitting, let attached = loaded.withLock({ $0 }) else {
             return .answered(Answer(503, detail: "not ready: the worker is \(state.rawValue)"))
         }
         let (runner, inputs) = attached

@@ -10,23 +10,25 @@ extension PoolLoop {
         let reloads = control.reloads
         if reloads != rolling.reloads {
             logger.notice("SIGHUP: replacing every worker process, one at a time")
-            rolling = (Array(places.indices), false, reloads)
+            rolling = (Array(places.indices), places.map(\.generation), false, reloads)
             for index in places.indices { places[index].restartRequested = false }
         }
         guard let index = rolling.places.first else { return }
+        let place = places[index]
         if rolling.begun {
             // Done once the replacement took the place (or the process died meanwhile: its
             // restart loads the bundle anew all the same).
-            guard !places[index].restartRequested else { return }
-        } else if places[index].readySince != nil, places[index].successor == nil {
+            guard !place.restartRequested else { return }
+        } else if !place.finished, place.process != nil, place.generation <= rolling.generations[index] {
+            // A process started before the SIGHUP: once it is ready (not while it loads, or a
+            // recycling replacement is on its way), it is replaced.
+            guard place.readySince != nil, place.successor == nil else { return }
             places[index].restartRequested = true
             rolling.begun = true
             return
-        } else if places[index].process != nil, !places[index].finished, places[index].successor != nil {
-            // A recycling replacement is already on its way: wait for it.
-            return
         }
-        // Replaced, or not serving (restarting after a death, done): on to the next place.
+        // Replaced, started since the SIGHUP, waiting for a restart (which will be fresh), or
+        // done: on to the next place.
         rolling.places.removeFirst()
         rolling.begun = false
         if rolling.places.isEmpty { logger.notice("the rolling restart is done") }

@@ -12,6 +12,9 @@ import WorkerCore
 ///
 /// A tick is short enough for an orchestrator (readiness follows within it) and long enough to
 /// cost nothing: the loop never spins, whatever its processes do.
+///
+/// `@unchecked Sendable` because it is handed to the thread it runs on; from then on only that
+/// thread touches its state (the signal handlers reach it through ``PoolControl``).
 final class PoolLoop: @unchecked Sendable {
     /// How often the loop looks at its processes.
     static let tick = Duration.milliseconds(100)
@@ -28,9 +31,10 @@ final class PoolLoop: @unchecked Sendable {
     /// Whether a worker has been ready yet (the pool's readiness is `starting` until then).
     private var everReady = false
     private var ready = false
-    /// The rolling restart under way: the places still to replace, in order, and whether the
-    /// first one's replacement has begun.
-    var rolling: (places: [Int], begun: Bool, reloads: Int) = ([], false, 0)
+    /// The rolling restart under way: the places still to replace, in order, each place's
+    /// generation at the SIGHUP (a later one is fresh already), whether the first one's
+    /// replacement has begun, and the SIGHUPs seen.
+    var rolling: (places: [Int], generations: [Int], begun: Bool, reloads: Int) = ([], [], false, 0)
     /// The pool's gauges as last published, and its restarts so far.
     var gauges = PoolGauges(wanted: 0)
 
