@@ -73,12 +73,14 @@ let package = Package(
             name: "SpoolQueue",
             dependencies: ["WorkerCore", "CLinux", .product(name: "Logging", package: "swift-log")]
         ),
-        // The sync endpoint: Launch's HTTP routes on loopback or a Unix socket, sharing the slots.
+        // The sync endpoint: Launch's HTTP routes on loopback or a Unix socket, sharing the slots;
+        // under a process pool, on the listening socket the supervisor shares.
         .target(
             name: "HTTPEndpoint",
             dependencies: [
                 "WorkerCore", "JSONBytes", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

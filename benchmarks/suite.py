@@ -21,6 +21,7 @@ from environments import environment_rows
 from launch_worker.spool import SpoolClient
 from measure import (busy_core, free_port, http_ok, loadavg, machine_description, spool_throughput, stop, timed_ms,
                      wait_until, wrk)
+from pool_rows import pool_rows
 
 HERE = Path(__file__).resolve().parent
 BASELINES = HERE / "baselines"
@@ -61,14 +62,15 @@ class Suite:
         listen = next(line for line in ready.read_text().splitlines() if line.startswith("listen "))
         return process, "http://" + listen.removeprefix("listen ")
 
-    def spool_ours(self, bundle, body, tasks, fsync, per_worker=1):
-        """Tasks/s of `serve --queue spool:` from the first start to the last finish."""
+    def spool_ours(self, bundle, body, tasks, fsync, per_worker=1, extra=()):
+        """Tasks/s of `serve --queue spool:` (with `extra` arguments) from the first start to the
+        last finish."""
         folder = self.scratch / f"spool-{time.monotonic_ns()}"
         client = SpoolClient(folder)
         ids = [client.submit_request(json.loads(body)) for _ in range(tasks)]
         command = [self.worker, "serve", bundle, "--queue", f"spool:{folder}", "--per-worker", str(per_worker),
                    "--exit-when-empty", "--log-level", "error"]
-        subprocess.run(command + ([] if fsync else ["--no-fsync"]), check=True)
+        subprocess.run(command + ([] if fsync else ["--no-fsync"]) + list(extra), check=True)
         return spool_throughput(folder, client, ids)
 
     # --- measuring the baselines ----------------------------------------------------------
@@ -139,6 +141,7 @@ class Suite:
         self.inprocess_rows()
         self.spool_rows()
         self.concurrency_rows()
+        pool_rows(self)
         self.cold_start_row()
         environment_rows(self)  # a cold prepare with uv against venv + pip, and a warm one
         batch_rows(self, self.batch_inputs)  # batch against a hand-written Python loop, and its memory

@@ -31,7 +31,10 @@ extension PredictEndpoint {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(
-            status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.snapshot())))
+            status: .ok, headers: headers,
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: configuration.poolMetrics.map { $0.text(metrics.snapshot()) } ?? metrics.snapshot())))
     }
 
     /// `POST /predict` through the router.

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import WorkerCore
 
@@ -41,6 +43,11 @@ public struct HTTPServer: Service {
         /// upstream keep-alive), so they close first and never send on a connection the worker
         /// is closing.
         public var idleTimeout = Duration.seconds(75)
+        /// A listening socket inherited from a pool's supervisor (`serve --processes`), accepted
+        /// on instead of binding `address` (which then only names it).
+        public var sharedSocket: Int32?
+        /// In a pool, how `/metrics` labels this process and where the pool's series are.
+        public var poolMetrics: PoolMetrics?
 
         /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot, 10 s for a
         /// head, 60 s for a body, 75 s between requests.
@@ -49,7 +56,7 @@ public struct HTTPServer: Service {
         }
     }
 
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let server: any Service
     private let endpoint: PredictEndpoint
 
     /// An endpoint that listens at once (so `/healthz` answers while the bundle loads) and
@@ -60,28 +67,40 @@ public struct HTTPServer: Service {
             readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
         self.endpoint = endpoint
         let address = configuration.address
+        let channelConfiguration = HTTP1Channel.Configuration(additionalChannelHandlers: [
+            ConnectionTimeoutHandler(configuration: configuration, metrics: endpoint.httpMetrics, logger: logger),
+            PredictChannelHandler(endpoint: endpoint),
+        ])
+        let onServerRunning: @Sendable (Int?) async -> Void = { port in
+            if case .unix = address, configuration.sharedSocket == nil { umask(0o022) }
+            let bound = Self.boundAddress(address, port)
+            logger.info("listening", metadata: ["address": "\(bound)"])
+            readiness.partStarted(detail: "listen \(bound)")
+        }
+        if let descriptor = configuration.sharedSocket {
+            server = SharedSocketServer(
+                descriptor: descriptor,
+                channel: SharedSocketServer.channel(
+                    router: endpoint.router(), configuration: channelConfiguration, serverName: Self.serverName,
+                    logger: logger),
+                readiness: endpoint.acceptance(openConnections:), onServerRunning: onServerRunning, logger: logger)
+            return
+        }
         if case .unix(let path) = address {
             unlink(path)  // a socket left by a worker that died
             // The socket is created owner-only: no moment exists when others could connect.
             umask(0o077)
         }
-        application = Application(
+        server = Application(
             router: endpoint.router(),
-            server: .http1(
-                configuration: .init(additionalChannelHandlers: [
-                    ConnectionTimeoutHandler(
-                        configuration: configuration, metrics: endpoint.httpMetrics, logger: logger),
-                    PredictChannelHandler(endpoint: endpoint),
-                ])),
-            configuration: .init(address: address.bindAddress, serverName: "launch-worker"),
-            onServerRunning: { channel in
-                if case .unix = address { umask(0o022) }
-                let bound = Self.boundAddress(address, channel.localAddress?.port)
-                logger.info("listening", metadata: ["address": "\(bound)"])
-                readiness.partStarted(detail: "listen \(bound)")
-            },
+            server: .http1(configuration: channelConfiguration),
+            configuration: .init(address: address.bindAddress, serverName: Self.serverName),
+            onServerRunning: { await onServerRunning($0.localAddress?.port) },
             logger: logger)
     }
+
+    /// The `Server` header of every answer.
+    private static let serverName = "launch-worker"
 
     /// Starts answering `/predict` with `runner`, reading requests' inputs as `inputs` allows
     /// (requests come from the network: local files only under `--url-root`).
@@ -93,7 +112,7 @@ public struct HTTPServer: Service {
         // Cancelled, the server cancels the requests it runs; those answered on the event loop
         // run in tasks of their own, cancelled here alike.
         try await withTaskCancellationHandler {
-            try await application.run()
+            try await server.run()
         } onCancel: { [endpoint] in
             endpoint.inFlight.cancelAll()
         }

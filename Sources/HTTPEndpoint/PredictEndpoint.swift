@@ -43,6 +43,15 @@ final class PredictEndpoint: Sendable {
         loaded.withLock { $0 = (runner, inputs) }
     }
 
+    /// Whether a pool's worker process with `openConnections` takes one more now
+    /// (``SharedSocketAcceptor``): at once while it has a free slot and fewer connections than
+    /// slots, so kept-alive connections spread over the processes; after idle siblings had their
+    /// chance otherwise.
+    @Sendable func acceptance(openConnections: Int) -> SharedSocketAcceptor.Readiness {
+        guard readiness.current == .ready, let runner = loaded.withLock({ $0?.runner }) else { return .no }
+        return runner.slots.hasFreeSlot && openConnections < runner.slots.count ? .now : .deferred
+    }
+
     /// A request's body as read: whole, over `--max-body-bytes`, or broken off.
     enum RequestBody {
         case read(ByteBuffer)
@@ -66,9 +75,14 @@ final class PredictEndpoint: Sendable {
     /// Checks a `/predict` request in order (ready, token, body size, request) and takes a free
     /// slot, or else reserves a place among the requests waiting for one (429 when there is
     /// neither, or at once with `--fail-on-concurrency-limit`).
+    ///
+    /// A pool's worker process that drains (recycled, rolled, stopped) still admits requests on
+    /// the connections it had accepted: it drains by taking no new connection and closing those
+    /// it holds after their request, while its siblings take the new ones, so none is refused.
     func admit(authorization: String?, body: RequestBody) -> Admission {
         let state = readiness.current
-        guard state == .ready, let attached = loaded.withLock({ $0 }) else {
+        let admitting = state == .ready || (state == .draining && configuration.sharedSocket != nil)
+        guard admitting, let attached = loaded.withLock({ $0 }) else {
             return .answered(Answer(503, detail: "not ready: the worker is \(state.rawValue)"))
         }
         let (runner, inputs) = attached

@@ -3,7 +3,8 @@ import BundleEnvironment
 import Foundation
 import PythonBridge
 
-/// `launch-worker doctor`: which Python is embedded, where its environment is, what is missing.
+/// `launch-worker doctor`: which Python is embedded, where its environment is, what is missing,
+/// and which GPUs `serve --gpus` would hand out.
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
@@ -31,6 +32,12 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         print("launch-worker \(LaunchWorker.version)")
         print("embedded Python: \(PythonEnvironment.linkedVersion) (libpython, found through pkg-config python3-embed)")
+        switch GPUDevices.listed() {
+        case .success(let devices) where !devices.isEmpty:
+            print("GPUs: \(devices.joined(separator: ", ")) (nvidia-smi -L; serve --gpus hands them out)")
+        case .success: print("GPUs: none (nvidia-smi -L lists none)")
+        case .failure(let error): print("GPUs: none (\(error.message))")
+        }
         let environment: PythonEnvironment
         var framework: Framework?
         var lease: EnvironmentStore.Lease?

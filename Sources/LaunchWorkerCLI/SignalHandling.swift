@@ -8,16 +8,20 @@ import Synchronization
 #endif
 
 /// The worker's signals: the first SIGTERM or SIGINT starts a graceful shutdown, a second one
-/// exits at once (claims left behind return on the next start); SIGUSR1 logs the metrics.
+/// exits at once (claims left behind return on the next start); SIGUSR1 logs the metrics; SIGHUP
+/// runs `reload` where one is given (a pool's rolling restart), and is left as it is otherwise.
 /// Signals are handled while the value is alive.
 final class SignalHandling {
     private let sources: [any DispatchSourceSignal]
 
-    /// Starts handling signals; `shutdown` runs on the first SIGTERM or SIGINT, `snapshot` on
-    /// each SIGUSR1; `exitingNow` is what the log says when a second signal ends the process.
+    /// Starts handling signals; `shutdown` runs on the first SIGTERM or SIGINT, `exiting` (with
+    /// the signal) on the second, just before the process exits, `snapshot` on each SIGUSR1 and
+    /// `reload` on each SIGHUP; `exitingNow` is what the log says when a second signal ends the
+    /// process.
     init(
         logger: Logger, exitingNow: String = "exiting now; claims return on the next start",
-        shutdown: @escaping @Sendable () -> Void, snapshot: @escaping @Sendable () -> Void
+        shutdown: @escaping @Sendable () -> Void, exiting: @escaping @Sendable (Int32) -> Void = { _ in },
+        snapshot: @escaping @Sendable () -> Void, reload: (@Sendable () -> Void)? = nil
     ) {
         let received = SignalCount()
         var sources: [any DispatchSourceSignal] = []
@@ -30,6 +34,7 @@ final class SignalHandling {
                     shutdown()
                 } else {
                     logger.warning("signal \(number) again: \(exitingNow)")
+                    exiting(number)
                     _exit(128 + number)
                 }
             }
@@ -41,6 +46,13 @@ final class SignalHandling {
         usr1.setEventHandler(handler: snapshot)
         usr1.resume()
         sources.append(usr1)
+        if let reload {
+            signal(SIGHUP, SIG_IGN)
+            let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            hup.setEventHandler(handler: reload)
+            hup.resume()
+            sources.append(hup)
+        }
         self.sources = sources
     }
 

@@ -50,7 +50,12 @@ struct OpenClaims: Sendable {
 extension RedisTaskQueue {
     /// The name of a worker's claims hash: unique to this process (host, pid, a random part).
     static func claimsKey(hostname: String) -> String {
-        "_launch_worker.claims.\(hostname).\(getpid()).\(UUID().uuidString.prefix(8).lowercased())"
+        claimsPrefix(hostname: hostname, pid: getpid()) + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    /// The start of the claims keys of process `pid` on `hostname`.
+    static func claimsPrefix(hostname: String, pid: Int32) -> String {
+        "_launch_worker.claims.\(hostname).\(pid)."
     }
 
     /// How long the claims key lives after the last claim or heartbeat: the visibility timeout

@@ -86,12 +86,14 @@ extension RedisTaskQueue: Service {
     }
 
     /// Puts an unacked message back on its queue, marked redelivered, as kombu's
-    /// `restore_by_tag` does. With `claimedAt` (a time from this worker's claims), only while it
-    /// is still the delivery this worker claimed (``RedisScripts/restoreClaimed``).
+    /// `restore_by_tag` does. With `claimedAt` (a time from this worker's claims, or from
+    /// `claimsKey`'s, a dead worker's), only while it is still the delivery claimed
+    /// (``RedisScripts/restoreClaimed``).
     ///
     /// - Returns: whether it was put back.
     @discardableResult
-    func restore(tag: String, claimedAt: String? = nil) async throws -> Bool {
+    func restore(tag: String, claimedAt: String? = nil, claimsKey: String? = nil) async throws -> Bool {
+        let claims = claimsKey ?? self.claims
         guard let entry = try await commands.run(RedisCommand("HGET", KombuLayout.unacked, tag)).bytes else {
             if let claimedAt {
                 try await commands.evaluate(

@@ -206,6 +206,33 @@ def crash_in_c(x):
     return {"x": x}
 
 
+def crash_in_c_on(x):
+    """`segfault-on`: die of SIGSEGV in C code when x is "crash"; answer the others."""
+    if x == "crash":
+        import ctypes
+
+        ctypes.string_at(0)
+    return {"x": x}
+
+
+def whoami(x):
+    """`whoami`: the process that ran the task and the GPUs it may use."""
+    return {
+        "x": x,
+        "pid": os.getpid(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
+
+
+_LEAKED = []
+
+
+def leaky(x):
+    """`leaky`: keep 20 MiB more (written, so resident) on every call; say which process."""
+    _LEAKED.append(b"x" * (20 << 20))
+    return {"x": x, "pid": os.getpid(), "kept_mib": 20 * len(_LEAKED)}
+
+
 def load_model_that_exits():
     """`load-exits`: end the whole process with status 5 while the bundle loads."""
     os._exit(5)
@@ -362,6 +389,9 @@ def main():
     fixtures.plain("swallow", swallow)
     fixtures.plain("crash-on", crash_on)
     fixtures.plain("segfault", crash_in_c)
+    fixtures.plain("segfault-on", crash_in_c_on)
+    fixtures.plain("whoami", whoami)
+    fixtures.plain("leaky", leaky)
     fixtures.loaded(
         "load-exits", load_model_fn=load_model_that_exits, load_predict_fn=unreachable_load_predict
     )

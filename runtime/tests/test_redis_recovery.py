@@ -7,6 +7,8 @@ generous deadline; nothing sleeps for timing.
 """
 
 import json
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -230,3 +232,24 @@ def test_a_live_workers_long_task_is_never_restored_by_another_workers_sweep(tmp
     assert "task finished" not in second.output(), "worker B never ran A's task"
     assert redis.Redis.from_url(REDIS_URL).llen(queue) == 0
     assert first.stop() == 0
+
+
+def test_a_pool_restores_the_tasks_of_a_killed_worker_process_at_once(tmp_path, bundles, queue, workers):
+    app = celery_app(REDIS_URL)
+    # The default visibility timeout (1 h): only the supervisor's restore brings the tasks back.
+    pool = Worker(tmp_path, bundles / "sleepy", REDIS_URL, queue, "--processes", "2", "--per-worker", "2",
+                  "--track-started")
+    workers.append(pool)
+    results = [app.send_task(TASK, args=[{"args": {"seconds": 2}}, False], queue=queue) for _ in range(12)]
+    eventually(lambda: sum(result.state == "STARTED" for result in results) >= 4, what="every slot to be busy")
+    started = re.findall(r"pid=(\d+) process=0 \[LaunchWorkerCLI\] started worker process", pool.output())
+    os.kill(int(started[0]), signal.SIGKILL)
+    answers = [result.get(timeout=120) for result in results]
+    assert len(answers) == 12 and all("result" in answer for answer in answers)
+    output = pool.output()
+    assert "worker process died (signal 9, SIGKILL)" in output
+    assert "restored a task of a worker process that died" in output
+    assert "restoring a task past its visibility timeout" not in output
+    assert len(re.findall(r"process=0 \[LaunchWorkerCLI\] started worker process", output)) == 2
+    assert redis.Redis.from_url(REDIS_URL).llen(queue) == 0
+    assert pool.stop() == 0

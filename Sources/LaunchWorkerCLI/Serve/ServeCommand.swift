@@ -34,6 +34,11 @@ struct ServeCommand: AsyncParsableCommand {
             (spool tasks for up to --drain-timeout, then they go back to the queue) and exits 0; a \
             second signal exits at once. SIGUSR1 logs the metrics.
 
+            With --processes P, a supervisor runs P worker processes (each its own interpreter and \
+            --per-worker slots) on the same queue and listening socket, restarts one that dies, \
+            recycles them with --max-tasks-per-process or --max-rss-per-process, gives each its \
+            GPUs with --gpus, and replaces them one at a time on SIGHUP (docs/process-pool.md).
+
             Exit status: 0 after a graceful stop, 2 when the bundle cannot be loaded (with the \
             traceback), 3 when a task was stuck with --exit-on-stuck.
 
@@ -89,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "DIR"))
     var resultsDir: String?
 
+    @OptionGroup(title: "Process pool") var pool: PoolOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -103,19 +110,28 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard pool.processes == 1 else {
+            let logger = runtime.makeLogger()
+            return try await PoolSupervisor(plan: try poolPlan(logger: logger), logger: logger).run()
+        }
+        let member = try PoolMember.join()
+        if member == nil { try useGPUsAlone() }
         let clock = ContinuousClock()
         let start = clock.now
         let logger = runtime.makeLogger()
         let metrics = WorkerMetrics()
+        member?.watchTaskCount(metrics, logger: logger)
+        member?.publishMetrics(metrics)
         let queue = queueSource
         // Ready once the bundle has loaded and every front end serves.
         let readiness = Readiness(
             readyFile: readyFile.map { URL(filePath: $0) },
             parts: 1 + (queue == nil ? 0 : 1) + (httpOptions.listen == nil ? 0 : 1))
         let http = try httpOptions.listen.map { address throws(CLIError) in
-            HTTPServer(
-                readiness: readiness, metrics: metrics, configuration: try httpOptions.configuration(address: address),
-                logger: logger)
+            var configuration = try httpOptions.configuration(address: address)
+            configuration.sharedSocket = member?.listener
+            configuration.poolMetrics = member?.poolMetrics
+            return HTTPServer(readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
         }
         let network = try urlOptions.networkProducers()
         var frontEnds: [any FrontEnd] = []

@@ -20,7 +20,7 @@ public final class Readiness: Sendable {
         /// did, with `--exit-on-stuck`): not claiming.
         case stuck
         /// A queue the worker serves cannot be used now (its spool folder is gone): not claiming
-        /// from it until it can.
+        /// from it until it can; or, for a process pool, no worker process is ready.
         case unavailable
         /// Shutting down: finishing in-flight tasks, claiming no more.
         case draining
@@ -32,6 +32,8 @@ public final class Readiness: Sendable {
         case stuck
         /// A queue cannot be used (``State/unavailable``).
         case queueUnavailable
+        /// A process pool's supervisor has no worker process ready (``State/unavailable``).
+        case noWorkerProcessReady
     }
 
     private struct Conditions {

@@ -49,6 +49,10 @@ public final class SlotPool: Sendable {
     /// How many callers (requests and serving loops) wait for a slot.
     public var waiterCount: Int { state.withLock { $0.waiters.count } }
 
+    /// Whether a slot is free now (a pool's worker process, busy, leaves new connections to idle
+    /// siblings first).
+    public var hasFreeSlot: Bool { state.withLock { !$0.closed && !$0.free.isEmpty } }
+
     /// Whether the pool was closed (a stuck worker's exit).
     public var isClosed: Bool { closed.load(ordering: .relaxed) }
 

@@ -11,6 +11,7 @@ public final class WorkerMetrics: Sendable {
     private let predictDuration: DurationHistogram
     private let loadSeconds: Gauge
     private let tasks: LabelledCounters<String>
+    private let ran = Atomic(0)
 
     private static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -46,7 +47,12 @@ public final class WorkerMetrics: Sendable {
     public func taskFinished(status: String, duration: Duration) {
         tasks.increment(status)
         predictDuration.record(duration)
+        if status != "REJECTED" { ran.add(1, ordering: .relaxed) }
     }
+
+    /// How many tasks ran to an end (any status but `REJECTED`): a pool's worker process asks to
+    /// be recycled after `--max-tasks-per-process`.
+    public var tasksRun: Int { ran.load(ordering: .relaxed) }
 
     /// Records that a task started after waiting `wait` in its queue.
     public func taskStarted(wait: Duration?) {

@@ -1,0 +1,40 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("launch-worker serve --processes /metrics")
+struct PoolMetricsTests {
+    @Test("/metrics labels each series with its process and shows the pool's gauges, restarts counted")
+    func metrics() async throws {
+        let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
+        let pool = PoolProcess(process: worker.process)
+        let victim = try #require(pool.current[1])
+        kill(victim, SIGKILL)
+        try await eventually("the pool is back to two ready processes, one restart counted") {
+            let answer = try await worker.send("GET", "/metrics")
+            let samples = try PrometheusText.parse(answer.body)
+            return samples[#"launch_worker_pool_processes{state="wanted"}"#] == 2
+                && samples[#"launch_worker_pool_processes{state="alive"}"#] == 2
+                && samples[#"launch_worker_pool_processes{state="ready"}"#] == 2
+                && samples["launch_worker_pool_restarts_total"] == 1
+        }
+        for _ in 0..<4 { _ = try await worker.send("POST", "/predict", body: #"{"args": {"x": 1}}"#) }
+        // Whichever process answers, the scrape shows both processes' series, each once.
+        try await eventually("a scrape shows four tasks over both processes") {
+            let answer = try await worker.send("GET", "/metrics")
+            let samples = try PrometheusText.parse(answer.body)
+            let own = samples.keys.filter { !$0.hasPrefix("launch_worker_pool_") }
+            #expect(!own.isEmpty)
+            for series in own { #expect(series.contains(#"process=""#), "\(series)") }
+            #expect(answer.body.components(separatedBy: "# TYPE launch_worker_tasks_total ").count == 2)
+            let loads = samples.keys.filter { $0.hasPrefix("launch_worker_bundle_load_seconds{process=") }
+            let tasks = samples.filter { $0.key.hasPrefix("launch_worker_tasks_total{process=") }.values
+            return loads.count == 2 && tasks.reduce(0, +) == 4
+        }
+        #expect(await worker.stop() == 0)
+    }
+}

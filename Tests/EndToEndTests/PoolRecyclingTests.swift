@@ -1,0 +1,96 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("launch-worker serve --processes with recycling")
+struct PoolRecyclingTests {
+    /// Sends `count` requests, `atOnce` at a time, and returns each answer's process id; every
+    /// request must be answered 200.
+    private func load(_ worker: HTTPWorker, bundle: String = "whoami", count: Int, atOnce: Int) async throws -> [Int] {
+        var pids: [Int] = []
+        for _ in 0..<(count / atOnce) {
+            let answers = try await concurrently(atOnce) { _ in
+                try await worker.send("POST", "/predict", body: #"{"args": {"x": 1}}"#)
+            }
+            for answer in answers {
+                #expect(answer.status == 200, "\(answer.body)")
+                if let pid = ProcessPoolTests.result(answer)["pid"] as? Int { pids.append(pid) }
+            }
+        }
+        return pids
+    }
+
+    @Test("--max-tasks-per-process: under HTTP load each process is replaced once ready, no request fails")
+    func byTaskCount() async throws {
+        let worker = try await HTTPWorker.start(
+            "whoami", "127.0.0.1:0", ["--processes", "2", "--max-tasks-per-process", "20"])
+        let pool = PoolProcess(process: worker.process)
+        var pids = try await load(worker, count: 40, atOnce: 4)
+        try await eventually("a replacement took over") {
+            pids += try await load(worker, count: 8, atOnce: 4)
+            return worker.process.stderr().contains("recycled worker process exited")
+        }
+        #expect(Set(pids).count > 2)
+        let log = worker.process.stderr()
+        #expect(
+            log.contains("recycling worker process (it ran --max-tasks-per-process 20 tasks): starting its replacement")
+        )
+        #expect(log.contains("the replacement is ready: draining the recycled worker process"))
+        #expect(!log.contains("worker process died"))
+        #expect(pool.current.count == 2)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("--max-tasks-per-process under a spool: every task answered once, none run twice")
+    func byTaskCountOnSpool() async throws {
+        let spool = try TestSpool("pool-recycle")
+        let log = spool.layout.root.appending(path: "runs.log")
+        for index in 0..<80 {
+            try spool.submit(#"{"args": {"x": \#(index), "log": "\#(log.path)"}}"#, id: "t\(index)")
+        }
+        let process = try await spool.serve("record", ["--processes", "2", "--max-tasks-per-process", "10"])
+        try await eventually("every task is answered") { spool.responseCount == 80 }
+        process.send(SIGTERM)
+        #expect(try await process.exitStatus(within: .seconds(120)) == 0, "\(process.stderr())")
+        for index in 0..<80 { #expect(spool.response("t\(index)").status == .success, "t\(index)") }
+        let runs = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(runs.count == 80)
+        #expect(Set(runs).count == 80)
+        #expect(process.stderr().contains("recycling worker process (it ran --max-tasks-per-process 10 tasks)"))
+        #expect(!process.stderr().contains("worker process died"))
+    }
+
+    @Test("--max-rss-per-process: a bundle keeping 20 MiB per call is recycled, its memory bounded, no request fails")
+    func byResidentMemory() async throws {
+        let worker = try await HTTPWorker.start(
+            "leaky", "127.0.0.1:0", ["--processes", "2", "--max-rss-per-process", "300MiB"])
+        var kept: [Int] = []
+        try await eventually("a replacement took over") {
+            for answer in try await concurrently(
+                2,
+                { _ in
+                    try await worker.send("POST", "/predict", body: #"{"args": {"x": 1}}"#)
+                })
+            {
+                #expect(answer.status == 200, "\(answer.body)")
+                kept.append(ProcessPoolTests.result(answer)["kept_mib"] as? Int ?? 0)
+            }
+            return worker.process.stderr().contains("recycled worker process exited")
+        }
+        let log = worker.process.stderr()
+        #expect(log.contains("is over --max-rss-per-process 300 MiB"))
+        #expect(!log.contains("worker process died"))
+        // A process had kept more than 300 MiB; a fresh one, keeping little, answers now.
+        #expect(kept.contains { $0 > 300 }, "\(kept)")
+        try await eventually("a fresh process answers") {
+            let answer = try await worker.send("POST", "/predict", body: #"{"args": {"x": 1}}"#)
+            #expect(answer.status == 200, "\(answer.body)")
+            return (ProcessPoolTests.result(answer)["kept_mib"] as? Int ?? 1000) <= 100
+        }
+        #expect(await worker.stop() == 0)
+    }
+}
