@@ -182,6 +182,11 @@ struct ProcessPoolTests {
             "sleepy", ["--processes", "2", "--ready-file", readyFile.path, "--drain-timeout", "600"])
         let pool = PoolProcess(process: process)
         try await eventually("the pool is ready") { FileManager.default.fileExists(atPath: readyFile.path) }
+        // The pool is ready with one process; a process handles SIGUSR1 once it runs (its
+        // bundle loaded), and the other may still be starting.
+        try await eventually("both processes loaded the bundle") {
+            process.stderr().components(separatedBy: "bundle loaded").count - 1 == 2
+        }
         process.send(SIGUSR1)
         try await eventually("both processes logged their metrics") {
             process.stderr().components(separatedBy: "metrics snapshot").count - 1 == 2
