@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
     ],
     targets: [
         // CPython's C API, found through pkg-config, with a shim for what Swift cannot import.
@@ -93,6 +94,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `launch-worker gateway`: the Launch REST API the scale-launch client speaks (bundles,
+        // endpoints whose workers are child `serve` processes, sync and async tasks), its state
+        // in SQLite.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "SpoolQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // A blocking HTTP/1.1 client connection, for `bench`'s callers and the tests.
         .target(name: "BlockingHTTP"),
         // The `launch-worker` command line.
@@ -100,7 +116,7 @@ let package = Package(
             name: "LaunchWorkerCLI",
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
-                "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux",
+                "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,6 +147,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],

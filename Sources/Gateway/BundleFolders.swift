@@ -1,0 +1,76 @@
+import Foundation
+import LaunchBundle
+
+/// Makes the folder a worker serves (`artifact` and `bundle.json`) from a bundle's POST body and
+/// the bytes the client uploaded to its `location`, under `<state-dir>/bundles/<bundle id>/`.
+struct BundleFolders: Sendable {
+    /// `<state-dir>/bundles`.
+    var root: URL
+
+    /// Copies the uploaded artifact and writes the body as `bundle.json`, checked as every
+    /// bundle is.
+    ///
+    /// - Returns: the new bundle's folder.
+    /// - Throws: ``GatewayRefusal`` 400 for a location that cannot be read (s3://, a missing
+    ///   file) or a body that is not a valid bundle, saying what to give instead.
+    func make(id: String, body: [String: Any]) throws(GatewayRefusal) -> URL {
+        guard let location = body["location"] as? String else {
+            throw GatewayRefusal(
+                .badRequest, "location is missing: give the path or file:// URL the bundle was uploaded to")
+        }
+        let artifact = try Self.localFile(location)
+        let bodyJSON: Data
+        do {
+            bodyJSON = try JSONSerialization.data(withJSONObject: body)
+            _ = try BundleMetadata(json: bodyJSON, bundle: body["bundle_name"] as? String ?? "?")
+        } catch let error as BundleError {
+            throw GatewayRefusal(.badRequest, "\(error)")
+        } catch {
+            throw GatewayRefusal(.badRequest, "the bundle's fields cannot be read: \(error)")
+        }
+        let folder = root.appending(path: id)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: artifact, to: folder.appending(path: BundleDirectory.artifactName))
+            try bodyJSON.write(to: folder.appending(path: BundleDirectory.metadataName), options: .atomic)
+        } catch {
+            try? FileManager.default.removeItem(at: folder)
+            throw GatewayRefusal(
+                .internalServerError, "cannot copy the bundle from \(location) into \(folder.path): \(error)")
+        }
+        return folder
+    }
+
+    /// Removes a deleted bundle's folder.
+    func remove(_ folder: String) {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// The local file a `location` names: a path or a `file://` URL.
+    private static func localFile(_ location: String) throws(GatewayRefusal) -> URL {
+        let file: URL
+        if location.hasPrefix("file://") {
+            guard let url = URL(string: location), url.isFileURL else {
+                throw GatewayRefusal(.badRequest, "location \(location) is not a valid file:// URL")
+            }
+            file = url
+        } else if location.hasPrefix("/") {
+            file = URL(filePath: location)
+        } else {
+            let scheme = location.split(separator: ":", maxSplits: 1).first.map(String.init) ?? location
+            throw GatewayRefusal(
+                .badRequest,
+                "location \(location) cannot be read by this gateway (\(scheme) is not supported): upload the bundle to a "
+                    + "local absolute path or file:// URL (self_hosted=True with a bundle_location_fn that returns one and "
+                    + "an upload_bundle_fn that writes the bytes there)")
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), !isFolder.boolValue else {
+            throw GatewayRefusal(
+                .badRequest,
+                "location \(location) is not a file: upload_bundle_fn must write the bundle's bytes there before the bundle is created"
+            )
+        }
+        return file
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// Autoscaling, as llm-engine's: wanted = clamp(ceil((running + waiting) / per_worker), min,
+/// max); up at once, down one worker at a time once the load has needed fewer workers for the
+/// cooldown. A worker that died is replaced by the same rule.
+extension EndpointRunner {
+    /// The tasks running and waiting: the spool's (async) or the requests being forwarded (sync).
+    var load: Int {
+        record.kind == .async ? files.spoolLoad() : inFlight
+    }
+
+    /// How many workers the load wants, within min and max.
+    func wantedWorkers(load: Int) -> Int {
+        let settings = record.settings
+        let byLoad = (load + settings.perWorker - 1) / settings.perWorker
+        return min(max(byLoad, settings.minWorkers), settings.maxWorkers)
+    }
+
+    /// One look: forget workers that died, start what the load wants, stop one extra after the
+    /// cooldown.
+    func scale() async {
+        for worker in workers where !worker.isRunning {
+            logger.warning("worker ended", metadata: ["worker": "\(worker.number)", "how": "\(worker.ending)"])
+        }
+        workers.removeAll { !$0.isRunning }
+        let wanted = wantedWorkers(load: load)
+        if wanted >= workers.count { lastFullyNeeded = .now }
+        if wanted > workers.count {
+            logger.info("scaling up", metadata: ["from": "\(workers.count)", "to": "\(wanted)"])
+            for _ in workers.count..<wanted { _ = startWorker() }
+        } else if wanted < workers.count, ContinuousClock.now - lastFullyNeeded >= context.scaleDownCooldown {
+            // The newest worker goes first; it drains what it runs before it exits.
+            let worker = workers.removeLast()
+            logger.info("scaling down", metadata: ["worker": "\(worker.number)", "to": "\(workers.count)"])
+            worker.stop()
+            await worker.waitForExit()
+            lastFullyNeeded = .now
+        }
+    }
+}

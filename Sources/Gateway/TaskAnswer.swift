@@ -1,0 +1,68 @@
+import Foundation
+import SpoolQueue
+import WorkerCore
+
+/// A task's answer in the client's shape: `state` exactly `PENDING`, `SUCCESS` or `FAILURE` (the
+/// client raises on any other word, so a started task reads PENDING), with `result`,
+/// `result_url` or `traceback`. A pickled result's `file://` URL under the results folder
+/// becomes the gateway's `/results/<file>` route, which the user can open.
+struct TaskAnswer: Sendable {
+    /// The results folder workers write pickles into.
+    var results: URL
+    /// `http://<the Host the client reached us by>`.
+    var baseURL: String
+
+    /// The answer for a worker's `/predict` answer; nil when it is passed on as it is (a bad
+    /// request, a timeout, a busy worker).
+    func sync(status: Int, body: Data) -> [String: Any]? {
+        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+        switch status {
+        case 200:
+            var answer: [String: Any] = ["state": object["status"] as? String ?? "SUCCESS"]
+            if let result = object["result"] { answer["result"] = result }
+            if let url = object["result_url"] as? String { answer["result_url"] = reachable(url) }
+            return answer
+        case 500:
+            let detail = object["detail"] as? [String: Any]
+            return ["state": "FAILURE", "traceback": detail?["traceback"] ?? object["detail"] ?? "the worker failed"]
+        default:
+            return nil
+        }
+    }
+
+    /// The answer for an async task's spool response.
+    func async(_ response: SpoolResponse) -> [String: Any] {
+        var answer: [String: Any] = ["task_id": response.taskID]
+        switch response.status {
+        case .success:
+            answer["state"] = "SUCCESS"
+            if let result = response.result { answer["result"] = result }
+            if let url = response.resultURL { answer["result_url"] = reachable(url) }
+        case .failure:
+            answer["state"] = "FAILURE"
+            answer["traceback"] = response.traceback ?? "the task failed"
+        case .pending, .started, .undefined:
+            answer["state"] = "PENDING"
+        }
+        return answer
+    }
+
+    /// `url` as the gateway serves it, when it names a pickle in the results folder.
+    private func reachable(_ url: String) -> String {
+        let prefix = results.absoluteString.hasSuffix("/") ? results.absoluteString : results.absoluteString + "/"
+        guard url.hasPrefix(prefix), let name = url.dropFirst(prefix.count).removingPercentEncoding,
+            ResultFiles.isValidName(name)
+        else { return url }
+        return "\(baseURL)/results/\(name)"
+    }
+}
+
+/// The pickled results the gateway serves at `/results/<name>`: only plain file names in the
+/// results folder.
+enum ResultFiles {
+    /// Whether `name` is a pickle's plain file name (no folders, no hidden files).
+    static func isValidName(_ name: String) -> Bool {
+        name.hasSuffix(".pkl") && !name.hasPrefix(".") && name.count <= 255
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+@testable import Gateway
+
+@Suite("TaskAnswer")
+struct TaskAnswerTests {
+    private let answers = TaskAnswer(results: URL(filePath: "/state/results"), baseURL: "http://127.0.0.1:5000")
+
+    @Test("a pickle in the results folder is served by the gateway; other URLs are left")
+    func resultURLs() throws {
+        let body = Data(#"{"status":"SUCCESS","result_url":"file:///state/results/abc-1.pkl"}"#.utf8)
+        let answer = try #require(answers.sync(status: 200, body: body))
+        #expect(answer["state"] as? String == "SUCCESS")
+        #expect(answer["result_url"] as? String == "http://127.0.0.1:5000/results/abc-1.pkl")
+        let elsewhere = Data(#"{"status":"SUCCESS","result_url":"file:///elsewhere/x.pkl"}"#.utf8)
+        #expect(answers.sync(status: 200, body: elsewhere)?["result_url"] as? String == "file:///elsewhere/x.pkl")
+    }
+
+    @Test("a predict error is a FAILURE with its traceback; other statuses pass through")
+    func failures() {
+        let body = Data(#"{"detail":{"traceback":"ValueError: no"}}"#.utf8)
+        let answer = answers.sync(status: 500, body: body)
+        #expect(answer?["state"] as? String == "FAILURE")
+        #expect(answer?["traceback"] as? String == "ValueError: no")
+        #expect(answers.sync(status: 400, body: Data(#"{"detail":"bad"}"#.utf8)) == nil)
+    }
+
+    @Test("only plain pickle names are served")
+    func resultNames() {
+        #expect(ResultFiles.isValidName("0f1e-2d.pkl"))
+        for name in ["../x.pkl", ".hidden.pkl", "a/b.pkl", "x.json", "é.pkl"] {
+            #expect(!ResultFiles.isValidName(name))
+        }
+    }
+}

@@ -1,0 +1,213 @@
+"""Scenarios run by the real scale-launch 0.3.3 client against ``launch-worker gateway``.
+
+test_gateway.py runs this file with the Python of a venv that holds the client (and its
+cloudpickle 2.x): ``python gateway_client.py SCENARIO GATEWAY_URL UPLOAD_DIR [API_KEY]``. Each
+scenario prints one JSON object on its last line of stdout, which the test reads.
+"""
+
+import json
+import os
+import pickle
+import sys
+import time
+import uuid
+
+import requests
+from launch import EndpointRequest, LaunchClient
+from launch.errors import APIError
+
+ENV_PARAMS = {"framework_type": "pytorch", "pytorch_image_tag": "1.10.0-cuda11.3-cudnn8-runtime"}
+DEADLINE_S = 300
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def predict(x, y):
+    """The cloudpickle bundle's predict."""
+    if y == "boom":
+        raise ValueError("boom was asked for")
+    return {"sum": x + y}
+
+
+def make_client(url, uploads, api_key="key-one"):
+    """A self-hosted client whose bundles are uploaded as files under ``uploads``."""
+    client = LaunchClient(api_key=api_key, endpoint=url, self_hosted=True)
+    client.register_bundle_location_fn(lambda: os.path.join(uploads, str(uuid.uuid4())))
+
+    def upload(data, location):
+        with open(location, "wb") as file:
+            file.write(data)
+
+    client.register_upload_bundle_fn(upload)
+    return client
+
+
+def wait_for_status(endpoint, wanted):
+    """Polls the endpoint until its status is one of ``wanted``; returns it."""
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        status = endpoint.status()
+        if status in wanted:
+            return status
+        assert time.monotonic() < deadline, f"status stayed {status}, not {wanted}"
+        time.sleep(0.2)
+
+
+def api_error(call):
+    """The status code of the APIError that ``call`` raises (None when it raises none)."""
+    try:
+        call()
+    except APIError as error:
+        return error.status_code
+    return None
+
+
+def bundles(client, uploads):
+    """Bundles both ways, listing, duplicates, s3://, another key, delete."""
+    client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    requirements = os.path.join(uploads, "requirements.txt")
+    with open(requirements, "w", encoding="utf-8") as file:
+        file.write("")
+    client.create_model_bundle_from_dirs(
+        "scaler",
+        [os.path.join(HERE, "zip_code", "scaler")],
+        requirements,
+        ENV_PARAMS,
+        "scaler.service.load_predict",
+        "scaler.service.load_model",
+        app_config={"factor": 10},
+    )
+    duplicate = api_error(
+        lambda: client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    )
+    s3 = requests.post(
+        client.connection.endpoint + "/model_bundle",
+        json={"packaging_type": "cloudpickle", "bundle_name": "s3", "location": "s3://bucket/key",
+              "bundle_metadata": {}, "requirements": [], "env_params": ENV_PARAMS},
+        auth=(client.connection.api_key, ""),
+        timeout=60,
+    )
+    other = make_client(client.connection.endpoint, uploads, api_key="key-two")
+    listed = [bundle.name for bundle in client.list_model_bundles()]
+    got = client.get_model_bundle("scaler")
+    other_view = ([b.name for b in other.list_model_bundles()], api_error(lambda: other.get_model_bundle("adder")))
+    other_delete = api_error(lambda: other.delete_model_bundle("adder"))
+    no_key = requests.get(client.connection.endpoint + "/model_bundle", timeout=60).status_code
+    deleted = client.delete_model_bundle("scaler")
+    return {
+        "listed": listed,
+        "scaler": {"packaging_type": got.packaging_type, "metadata": got.metadata, "location": got.location},
+        "duplicate": duplicate,
+        "s3": [s3.status_code, s3.json()],
+        "other_view": other_view,
+        "other_delete": other_delete,
+        "no_key": no_key,
+        "deleted": deleted,
+        "after_delete": [bundle.name for bundle in client.list_model_bundles()],
+        "get_deleted": api_error(lambda: client.get_model_bundle("scaler")),
+    }
+
+
+def endpoints(client, uploads):
+    """A sync and an async endpoint: predict, errors, update_if_exists, logs, delete."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    sync = client.create_model_endpoint("sync-adder", bundle, min_workers=1, max_workers=1, per_worker=2)
+    created_status = sync.status()
+    ready = wait_for_status(sync, {"READY", "UPDATE_FAILED"})
+    as_json = sync.predict(EndpointRequest(args={"x": 1, "y": 2}, return_pickled=False))
+    pickled = sync.predict(EndpointRequest(args={"x": 3, "y": 4}))
+    unpickled = pickle.loads(requests.get(pickled.result_url, timeout=60).content)
+    failed = sync.predict(EndpointRequest(args={"x": 1, "y": "boom"}, return_pickled=False))
+
+    asynchronous = client.create_model_endpoint(
+        "async-adder", bundle, min_workers=0, max_workers=2, per_worker=1, endpoint_type="async"
+    )
+    future = asynchronous.predict(EndpointRequest(args={"x": 5, "y": 6}, return_pickled=False))
+    async_json = future.get()
+    pickled_future = asynchronous.predict(EndpointRequest(args={"x": 7, "y": 8}))
+    async_pickled = pickled_future.get()
+    async_value = pickle.loads(requests.get(async_pickled.result_url, timeout=60).content)
+    by_task = client.get_async_response(pickled_future.async_task_id)
+    failed_future = asynchronous.predict(EndpointRequest(args={"x": 1, "y": "boom"}, return_pickled=False)).get()
+
+    edited = client.create_model_endpoint(
+        "sync-adder", bundle, min_workers=1, max_workers=1, per_worker=3, update_if_exists=True
+    )
+    edited_endpoint = client.get_model_endpoint("sync-adder")
+    wait_for_status(edited_endpoint, {"READY"})
+    after_edit = edited_endpoint.predict(EndpointRequest(args={"x": 10, "y": 1}, return_pickled=False))
+    worker_settings = edited_endpoint.worker_settings()
+    listed = sorted((e.model_endpoint.name, e.model_endpoint.endpoint_type) for e in client.list_model_endpoints())
+    logs = client.read_endpoint_creation_logs("sync-adder")
+    invalid = {
+        "min_over_max": api_error(lambda: client.create_model_endpoint("bad", bundle, min_workers=3, max_workers=1)),
+        "sync_from_zero": api_error(lambda: client.create_model_endpoint("bad", bundle, min_workers=0)),
+        "per_worker_zero": api_error(lambda: client.create_model_endpoint("bad", bundle, per_worker=0)),
+        "unknown_bundle": api_error(lambda: client.create_model_endpoint("bad", "no-such-bundle")),
+    }
+    deleted = client.delete_model_endpoint("sync-adder")
+    return {
+        "created_status": created_status,
+        "ready": ready,
+        "as_json": [as_json.status, as_json.result],
+        "unpickled": unpickled,
+        "failed": [failed.status, failed.traceback],
+        "async_json": [async_json.status, async_json.result],
+        "async_value": async_value,
+        "by_task": by_task["state"],
+        "failed_future": [failed_future.status, failed_future.traceback],
+        "edited": edited,
+        "worker_settings": worker_settings,
+        "after_edit": after_edit.result,
+        "listed": listed,
+        "logs": logs,
+        "invalid": invalid,
+        "deleted": deleted,
+        "after_delete": client.get_model_endpoint("sync-adder"),
+        "other_key_sees": make_client(client.connection.endpoint, uploads, "key-two").get_model_endpoint("async-adder"),
+    }
+
+
+def failed_environment(client, uploads):
+    """A bundle whose requirements cannot be installed: UPDATE_FAILED, with the creation log."""
+    bundle = client.create_model_bundle(
+        "broken",
+        {"framework_type": "custom_base_image"},
+        predict_fn_or_cls=predict,
+        requirements=["launch-worker-no-such-package==1.0"],
+    )
+    endpoint = client.create_model_endpoint("broken", bundle)
+    status = wait_for_status(endpoint, {"READY", "UPDATE_FAILED"})
+    sync_answer = api_error(lambda: endpoint.predict(EndpointRequest(args={"x": 1, "y": 2})))
+    return {"status": status, "logs": client.read_endpoint_creation_logs("broken"), "predict": sync_answer}
+
+
+def queue_async(client, uploads):
+    """Creates an async endpoint and queues tasks; prints their ids (for the restart test)."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    endpoint = client.create_model_endpoint(
+        "async-adder", bundle, min_workers=0, max_workers=1, per_worker=1, endpoint_type="async"
+    )
+    futures = [endpoint.predict(EndpointRequest(args={"x": n, "y": n}, return_pickled=False)) for n in range(6)]
+    return {"task_ids": [future.async_task_id for future in futures]}
+
+
+def collect_async(client, uploads, task_ids):
+    """Waits for the tasks queued before a restart; returns their answers."""
+    answers = {}
+    deadline = time.monotonic() + DEADLINE_S
+    for task_id in task_ids:
+        while True:
+            answer = client.get_async_response(task_id)
+            if answer["state"] != "PENDING":
+                answers[task_id] = answer
+                break
+            assert time.monotonic() < deadline, f"task {task_id} stayed PENDING"
+            time.sleep(0.2)
+    return {"answers": answers, "status": client.get_model_endpoint("async-adder").status()}
+
+
+if __name__ == "__main__":
+    scenario, gateway, upload_dir = sys.argv[1:4]
+    extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+    outcome = globals()[scenario](make_client(gateway, upload_dir), upload_dir, **extra)
+    print(json.dumps(outcome, default=str))

@@ -1,0 +1,174 @@
+"""The real scale-launch 0.3.3 client against a real ``launch-worker gateway``: bundles both
+ways, sync and async endpoints with their workers, update_if_exists, creation logs, two API
+keys, a failed environment and a restart with tasks queued.
+
+The client pins cloudpickle 2.x, so it runs in a venv of its own (``.venv/launch-client``,
+made once by Debian's Python, the one the worker embeds), driving the scenarios of
+gateway_client.py. Without the executable or PyPI the tests skip, except under ``CI=true``,
+where they fail.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, TESTS, require_or_skip
+from test_spool_serve import EXECUTABLE, pytestmark  # noqa: F401
+
+CLIENT_VENV = REPO / ".venv" / "launch-client"
+CLIENT_PYTHON = CLIENT_VENV / "bin" / "python"
+CLIENT_VERSION = "scale-launch==0.3.3"
+SCENARIOS = TESTS / "gateway_client.py"
+
+
+@pytest.fixture(scope="session")
+def client_python():
+    """The Python of a venv holding scale-launch 0.3.3, made once and kept."""
+    stamp = CLIENT_VENV / ".installed"
+    if not (stamp.exists() and stamp.read_text() == CLIENT_VERSION):
+        made = subprocess.run(["/usr/bin/python3", "-m", "venv", "--clear", CLIENT_VENV], capture_output=True)
+        installed = made.returncode == 0 and subprocess.run(
+            [CLIENT_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", CLIENT_VERSION],
+            capture_output=True,
+            timeout=600,
+        ).returncode == 0
+        require_or_skip(installed, f"{CLIENT_VERSION} could not be installed into {CLIENT_VENV} (is PyPI reachable?)")
+        stamp.write_text(CLIENT_VERSION)
+    return CLIENT_PYTHON
+
+
+class Gateway:
+    """A ``launch-worker gateway`` on a free loopback port with its state under ``root``."""
+
+    def __init__(self, root):
+        self.root = root
+        self.state = root / "state"
+        self.uploads = root / "uploads"
+        self.uploads.mkdir(exist_ok=True)
+        self.ready = root / "gateway.ready"
+        self.log = root / "gateway.log"
+        self.process = None
+        self.url = None
+
+    def start(self):
+        """Starts it and waits until it listens."""
+        environment = dict(
+            os.environ,
+            LAUNCH_WORKER_CACHE_DIR=str(self.root / "cache"),
+            UV_NO_INDEX="1",
+            PIP_NO_INDEX="1",
+        )
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [EXECUTABLE, "gateway", "--listen", "127.0.0.1:0", "--state-dir", self.state,
+                 "--ready-file", self.ready, "--scale-down-after", "1"],
+                stderr=log,
+                env=environment,
+            )
+        deadline = time.monotonic() + 120
+        while not self.ready.exists():
+            assert self.process.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "the gateway never listened"
+            time.sleep(0.02)
+        self.url = "http://" + self.ready.read_text().split()[1]
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops it (draining its workers on SIGTERM); returns its exit status."""
+        self.process.send_signal(sig)
+        status = self.process.wait(timeout=120)
+        self.ready.unlink(missing_ok=True)
+        return status
+
+    def run(self, client_python, scenario, **extra):
+        """Runs a scenario of gateway_client.py with the real client; returns its JSON."""
+        child = subprocess.run(
+            [client_python, SCENARIOS, scenario, self.url, self.uploads] + ([json.dumps(extra)] if extra else []),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert child.returncode == 0, f"{child.stderr}\n--- gateway log ---\n{self.log.read_text()}"
+        return json.loads(child.stdout.splitlines()[-1])
+
+    def worker_pids(self):
+        """The gateway's living child processes (its workers)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    """A started gateway, stopped (and checked to stop cleanly) at the end."""
+    running = Gateway(tmp_path)
+    running.start()
+    yield running
+    if running.process.poll() is None:
+        assert running.stop() == 0, running.log.read_text()
+
+
+def test_bundles_both_ways_per_api_key(gateway, client_python):
+    outcome = gateway.run(client_python, "bundles")
+    assert outcome["listed"] == ["adder", "scaler"]
+    assert outcome["scaler"]["packaging_type"] == "zip"
+    assert outcome["scaler"]["metadata"] == {
+        "load_predict_fn_module_path": "scaler.service.load_predict",
+        "load_model_fn_module_path": "scaler.service.load_model",
+    }
+    assert outcome["duplicate"] == 409
+    status, body = outcome["s3"]
+    assert status == 400 and "s3" in body["detail"] and "file://" in body["detail"]
+    # Another key sees nothing of the first key's, and cannot delete it.
+    assert outcome["other_view"] == [[], 404]
+    assert outcome["other_delete"] == 404
+    assert outcome["no_key"] == 401
+    assert outcome["deleted"] is True
+    assert outcome["after_delete"] == ["adder"]
+    assert outcome["get_deleted"] == 404
+
+
+def test_sync_and_async_endpoints(gateway, client_python):
+    outcome = gateway.run(client_python, "endpoints")
+    assert outcome["created_status"] in ("UPDATE_PENDING", "UPDATE_IN_PROGRESS", "READY")
+    assert outcome["ready"] == "READY"
+    assert outcome["as_json"] == ["SUCCESS", json.dumps({"sum": 3})]
+    assert outcome["unpickled"] == {"sum": 7}
+    assert outcome["failed"][0] == "FAILURE" and "boom was asked for" in outcome["failed"][1]
+    assert outcome["async_json"] == ["SUCCESS", json.dumps({"sum": 11})]
+    assert outcome["async_value"] == {"sum": 15}
+    assert outcome["by_task"] == "SUCCESS"
+    assert outcome["failed_future"][0] == "FAILURE" and "boom was asked for" in outcome["failed_future"][1]
+    assert outcome["edited"] is None  # update_if_exists edits, and the client returns None
+    assert outcome["worker_settings"]["per_worker"] == 3
+    assert outcome["worker_settings"]["available_workers"] == 1
+    assert outcome["after_edit"] == json.dumps({"sum": 11})
+    assert outcome["listed"] == [["async-adder", "async"], ["sync-adder", "sync"]]
+    assert "no requirements" in outcome["logs"] and "READY" in outcome["logs"]
+    assert outcome["invalid"] == {
+        "min_over_max": 400, "sync_from_zero": 400, "per_worker_zero": 400, "unknown_bundle": 400,
+    }
+    assert outcome["deleted"] is True
+    assert outcome["after_delete"] is None
+    assert outcome["other_key_sees"] is None
+
+
+def test_failed_environment_is_update_failed_with_its_log(gateway, client_python):
+    outcome = gateway.run(client_python, "failed_environment")
+    assert outcome["status"] == "UPDATE_FAILED"
+    assert "launch-worker-no-such-package" in outcome["logs"]
+    assert "UPDATE_FAILED" in outcome["logs"]
+    assert outcome["predict"] == 500
+
+
+def test_async_tasks_queued_before_a_restart_are_answered_after_it(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async")["task_ids"]
+    assert gateway.stop() == 0
+    gateway.start()
+    outcome = gateway.run(client_python, "collect_async", task_ids=queued)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert sorted(json.loads(task["result"])["sum"] for task in outcome["answers"].values()) == [0, 2, 4, 6, 8, 10]
+    assert outcome["status"] == "READY"
