@@ -30,10 +30,9 @@ extension EndpointRunner {
             for _ in workers.count..<wanted { _ = startWorker() }
         } else if wanted < workers.count, ContinuousClock.now - lastFullyNeeded >= context.scaleDownCooldown {
             // The newest worker goes first; it drains what it runs before it exits.
-            let worker = workers.removeLast()
-            logger.info("scaling down", metadata: ["worker": "\(worker.number)", "to": "\(workers.count)"])
-            worker.stop()
-            await worker.waitForExit()
+            let worker = workers[workers.count - 1]
+            logger.info("scaling down", metadata: ["worker": "\(worker.number)", "to": "\(workers.count - 1)"])
+            await retire(worker)
             lastFullyNeeded = .now
         }
     }

@@ -43,7 +43,12 @@ actor EndpointRunner {
     private(set) var status = Status.updatePending
     let files: EndpointFiles
     let context: Context
+    /// The workers requests and the autoscaler see.
     var workers: [WorkerProcess] = []
+    /// Workers taken out of service, draining before they stop.
+    private var retiring: [WorkerProcess] = []
+    /// Sync requests forwarded to each worker now, by its number.
+    private var routed: [Int: Int] = [:]
     private var nextNumber = 0
     private var supervision: Task<Void, Never>?
     private var turn = 0
@@ -82,9 +87,11 @@ actor EndpointRunner {
         if deleting { status = .deleteInProgress }
         supervision?.cancel()
         await supervision?.value
-        for worker in workers { worker.stop() }
-        for worker in workers { await worker.waitForExit() }
+        let all = workers + retiring
+        for worker in all { worker.stop() }
+        for worker in all { await worker.waitForExit() }
         workers = []
+        retiring = []
         if deleting { files.remove() }
     }
 
@@ -95,20 +102,25 @@ actor EndpointRunner {
             record: record, status: status, readyWorkers: ready, otherWorkers: workers.count - ready)
     }
 
-    /// A ready sync worker's socket for one request (round robin), counted in flight until
-    /// ``finished()``; waits for one up to the context's `readyWait`.
+    /// A ready sync worker's socket for one request (round robin), counted in flight (on it
+    /// too, so it is not stopped under the request) until ``finished(worker:)``; waits for one
+    /// up to the context's `readyWait`.
     ///
     /// - Throws: ``GatewayRefusal`` 503 when none became ready in time, 500 when the endpoint
     ///   failed (its creation log says why).
-    func acquireSocket() async throws(GatewayRefusal) -> URL {
+    func acquireSocket() async throws(GatewayRefusal) -> (socket: URL, worker: Int) {
         let clock = ContinuousClock()
         let deadline = clock.now + context.readyWait
         inFlight += 1
         while true {
             let ready = workers.filter(\.isReady)
-            if !ready.isEmpty, case .socket(let socket) = ready[turn % ready.count].frontEnd {
+            if !ready.isEmpty {
+                let worker = ready[turn % ready.count]
                 turn &+= 1
-                return socket
+                if case .socket(let socket) = worker.frontEnd {
+                    routed[worker.number, default: 0] += 1
+                    return (socket, worker.number)
+                }
             }
             if (status == .updateFailed && workers.isEmpty) || status == .deleteInProgress || clock.now > deadline {
                 inFlight -= 1
@@ -123,8 +135,23 @@ actor EndpointRunner {
     }
 
     /// Ends a request that ``acquireSocket()`` counted.
-    func finished() {
+    func finished(worker: Int) {
         inFlight -= 1
+        routed[worker, default: 1] -= 1
+    }
+
+    /// Takes `worker` out of service, lets the requests forwarded to it finish, then drains and
+    /// stops it (an edit's old workers, scaling down): no request is sent to a stopping worker.
+    func retire(_ worker: WorkerProcess) async {
+        workers.removeAll { $0 === worker }
+        retiring.append(worker)
+        while routed[worker.number, default: 0] > 0, worker.isRunning {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        worker.stop()
+        await worker.waitForExit()
+        retiring.removeAll { $0 === worker }
+        routed[worker.number] = nil
     }
 
     // MARK: Roll-out
@@ -168,11 +195,7 @@ actor EndpointRunner {
         lastFullyNeeded = .now
         files.appendToCreationLog("== READY with \(fresh.count) worker(s)\n")
         logger.info("ready", metadata: ["workers": "\(fresh.count)"])
-        for worker in previous {
-            worker.stop()
-            await worker.waitForExit()
-            workers.removeAll { $0 === worker }
-        }
+        for worker in previous { await retire(worker) }
         return true
     }
 

@@ -14,13 +14,13 @@ extension GatewayRoutes {
             }
             var request = request
             let body = try await request.collectBody(upTo: 100 << 20)
-            let socket = try await runner.acquireSocket()
+            let (socket, worker) = try await runner.acquireSocket()
             let forwarded: (status: Int, body: Data)
             do {
                 forwarded = try await forwarder.predict(body, socket: socket)
-                await runner.finished()
+                await runner.finished(worker: worker)
             } catch {
-                await runner.finished()
+                await runner.finished(worker: worker)
                 throw error
             }
             guard let answer = answers(request).sync(status: forwarded.status, body: forwarded.body) else {

@@ -49,6 +49,9 @@ final class WorkerProcess: Sendable {
         let process = Process()
         process.executableURL = URL(filePath: executable)
         process.arguments = arguments
+        // The worker stops once the gateway is gone, even killed (serve's ParentWatch).
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["LAUNCH_WORKER_PARENT_PID": String(getpid())], uniquingKeysWith: { $1 })
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log

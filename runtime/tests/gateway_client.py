@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import sys
+import threading
 import time
 import uuid
 
@@ -21,11 +22,21 @@ DEADLINE_S = 300
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def predict(x, y):
-    """The cloudpickle bundle's predict."""
+def predict(x, y, sleep=0, mark=None):
+    """The cloudpickle bundle's predict; ``sleep`` makes it slow, ``mark`` names a file it adds
+    ``x`` to, one line per run (to count runs)."""
     if y == "boom":
         raise ValueError("boom was asked for")
+    time.sleep(sleep)
+    if mark:
+        with open(mark, "a", encoding="utf-8") as file:
+            file.write(f"{x}\n")
     return {"sum": x + y}
+
+
+def predict_plus_100(x, y):
+    """The second bundle of the edit under load: another answer for the same input."""
+    return {"sum": x + y + 100}
 
 
 def make_client(url, uploads, api_key="key-one"):
@@ -181,14 +192,81 @@ def failed_environment(client, uploads):
     return {"status": status, "logs": client.read_endpoint_creation_logs("broken"), "predict": sync_answer}
 
 
-def queue_async(client, uploads):
+def queue_async(client, uploads, sleep=0, mark=None, min_workers=0):
     """Creates an async endpoint and queues tasks; prints their ids (for the restart test)."""
     bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
     endpoint = client.create_model_endpoint(
-        "async-adder", bundle, min_workers=0, max_workers=1, per_worker=1, endpoint_type="async"
+        "async-adder", bundle, min_workers=min_workers, max_workers=1, per_worker=2, endpoint_type="async"
     )
-    futures = [endpoint.predict(EndpointRequest(args={"x": n, "y": n}, return_pickled=False)) for n in range(6)]
+    wait_for_status(endpoint, {"READY"})
+    args = [{"x": n, "y": n, "sleep": sleep, "mark": mark} for n in range(6)]
+    futures = [endpoint.predict(EndpointRequest(args=arg, return_pickled=False)) for arg in args]
     return {"task_ids": [future.async_task_id for future in futures]}
+
+
+def autoscale(client, uploads):
+    """An async endpoint from 0 workers: up under a queue of slow tasks, back to 0 after."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    endpoint = client.create_model_endpoint(
+        "scaling", bundle, min_workers=0, max_workers=3, per_worker=1, endpoint_type="async"
+    )
+    wait_for_status(endpoint, {"READY"})
+    idle = endpoint.worker_settings()
+    futures = [endpoint.predict(EndpointRequest(args={"x": n, "y": 1, "sleep": 1.5})) for n in range(6)]
+    most = 0
+    deadline = time.monotonic() + DEADLINE_S
+    while most < 2:
+        settings = endpoint.worker_settings()
+        most = max(most, settings["available_workers"] + settings["unavailable_workers"])
+        assert time.monotonic() < deadline, f"never more than {most} worker(s)"
+        time.sleep(0.1)
+    answers = [future.get().status for future in futures]
+    while True:
+        settings = endpoint.worker_settings()
+        if settings["available_workers"] + settings["unavailable_workers"] == 0:
+            break
+        assert time.monotonic() < deadline, f"still {settings} after the load"
+        time.sleep(0.2)
+    return {"idle": idle, "most": most, "answers": answers, "after": settings}
+
+
+def edit_under_load(client, uploads):
+    """Requests keep coming while the endpoint is edited to another bundle: none fails."""
+    first = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    second = client.create_model_bundle("adder-100", ENV_PARAMS, predict_fn_or_cls=predict_plus_100, requirements=[])
+    endpoint = client.create_model_endpoint("edited", first, min_workers=1, max_workers=1, per_worker=2)
+    wait_for_status(endpoint, {"READY"})
+    answers, failures, stop = [], [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                response = endpoint.predict(EndpointRequest(args={"x": 1, "y": 2}, return_pickled=False))
+                answers.append(response.result if response.status == "SUCCESS" else response.traceback)
+            except Exception as error:  # pylint: disable=broad-except
+                failures.append(repr(error))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + DEADLINE_S
+    while len(answers) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.edit_model_endpoint("edited", model_bundle=second, per_worker=3)
+    # Until the new bundle has answered many times in a row (the old worker is gone).
+    while answers[-30:] != [json.dumps({"sum": 103})] * 30 and not failures:
+        assert time.monotonic() < deadline, f"the edit never took over: {answers[-5:]}"
+        time.sleep(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return {
+        "failures": failures,
+        "kinds": sorted(set(answers)),
+        "count": len(answers),
+        "settings": endpoint.worker_settings(),
+        "bundle": client.get_model_endpoint("edited").model_endpoint.bundle_name,
+    }
 
 
 def collect_async(client, uploads, task_ids):

@@ -97,8 +97,9 @@ class Gateway:
 
     def worker_pids(self):
         """The gateway's living child processes (its workers)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(pid) for pid in children]
+        # Children are listed under the thread that started them.
+        threads = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        return sorted(int(pid) for thread in threads for pid in thread.read_text().split())
 
 
 @pytest.fixture
@@ -172,3 +173,55 @@ def test_async_tasks_queued_before_a_restart_are_answered_after_it(gateway, clie
     assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
     assert sorted(json.loads(task["result"])["sum"] for task in outcome["answers"].values()) == [0, 2, 4, 6, 8, 10]
     assert outcome["status"] == "READY"
+
+
+def test_async_endpoint_scales_up_under_load_and_back_to_zero(gateway, client_python):
+    outcome = gateway.run(client_python, "autoscale")
+    assert outcome["idle"]["available_workers"] + outcome["idle"]["unavailable_workers"] == 0
+    assert outcome["most"] >= 2
+    assert outcome["answers"] == ["SUCCESS"] * 6
+    assert outcome["after"]["available_workers"] == 0
+
+
+def test_edit_under_load_refuses_no_request(gateway, client_python):
+    outcome = gateway.run(client_python, "edit_under_load")
+    assert outcome["failures"] == []
+    assert set(outcome["kinds"]) == {json.dumps({"sum": 3}), json.dumps({"sum": 103})}
+    assert outcome["settings"]["per_worker"] == 3
+    assert outcome["settings"]["available_workers"] == 1
+    assert outcome["bundle"] == "adder-100"
+
+
+def test_gateway_killed_with_tasks_in_flight_answers_each_once_after_restart(gateway, client_python, tmp_path):
+    mark = tmp_path / "runs.txt"
+    queued = gateway.run(client_python, "queue_async", sleep=0.5, mark=str(mark), min_workers=1)["task_ids"]
+    workers = gateway.worker_pids()
+    assert workers
+    assert gateway.stop(signal.SIGKILL) == -signal.SIGKILL
+    # Its workers notice, drain what they run and stop, giving the rest back to the spool.
+    deadline = time.monotonic() + 120
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the workers outlived their gateway"
+        time.sleep(0.05)
+    gateway.start()
+    outcome = gateway.run(client_python, "collect_async", task_ids=queued)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert sorted(mark.read_text().split()) == [str(n) for n in range(6)]
+
+
+def test_a_killed_worker_is_replaced_and_its_tasks_answered(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async", sleep=0.5, min_workers=1)["task_ids"]
+    (worker,) = gateway.worker_pids()
+    os.kill(worker, signal.SIGKILL)
+    outcome = gateway.run(client_python, "collect_async", task_ids=queued)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert outcome["status"] == "READY"
+    assert gateway.worker_pids() and worker not in gateway.worker_pids()
+
+
+def _state(pid):
+    """The process's state line from /proc (empty once it is gone)."""
+    try:
+        return next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State"))
+    except (FileNotFoundError, StopIteration):
+        return ""
