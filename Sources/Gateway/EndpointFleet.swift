@@ -39,6 +39,11 @@ actor EndpointFleet {
         runners.filter { $0.key.owner == owner }.sorted { $0.key.name < $1.key.name }.map(\.value)
     }
 
+    /// Every endpoint, for `/metrics`.
+    func allRunners() -> [EndpointRunner] {
+        Array(runners.values)
+    }
+
     /// Whether an endpoint serves the bundle folder `folder` (a deleted bundle's folder stays
     /// until none does).
     func servesBundle(at folder: String) async -> Bool {

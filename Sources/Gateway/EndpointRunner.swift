@@ -97,9 +97,12 @@ actor EndpointRunner {
 
     /// The endpoint and its workers now.
     func snapshot() -> EndpointSnapshot {
-        let ready = workers.count(where: \.isReady)
+        let states = workers.map { (number: $0.number, pid: $0.pid, ready: $0.isReady) }
+        let ready = states.count(where: \.ready)
+        let load = load
         return EndpointSnapshot(
-            record: record, status: status, readyWorkers: ready, otherWorkers: workers.count - ready)
+            record: record, status: status, readyWorkers: ready, otherWorkers: workers.count - ready,
+            wantedWorkers: wantedWorkers(load: load), load: load, workers: states)
     }
 
     /// A ready sync worker's socket for one request (round robin), counted in flight (on it

@@ -23,11 +23,14 @@ extension GatewayRoutes {
                 await runner.finished(worker: worker)
                 throw error
             }
+            let endpointID = await runner.record.id
             guard let answer = answers(request).sync(status: forwarded.status, body: forwarded.body) else {
+                metrics.task(endpoint: endpointID, state: "ERROR")
                 return Response(
                     status: .init(code: forwarded.status), headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(bytes: forwarded.body)))
             }
+            metrics.task(endpoint: endpointID, state: answer["state"] as? String ?? "SUCCESS")
             return JSONAnswer.response(answer)
         }
         route(router, .post, "task_async/:endpoint") { request, context, owner in
@@ -47,6 +50,7 @@ extension GatewayRoutes {
                 try? await database.deleteTask(id)
                 throw GatewayRefusal(.internalServerError, "the task could not be queued: \(error)")
             }
+            metrics.task(endpoint: record.id, state: "QUEUED")
             logger.info("task queued", metadata: ["endpoint_id": "\(record.id)", "task_id": "\(id)"])
             return JSONAnswer.response(["task_id": id])
         }

@@ -12,6 +12,7 @@ struct GatewayRoutes: Sendable {
     let forwarder: SyncForwarder
     let authentication: APIKeyAuthentication
     let results: URL
+    let metrics: GatewayMetrics
     let logger: Logger
 
     /// The router with every route.
@@ -20,21 +21,24 @@ struct GatewayRoutes: Sendable {
         addBundleRoutes(to: router)
         addEndpointRoutes(to: router)
         addTaskRoutes(to: router)
-        router.get("healthz") { _, _ in JSONAnswer.response(["detail": "alive"]) }
+        addOperatorRoutes(to: router)
         return router
     }
 
     /// Adds a route whose work needs the caller's owner (its API key's hash), answering a
-    /// refusal (401 without a key) as JSON.
+    /// refusal (401 without a key) as JSON, and counting its answers.
     func route(
-        _ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath,
+        _ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
         _ work: @escaping @Sendable (Request, BasicRequestContext, String) async throws -> Response
     ) {
-        router.on(path, method: method) { request, context in
-            await JSONAnswer.answering {
+        let label = "\(method) /\(path)"
+        router.on(RouterPath(path), method: method) { request, context in
+            let response = await JSONAnswer.answering {
                 let owner = try authentication.owner(of: request.headers)
                 return try await work(request, context, owner)
             }
+            metrics.answered(route: label, code: response.status.code)
+            return response
         }
     }
 

@@ -64,7 +64,7 @@ public struct GatewayServer: Service {
             forwarder: SyncForwarder(client: client),
             authentication: APIKeyAuthentication(
                 allowedOwners: configuration.apiKeys.map { Set($0.map(APIKeyAuthentication.owner(ofKey:))) }),
-            results: state.appending(path: "results"), logger: logger)
+            results: state.appending(path: "results"), metrics: GatewayMetrics(), logger: logger)
         guard case .tcp(let host, let port) = configuration.address else {
             throw GatewayRefusal(.internalServerError, "the gateway listens on TCP: give --listen HOST:PORT")
         }

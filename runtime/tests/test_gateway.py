@@ -8,11 +8,14 @@ gateway_client.py. Without the executable or PyPI the tests skip, except under `
 where they fail.
 """
 
+import base64
 import json
 import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -225,3 +228,32 @@ def _state(pid):
         return next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State"))
     except (FileNotFoundError, StopIteration):
         return ""
+
+
+def _get(url, key="key-one"):
+    """GET with the API key as Basic user name; returns (status, body text)."""
+    token = base64.b64encode(f"{key}:".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_metrics_and_status(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async", min_workers=1)["task_ids"]
+    gateway.run(client_python, "collect_async", task_ids=queued)
+    status, text = _get(gateway.url + "/status")
+    assert status == 200
+    (endpoint,) = json.loads(text)["endpoints"]
+    assert endpoint["name"] == "async-adder" and endpoint["status"] == "READY"
+    assert [worker["pid"] for worker in endpoint["workers"]] == gateway.worker_pids()
+    status, metrics = _get(gateway.url + "/metrics")
+    assert status == 200
+    identity = f'endpoint_id="{endpoint["id"]}"'
+    assert f'launch_gateway_tasks_total{{{identity},state="QUEUED"}} 6' in metrics
+    assert f'launch_gateway_workers{{{identity},state="ready"}} 1' in metrics
+    assert 'launch_gateway_requests_total{route="POST /task_async/:endpoint",code="200"} 6' in metrics
+    assert _get(gateway.url + "/status", key="key-two") == (200, '{"endpoints":[]}')
+    assert _get(gateway.url + "/metrics", key="")[0] == 401
