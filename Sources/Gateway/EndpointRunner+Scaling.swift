@@ -4,9 +4,10 @@ import Foundation
 /// max); up at once, down one worker at a time once the load has needed fewer workers for the
 /// cooldown. A worker that died is replaced by the same rule.
 extension EndpointRunner {
-    /// The tasks running and waiting: the spool's (async) or the requests being forwarded (sync).
-    var load: Int {
-        record.kind == .async ? files.spoolLoad() : inFlight
+    /// The tasks running and waiting: the queue's (async) or the requests being forwarded (sync).
+    func currentLoad() async -> Int {
+        guard let queue else { return inFlight }
+        return await queue.load()
     }
 
     /// How many workers the load wants, within min and max.
@@ -23,7 +24,7 @@ extension EndpointRunner {
             logger.warning("worker ended", metadata: ["worker": "\(worker.number)", "how": "\(worker.ending)"])
         }
         workers.removeAll { !$0.isRunning }
-        let wanted = wantedWorkers(load: load)
+        let wanted = wantedWorkers(load: await currentLoad())
         if wanted >= workers.count { lastFullyNeeded = .now }
         if wanted > workers.count {
             logger.info("scaling up", metadata: ["from": "\(workers.count)", "to": "\(wanted)"])

@@ -31,6 +31,8 @@ actor EndpointRunner {
         var scaleDownCooldown: Duration
         /// How long a sync request waits for a ready worker.
         var readyWait: Duration
+        /// Makes async endpoints' queues.
+        var queues: EndpointQueues
         var logger: Logger
 
         /// Where workers write pickled results (the gateway serves them at `/results/`).
@@ -42,6 +44,8 @@ actor EndpointRunner {
     /// Its current status.
     private(set) var status = Status.updatePending
     let files: EndpointFiles
+    /// An async endpoint's queue (nil for a sync endpoint).
+    let queue: (any EndpointQueue)?
     let context: Context
     /// The workers requests and the autoscaler see.
     var workers: [WorkerProcess] = []
@@ -63,6 +67,7 @@ actor EndpointRunner {
         self.context = context
         files = EndpointFiles(stateDirectory: context.stateDirectory, id: record.id)
         try files.create()
+        queue = record.kind == .async ? context.queues.queue(for: record, files: files) : nil
         logger = context.logger
         logger[metadataKey: "endpoint"] = "\(record.name)"
         logger[metadataKey: "endpoint_id"] = "\(record.id)"
@@ -96,10 +101,10 @@ actor EndpointRunner {
     }
 
     /// The endpoint and its workers now.
-    func snapshot() -> EndpointSnapshot {
+    func snapshot() async -> EndpointSnapshot {
         let states = workers.map { (number: $0.number, pid: $0.pid, ready: $0.isReady) }
         let ready = states.count(where: \.ready)
-        let load = load
+        let load = await currentLoad()
         return EndpointSnapshot(
             record: record, status: status, readyWorkers: ready, otherWorkers: workers.count - ready,
             wantedWorkers: wantedWorkers(load: load), load: load, workers: states)
@@ -248,7 +253,7 @@ actor EndpointRunner {
     func startWorker() -> WorkerProcess? {
         nextNumber += 1
         let frontEnd: WorkerProcess.FrontEnd =
-            record.kind == .sync ? .socket(files.socket(nextNumber)) : .spool(files.spool)
+            queue.map { .queue($0.workerArgument) } ?? .socket(files.socket(nextNumber))
         do {
             let worker = try WorkerProcess(
                 number: nextNumber, executable: context.executable, bundle: record.bundleFolder, frontEnd: frontEnd,

@@ -44,11 +44,10 @@ extension GatewayRoutes {
             let id = UUID().uuidString.lowercased()
             try await database.insertTask(id, owner: owner, endpointID: record.id)
             do {
-                try SpoolProducer(layout: SpoolLayout(root: runner.files.spool)).submit(
-                    Array(body.readableBytesView), id: id)
+                try await runner.queue?.submit(Array(body.readableBytesView), id: id)
             } catch {
                 try? await database.deleteTask(id)
-                throw GatewayRefusal(.internalServerError, "the task could not be queued: \(error)")
+                throw error
             }
             metrics.task(endpoint: record.id, state: "QUEUED")
             logger.info("task queued", metadata: ["endpoint_id": "\(record.id)", "task_id": "\(id)"])
@@ -87,8 +86,8 @@ extension GatewayRoutes {
             let runner = await fleet.runner(id: endpointID)
         else { throw GatewayRefusal.notFound("task \(id)") }
         if let endpointName, await runner.record.name != endpointName { throw GatewayRefusal.notFound("task \(id)") }
-        let producer = try SpoolProducer(layout: SpoolLayout(root: runner.files.spool))
-        return answers(request).async(producer.status(of: id))
+        guard let queue = runner.queue else { throw GatewayRefusal.notFound("task \(id)") }
+        return answers(request).async(try await queue.outcome(of: id), id: id)
     }
 
     /// Answers whose result URLs lead back to this gateway, by the host the client used.

@@ -26,6 +26,9 @@ public struct GatewayServer: Service {
         public var readyWait = Duration.seconds(60)
         /// A file written with `listen HOST:PORT` once the gateway listens (port 0 picks one).
         public var readyFile: URL?
+        /// `redis://...`: async endpoints queue on this broker, as llm-engine's do, instead of
+        /// spools.
+        public var broker: String?
 
         public init(address: ListenAddress, stateDirectory: URL, executable: String) {
             self.address = address
@@ -42,6 +45,15 @@ public struct GatewayServer: Service {
         self.logger = logger
     }
 
+    /// The broker of `--broker url`.
+    private static func broker(_ url: String) throws(GatewayRefusal) -> RedisBroker {
+        do {
+            return try RedisBroker(url: url)
+        } catch {
+            throw GatewayRefusal(.internalServerError, "--broker: \(error)")
+        }
+    }
+
     public func run() async throws {
         let state = configuration.stateDirectory
         for folder in ["bundles", "results", "logs", "spools", "sockets"] {
@@ -51,7 +63,8 @@ public struct GatewayServer: Service {
         let database = try await StateDatabase.open(state.appending(path: "gateway.sqlite"), logger: logger)
         let context = EndpointRunner.Context(
             executable: configuration.executable, stateDirectory: state,
-            scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait, logger: logger)
+            scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait,
+            queues: EndpointQueues(broker: try configuration.broker.map(Self.broker)), logger: logger)
         let fleet = EndpointFleet(context: context)
         for (owner, endpoint) in try await database.allEndpoints() {
             logger.info(

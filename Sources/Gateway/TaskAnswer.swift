@@ -1,5 +1,4 @@
 import Foundation
-import SpoolQueue
 import WorkerCore
 
 /// A task's answer in the client's shape: `state` exactly `PENDING`, `SUCCESS` or `FAILURE` (the
@@ -30,9 +29,9 @@ struct TaskAnswer: Sendable {
         }
     }
 
-    /// The answer for an async task's spool response.
-    func async(_ response: SpoolResponse) -> [String: Any] {
-        var answer: [String: Any] = ["task_id": response.taskID]
+    /// The answer for async task `id`'s outcome.
+    func async(_ response: TaskOutcome, id: String) -> [String: Any] {
+        var answer: [String: Any] = ["task_id": id]
         switch response.status {
         case .success:
             answer["state"] = "SUCCESS"

@@ -7,10 +7,11 @@ import Foundation
 /// One worker of an endpoint: a child `launch-worker serve` process, its ready file, its log
 /// (`<state-dir>/logs/<endpoint id>/worker-<n>.log`) and, for a sync endpoint, its Unix socket.
 final class WorkerProcess: Sendable {
-    /// What a worker serves: where it listens (sync) or the spool it takes tasks from (async).
+    /// What a worker serves: where it listens (sync) or the queue it takes tasks from (async:
+    /// `spool:DIR` or `redis://...?queue=NAME`).
     enum FrontEnd: Sendable {
         case socket(URL)
-        case spool(URL)
+        case queue(String)
     }
 
     /// The worker's number within its endpoint (names its files).
@@ -44,7 +45,7 @@ final class WorkerProcess: Sendable {
         ]
         switch frontEnd {
         case .socket(let socket): arguments += ["--listen", "unix:\(socket.path)"]
-        case .spool(let spool): arguments += ["--queue", "spool:\(spool.path)"]
+        case .queue(let queue): arguments += ["--queue", queue]
         }
         let process = Process()
         process.executableURL = URL(filePath: executable)

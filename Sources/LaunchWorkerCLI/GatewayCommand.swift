@@ -49,6 +49,12 @@ struct GatewayCommand: AsyncParsableCommand {
             "How long an endpoint's load must need fewer workers before one is stopped.", valueName: "SECONDS"))
     var scaleDownAfter: Double = 60
 
+    @Option(
+        help: ArgumentHelp(
+            "Queue async endpoints' tasks on this Redis, as llm-engine does (queue launch-endpoint-id-<id>), not in spools.",
+            valueName: "redis[s]://HOST:PORT/DB"))
+    var broker: String?
+
     @Option(help: ArgumentHelp("A file written with 'listen HOST:PORT' once the gateway listens.", valueName: "PATH"))
     var readyFile: String?
 
@@ -73,6 +79,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.apiKeys = try apiKeysFile.map(Self.readKeys)
         configuration.scaleDownCooldown = .seconds(scaleDownAfter)
         configuration.readyFile = readyFile.map { URL(filePath: $0) }
+        configuration.broker = broker
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: GatewayServer(configuration: configuration, logger: logger))],

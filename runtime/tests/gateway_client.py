@@ -192,16 +192,18 @@ def failed_environment(client, uploads):
     return {"status": status, "logs": client.read_endpoint_creation_logs("broken"), "predict": sync_answer}
 
 
-def queue_async(client, uploads, sleep=0, mark=None, min_workers=0):
-    """Creates an async endpoint and queues tasks; prints their ids (for the restart test)."""
+def queue_async(client, uploads, sleep=0, mark=None, min_workers=0, max_workers=1):
+    """Creates an async endpoint and queues tasks; prints their ids and the endpoint's queue
+    (for the restart and broker tests)."""
     bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
     endpoint = client.create_model_endpoint(
-        "async-adder", bundle, min_workers=min_workers, max_workers=1, per_worker=2, endpoint_type="async"
+        "async-adder", bundle, min_workers=min_workers, max_workers=max_workers, per_worker=2, endpoint_type="async"
     )
     wait_for_status(endpoint, {"READY"})
     args = [{"x": n, "y": n, "sleep": sleep, "mark": mark} for n in range(6)]
     futures = [endpoint.predict(EndpointRequest(args=arg, return_pickled=False)) for arg in args]
-    return {"task_ids": [future.async_task_id for future in futures]}
+    destination = client.get_model_endpoint("async-adder").model_endpoint.destination
+    return {"task_ids": [future.async_task_id for future in futures], "destination": destination}
 
 
 def autoscale(client, uploads):

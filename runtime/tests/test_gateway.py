@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -48,8 +49,9 @@ def client_python():
 class Gateway:
     """A ``launch-worker gateway`` on a free loopback port with its state under ``root``."""
 
-    def __init__(self, root):
+    def __init__(self, root, *options):
         self.root = root
+        self.options = [str(option) for option in options]
         self.state = root / "state"
         self.uploads = root / "uploads"
         self.uploads.mkdir(exist_ok=True)
@@ -69,7 +71,7 @@ class Gateway:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [EXECUTABLE, "gateway", "--listen", "127.0.0.1:0", "--state-dir", self.state,
-                 "--ready-file", self.ready, "--scale-down-after", "1"],
+                 "--ready-file", self.ready, "--scale-down-after", "1", *self.options],
                 stderr=log,
                 env=environment,
             )
@@ -257,3 +259,47 @@ def test_metrics_and_status(gateway, client_python):
     assert 'launch_gateway_requests_total{route="POST /task_async/:endpoint",code="200"} 6' in metrics
     assert _get(gateway.url + "/status", key="key-two") == (200, '{"endpoints":[]}')
     assert _get(gateway.url + "/metrics", key="")[0] == 401
+
+
+REDIS_URL = os.environ.get("LAUNCH_WORKER_TEST_REDIS")
+
+
+@pytest.fixture
+def broker_gateway(tmp_path):
+    """A gateway whose async endpoints queue on Redis (``--broker``)."""
+    require_or_skip(REDIS_URL, "set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
+    running = Gateway(tmp_path, "--broker", REDIS_URL)
+    running.start()
+    yield running
+    if running.process.poll() is None:
+        assert running.stop() == 0, running.log.read_text()
+
+
+def test_broker_async_endpoint_scales_and_answers(broker_gateway, client_python):
+    outcome = broker_gateway.run(client_python, "autoscale")
+    assert outcome["most"] >= 2
+    assert outcome["answers"] == ["SUCCESS"] * 6
+    assert outcome["after"]["available_workers"] == 0
+
+
+def test_broker_queue_is_llm_engines_so_a_python_celery_worker_serves_it(broker_gateway, client_python, tmp_path):
+    queued = broker_gateway.run(client_python, "queue_async", min_workers=0, max_workers=0)
+    assert queued["destination"].startswith("launch-endpoint-id-")
+    (bundle,) = (broker_gateway.state / "bundles").iterdir()
+    celery_log = tmp_path / "celery.log"
+    python_worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_bundle_worker", "worker", "-Q", queued["destination"],
+         "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=TESTS,
+        env={**os.environ, "CELERY_BROKER": REDIS_URL, "CELERY_BUNDLE": str(bundle), "PYTHONPATH": str(TESTS)},
+        stdout=celery_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        outcome = broker_gateway.run(client_python, "collect_async", task_ids=queued["task_ids"])
+    finally:
+        python_worker.send_signal(signal.SIGTERM)
+        python_worker.wait(timeout=60)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert sorted(json.loads(task["result"])["sum"] for task in outcome["answers"].values()) == [0, 2, 4, 6, 8, 10]
+    assert broker_gateway.worker_pids() == []
