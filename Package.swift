@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SpoolQueue", "RedisQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle",
+                "SpoolQueue", "RedisQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle", "BundleArchive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -60,7 +60,7 @@ extension GatewayRoutes {
             throw GatewayRefusal(.conflict, "a bundle named \(name) already exists: delete it or choose another name")
         }
         let id = UUID().uuidString.lowercased()
-        let folder = try folders.make(id: id, body: body)
+        let folder = try await folders.make(id: id, body: body)
         let requestJSON = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
         let record = BundleRecord(id: id, name: name, requestJSON: requestJSON, folder: folder.path)
         guard try await database.insert(record, owner: owner) else {

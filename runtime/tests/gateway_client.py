@@ -5,6 +5,8 @@ cloudpickle 2.x): ``python gateway_client.py SCENARIO GATEWAY_URL UPLOAD_DIR [AP
 scenario prints one JSON object on its last line of stdout, which the test reads.
 """
 
+import functools
+import http.server
 import json
 import os
 import pickle
@@ -190,6 +192,30 @@ def failed_environment(client, uploads):
     status = wait_for_status(endpoint, {"READY", "UPDATE_FAILED"})
     sync_answer = api_error(lambda: endpoint.predict(EndpointRequest(args={"x": 1, "y": 2})))
     return {"status": status, "logs": client.read_endpoint_creation_logs("broken"), "predict": sync_answer}
+
+
+def http_bundle_and_early_predict(client, uploads):
+    """A bundle uploaded to an http:// location the gateway downloads; a sync predict sent at
+    once, before the endpoint is ready, waits for it."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=uploads)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    client.register_bundle_location_fn(lambda: f"{base}/{uuid.uuid4()}")
+    client.register_upload_bundle_fn(lambda data, url: open(os.path.join(uploads, url.rsplit("/", 1)[1]), "wb").write(data))
+    bundle = client.create_model_bundle("downloaded", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    missing = requests.post(
+        client.connection.endpoint + "/model_bundle",
+        json={"packaging_type": "cloudpickle", "bundle_name": "missing", "location": f"{base}/no-such-file",
+              "bundle_metadata": {}, "requirements": [], "env_params": ENV_PARAMS},
+        auth=(client.connection.api_key, ""),
+        timeout=60,
+    )
+    endpoint = client.create_model_endpoint("early", bundle, min_workers=1, per_worker=1)
+    early = endpoint.predict(EndpointRequest(args={"x": 20, "y": 22}, return_pickled=False))
+    server.shutdown()
+    return {"location": client.get_model_bundle("downloaded").location, "missing": [missing.status_code, missing.json()["detail"]],
+            "early": [early.status, early.result], "status": endpoint.status()}
 
 
 def queue_async(client, uploads, sleep=0, mark=None, min_workers=0, max_workers=1):

@@ -303,3 +303,32 @@ def test_broker_queue_is_llm_engines_so_a_python_celery_worker_serves_it(broker_
     assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
     assert sorted(json.loads(task["result"])["sum"] for task in outcome["answers"].values()) == [0, 2, 4, 6, 8, 10]
     assert broker_gateway.worker_pids() == []
+
+
+def test_http_bundle_location_and_a_predict_before_ready(gateway, client_python):
+    outcome = gateway.run(client_python, "http_bundle_and_early_predict")
+    assert outcome["location"].startswith("http://127.0.0.1:")
+    status, detail = outcome["missing"]
+    assert status == 400 and "no-such-file" in detail and "404" in detail
+    assert outcome["early"] == ["SUCCESS", json.dumps({"sum": 42})]
+    assert outcome["status"] == "READY"
+
+
+def test_api_keys_file_lets_only_its_keys_in(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# the team's key\nkey-one\n")
+    running = Gateway(tmp_path, "--api-keys-file", keys)
+    running.start()
+    try:
+        assert _get(running.url + "/model_bundle")[0] == 200
+        status, body = _get(running.url + "/model_bundle", key="key-two")
+        assert status == 401 and "--api-keys-file" in body
+        assert "key-two" not in running.log.read_text()
+    finally:
+        assert running.stop() == 0
+
+
+def test_a_reachable_address_needs_allow_remote_and_keys():
+    child = subprocess.run([EXECUTABLE, "gateway", "--listen", "0.0.0.0:0"], capture_output=True, text=True, timeout=60)
+    assert child.returncode == 2
+    assert "--allow-remote and --api-keys-file" in child.stderr
