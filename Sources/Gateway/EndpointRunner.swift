@@ -41,6 +41,9 @@ actor EndpointRunner {
 
     /// The endpoint as asked for.
     private(set) var record: EndpointRecord
+    /// Its id and kind, which no edit changes.
+    let id: String
+    let kind: EndpointRecord.Kind
     /// Its current status.
     private(set) var status = Status.updatePending
     let files: EndpointFiles
@@ -64,6 +67,8 @@ actor EndpointRunner {
 
     init(record: EndpointRecord, context: Context) throws {
         self.record = record
+        id = record.id
+        kind = record.kind
         self.context = context
         files = EndpointFiles(stateDirectory: context.stateDirectory, id: record.id)
         try files.create()

@@ -1,31 +1,41 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The gateway's `/metrics`: requests by route and status code and tasks by endpoint and state
 /// (counters), and, read at each scrape, every endpoint's workers (wanted, ready, starting) and
 /// load (tasks waiting and running).
 final class GatewayMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
+    /// Each counter made once: the registry's look-up checks names and help texts each time.
+    private let counters = Mutex<[[String]: Counter]>([:])
 
     /// Counts an answer of `route` (its method and pattern, not the path: names stay out of the
     /// labels' count) with `code`.
     func answered(route: String, code: Int) {
-        registry.makeCounter(
-            descriptor: .init(
-                metricName: "launch_gateway_requests", unitName: "total",
-                helpText: "Requests answered, by route and code."),
+        counter(
+            "launch_gateway_requests", help: "Requests answered, by route and code.",
             labels: [("route", route), ("code", String(code))]
         ).increment()
     }
 
     /// Counts a task of endpoint `endpoint`: `QUEUED` (async), `SUCCESS` or `FAILURE` (sync).
     func task(endpoint: String, state: String) {
-        registry.makeCounter(
-            descriptor: .init(
-                metricName: "launch_gateway_tasks", unitName: "total",
-                helpText: "Tasks by endpoint id and state: queued (async), answered (sync)."),
+        counter(
+            "launch_gateway_tasks", help: "Tasks by endpoint id and state: queued (async), answered (sync).",
             labels: [("endpoint_id", endpoint), ("state", state)]
         ).increment()
+    }
+
+    private func counter(_ name: String, help: String, labels: [(String, String)]) -> Counter {
+        let key = [name] + labels.flatMap { [$0.0, $0.1] }
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: labels)
+            counters[key] = counter
+            return counter
+        }
     }
 
     /// The Prometheus text: the counters, then each endpoint's workers and load now.

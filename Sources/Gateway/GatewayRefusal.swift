@@ -4,11 +4,13 @@ import Hummingbird
 import NIOCore
 
 /// A request the gateway answers with an error status and `{"detail": "..."}` saying what to do.
-struct GatewayRefusal: Error, Sendable {
+struct GatewayRefusal: Error, Sendable, CustomStringConvertible {
     /// The HTTP status.
     var status: HTTPResponse.Status
     /// What went wrong and how to fix it.
     var detail: String
+
+    var description: String { detail }
 
     init(_ status: HTTPResponse.Status, _ detail: String) {
         self.status = status
@@ -32,11 +34,20 @@ struct GatewayRefusal: Error, Sendable {
 enum JSONAnswer {
     /// `object` as a JSON response with `status`.
     static func response(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        // Objects built from JSON and Swift strings and numbers always serialise.
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(
+        response(bytes: data(object), status: status)
+    }
+
+    /// JSON bytes as a response with `status`.
+    static func response(bytes: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
             status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// `object` as JSON bytes, keys sorted.
+    static func data(_ object: Any) -> Data {
+        // Objects built from JSON and Swift strings and numbers always serialise.
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     }
 
     /// Runs a route's work, answering a ``GatewayRefusal`` as its JSON error.

@@ -9,7 +9,7 @@ extension GatewayRoutes {
     func addTaskRoutes(to router: Router<BasicRequestContext>) {
         route(router, .post, "task_sync/:endpoint") { request, context, owner in
             let runner = try await runner(try Self.parameter("endpoint", context), owner: owner)
-            guard await runner.record.kind == .sync else {
+            guard runner.kind == .sync else {
                 throw GatewayRefusal(.badRequest, "this endpoint is async: use task_async (AsyncEndpoint.predict)")
             }
             var request = request
@@ -23,15 +23,12 @@ extension GatewayRoutes {
                 await runner.finished(worker: worker)
                 throw error
             }
-            let endpointID = await runner.record.id
             guard let answer = answers(request).sync(status: forwarded.status, body: forwarded.body) else {
-                metrics.task(endpoint: endpointID, state: "ERROR")
-                return Response(
-                    status: .init(code: forwarded.status), headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: forwarded.body)))
+                metrics.task(endpoint: runner.id, state: "ERROR")
+                return JSONAnswer.response(bytes: forwarded.body, status: .init(code: forwarded.status))
             }
-            metrics.task(endpoint: endpointID, state: answer["state"] as? String ?? "SUCCESS")
-            return JSONAnswer.response(answer)
+            metrics.task(endpoint: runner.id, state: answer.state)
+            return JSONAnswer.response(bytes: answer.body)
         }
         route(router, .post, "task_async/:endpoint") { request, context, owner in
             let runner = try await runner(try Self.parameter("endpoint", context), owner: owner)

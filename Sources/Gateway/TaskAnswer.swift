@@ -11,19 +11,30 @@ struct TaskAnswer: Sendable {
     /// `http://<the Host the client reached us by>`.
     var baseURL: String
 
-    /// The answer for a worker's `/predict` answer; nil when it is passed on as it is (a bad
-    /// request, a timeout, a busy worker).
-    func sync(status: Int, body: Data) -> [String: Any]? {
-        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+    /// A sync answer: the JSON body for the client and its state, or nil for a worker answer
+    /// passed on as it is (a bad request, a timeout, a busy worker).
+    typealias SyncAnswer = (body: Data, state: String)
+
+    /// The answer for a worker's `/predict` answer.
+    ///
+    /// A JSON result (the common case) is not parsed: `"state":"SUCCESS"` is added to the
+    /// worker's object as its last member (its own `status` stays, which the client ignores).
+    func sync(status: Int, body: Data) -> SyncAnswer? {
         switch status {
         case 200:
-            var answer: [String: Any] = ["state": object["status"] as? String ?? "SUCCESS"]
+            if body.last == UInt8(ascii: "}"), body.firstRange(of: Data("\"result_url\"".utf8)) == nil {
+                return (body.dropLast() + Data(#","state":"SUCCESS"}"#.utf8), "SUCCESS")
+            }
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+            var answer: [String: Any] = ["state": "SUCCESS"]
             if let result = object["result"] { answer["result"] = result }
             if let url = object["result_url"] as? String { answer["result_url"] = reachable(url) }
-            return answer
+            return (JSONAnswer.data(answer), "SUCCESS")
         case 500:
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
             let detail = object["detail"] as? [String: Any]
-            return ["state": "FAILURE", "traceback": detail?["traceback"] ?? object["detail"] ?? "the worker failed"]
+            let traceback = detail?["traceback"] ?? object["detail"] ?? "the worker failed"
+            return (JSONAnswer.data(["state": "FAILURE", "traceback": traceback]), "FAILURE")
         default:
             return nil
         }
