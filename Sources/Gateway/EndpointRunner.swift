@@ -63,6 +63,10 @@ actor EndpointRunner {
     var inFlight = 0
     /// When the load last needed every worker there is (the cooldown counts from it).
     var lastFullyNeeded = ContinuousClock.now
+    /// The pause before replacing a worker that died (doubling with each death), and when the
+    /// next worker may start.
+    var restartPause = Duration.zero
+    var nextStart = ContinuousClock.now
     var logger: Logger
 
     init(record: EndpointRecord, context: Context) throws {

@@ -29,6 +29,8 @@ def predict(x, y, sleep=0, mark=None):
     ``x`` to, one line per run (to count runs)."""
     if y == "boom":
         raise ValueError("boom was asked for")
+    if y == "die":
+        os._exit(3)  # pylint: disable=protected-access
     time.sleep(sleep)
     if mark:
         with open(mark, "a", encoding="utf-8") as file:
@@ -295,6 +297,21 @@ def edit_under_load(client, uploads):
         "settings": endpoint.worker_settings(),
         "bundle": client.get_model_endpoint("edited").model_endpoint.bundle_name,
     }
+
+
+def crashing_task(client, uploads):
+    """A task that ends its worker's process each time: the worker is replaced (with pauses),
+    the task ends as a FAILURE, and the tasks beside it are answered."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    endpoint = client.create_model_endpoint(
+        "crashing", bundle, min_workers=1, max_workers=1, per_worker=1, endpoint_type="async"
+    )
+    wait_for_status(endpoint, {"READY"})
+    dying = endpoint.predict(EndpointRequest(args={"x": 1, "y": "die"}, return_pickled=False))
+    fine = endpoint.predict(EndpointRequest(args={"x": 1, "y": 2}, return_pickled=False))
+    dead, answered = dying.get(), fine.get()
+    return {"dead": [dead.status, dead.traceback], "fine": [answered.status, answered.result],
+            "status": endpoint.status(), "settings": endpoint.worker_settings()}
 
 
 def collect_async(client, uploads, task_ids):

@@ -332,3 +332,13 @@ def test_a_reachable_address_needs_allow_remote_and_keys():
     child = subprocess.run([EXECUTABLE, "gateway", "--listen", "0.0.0.0:0"], capture_output=True, text=True, timeout=60)
     assert child.returncode == 2
     assert "--allow-remote and --api-keys-file" in child.stderr
+
+
+def test_a_task_that_ends_its_worker_each_time_fails_and_the_endpoint_serves_on(gateway, client_python):
+    outcome = gateway.run(client_python, "crashing_task")
+    status, traceback = outcome["dead"]
+    assert status == "FAILURE" and "attempt" in traceback
+    assert outcome["fine"] == ["SUCCESS", json.dumps({"sum": 3})]
+    assert outcome["status"] == "READY"
+    assert outcome["settings"]["available_workers"] + outcome["settings"]["unavailable_workers"] == 1
+    assert "worker ended; replacing it" in gateway.log.read_text()
