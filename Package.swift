@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // CPython's C API, found through pkg-config, with a shim for what Swift cannot import.
@@ -109,6 +110,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `launch-worker batch`: inputs streamed from CSV (CSV.swift) or JSON Lines, the output
+        // folder with its journal (resume, exactly one result per input), the run over the
+        // worker's slots, progress and the summary.
+        .target(
+            name: "BatchJobs",
+            dependencies: [
+                "WorkerCore", "JSONBytes", .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // A blocking HTTP/1.1 client connection, for `bench`'s callers and the tests.
         .target(name: "BlockingHTTP"),
         // The `launch-worker` command line.
@@ -116,7 +127,8 @@ let package = Package(
             name: "LaunchWorkerCLI",
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
-                "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux", "Gateway",
+                "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux", "BatchJobs",
+                "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,6 +157,7 @@ let package = Package(
                 "RedisQueue", "WorkerCore", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "BatchJobsTests", dependencies: ["BatchJobs", "WorkerCore", "TestSupport"]),
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),

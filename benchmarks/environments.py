@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from measure import loadavg
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "Tests" / "Fixtures"
 PYTHON = sys.executable
@@ -51,15 +53,17 @@ def environment_rows(suite):
         return (timed_ms(["/usr/bin/python3", "-m", "venv", venv], variables(run))
                 + timed_ms([venv / "bin" / "pip", "install", "--quiet", "-r", requirements], variables(run)))
 
+    since = loadavg()
     cold = statistics.median(prepare(f"cold-{run}") for run in range(3))
     baseline = statistics.median(plain(run) for run in range(3))
     suite.row(f"cold prepare, {len(PACKAGES)} small requirements from a local wheelhouse (uv): ms vs "
               "python -m venv + pip install (lower is better)", cold, baseline, "ms", "<= 0.2", lambda r: r <= 0.2,
               "PIP_NO_INDEX=1 PIP_FIND_LINKS=... launch-worker prepare B --installer uv (fresh cache and uv cache), "
-              "median of 3, vs /usr/bin/python3 -m venv D && D/bin/pip install -r the same requirements")
+              "median of 3, vs /usr/bin/python3 -m venv D && D/bin/pip install -r the same requirements", since)
+    since = loadavg()
     warm = statistics.median(prepare("cold-0") for _ in range(5))
     suite.row("warm prepare (the environment found): ms vs the 50 ms goal", warm, 50.0, "ms", "< 1",
-              lambda r: r < 1, "launch-worker prepare B a second time (the whole process), median of 5")
+              lambda r: r < 1, "launch-worker prepare B a second time (the whole process), median of 5", since)
 
 
 def timed_ms(command, environment):
@@ -71,4 +75,4 @@ def timed_ms(command, environment):
 if __name__ == "__main__":
     from suite import Suite
 
-    environment_rows(Suite(sys.argv[1], None, None, 1))
+    environment_rows(Suite(sys.argv[1], None, None, seconds=1, rounds=1))

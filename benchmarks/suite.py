@@ -2,6 +2,7 @@
 machine in the same run, printed as ratios and written to BENCHMARKS.md.
 
 Usage: suite.py WORKER FIXTURES_DIR SAMPLES_DIR --out BENCHMARKS.md [--seconds S] [--rounds N]
+                [--batch-inputs N]
 """
 
 import argparse
@@ -15,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from batch_rows import batch_rows
 from environments import environment_rows
 from launch_worker.spool import SpoolClient
 from measure import (busy_core, free_port, http_ok, loadavg, machine_description, spool_throughput, stop, timed_ms,
@@ -29,9 +31,9 @@ TRIVIAL_BODY = json.dumps({"args": {"x": 1}})
 class Suite:
     """Runs each comparison and keeps its row."""
 
-    def __init__(self, worker, fixtures, samples, seconds, rounds):
+    def __init__(self, worker, fixtures, samples, seconds, rounds, batch_inputs=100_000):
         self.worker, self.fixtures, self.samples, self.seconds = worker, fixtures, samples, seconds
-        self.rounds = rounds
+        self.rounds, self.batch_inputs = rounds, batch_inputs
         self.rows = []
         self.children = []
         self.scratch = Path(tempfile.mkdtemp(prefix="launch-worker-bench-"))
@@ -138,6 +140,8 @@ class Suite:
         self.spool_rows()
         self.concurrency_rows()
         self.cold_start_row()
+        environment_rows(self)  # a cold prepare with uv against venv + pip, and a warm one
+        batch_rows(self, self.batch_inputs)  # batch against a hand-written Python loop, and its memory
 
     def http_rows(self):
         """Trivial over HTTP: against llm-engine's FastAPI shape, and per_worker 2, 8 and 20
@@ -298,8 +302,6 @@ class Suite:
         self.row("cold start of a trivial bundle: ms vs python -c 'import cloudpickle'", ours, base, "ms", "< 2",
                  lambda r: r < 2, "launch-worker bench trivial --requests 1 (cold_start_ms), median of 5", since)
 
-        # Bundle environments: a cold prepare with uv against venv + pip, and a warm one.
-        environment_rows(self)
 
     def write(self, path):
         machine = machine_description()
@@ -341,8 +343,11 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--seconds", type=float, default=4, help="seconds per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each comparison")
+    parser.add_argument("--batch-inputs", type=int, default=100_000,
+                        help="inputs of the batch row (its memory row runs a tenth and ten times as many)")
     options = parser.parse_args()
-    suite = Suite(options.worker, options.fixtures, options.samples, options.seconds, options.rounds)
+    suite = Suite(options.worker, options.fixtures, options.samples, options.seconds, options.rounds,
+                  options.batch_inputs)
     try:
         suite.run()
     finally:

@@ -63,8 +63,9 @@ final class PredictEndpoint: Sendable {
         return declared > configuration.maxBodyBytes
     }
 
-    /// Checks a `/predict` request in order (ready, token, body size, request) and reserves a
-    /// slot or a place among the requests waiting for one (429 when there is neither).
+    /// Checks a `/predict` request in order (ready, token, body size, request) and takes a free
+    /// slot, or else reserves a place among the requests waiting for one (429 when there is
+    /// neither, or at once with `--fail-on-concurrency-limit`).
     func admit(authorization: String?, body: RequestBody) -> Admission {
         let state = readiness.current
         guard state == .ready, let attached = loaded.withLock({ $0 }) else {
@@ -87,8 +88,9 @@ final class PredictEndpoint: Sendable {
             }
         }
         let arrived = ContinuousClock.now
-        // A slot free now is taken now, so the request's task starts on the slot's executor: one
-        // hand-off to the slot's thread, not two through the cooperative pool.
+        // A free slot is taken at once: the request's task then starts on the slot's executor (one
+        // hand-off to the slot's thread, not two through the cooperative pool), and only requests
+        // that find every slot busy count against --max-queued (with 0, a free slot still serves).
         if let slot = runner.slots.tryAcquire() {
             return .admitted(
                 PredictWork(request: predictRequest, runner: runner, inputs: inputs, slot: slot, arrived: arrived))

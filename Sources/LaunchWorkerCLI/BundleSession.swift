@@ -32,21 +32,25 @@ struct BundleSession {
 
     /// Opens the bundle `reference` names (or, when nil, the one llm-engine's container
     /// variables describe), chooses its environment (preparing it when it has requirements),
-    /// starts Python there, loads the bundle and logs how long it took.
+    /// starts Python there, loads the bundle and logs how long it took, with a warning first when
+    /// the environment lacks some of the bundle's requirements.
     ///
     /// - Throws: ``CLIError`` (exit 2) for a bundle that cannot be found, downloaded, unpacked
-    ///   or read, a Python that cannot start, or a bundle whose loading failed (with the Python
-    ///   traceback).
+    ///   or read, a cloudpickle bundle made by another Python minor version (unless
+    ///   `--allow-python-mismatch`), a Python that cannot start, or a bundle whose loading
+    ///   failed (with the Python traceback).
     static func open(_ reference: String?, runtime: RuntimeOptions, logger: Logger) async throws(CLIError)
         -> BundleSession
     {
         let resolved = try await resolve(reference, options: runtime.bundleSource, logger: logger)
         let directory = resolved.directory
+        try checkPython(of: directory, name: reference ?? directory.folder.path, runtime: runtime, logger: logger)
         // The Python runtime reads it when it unpacks a zip bundle's code.
         setenv(maxUnpackedSizeVariable, String(runtime.bundleSource.maxUnpackedSize.bytes), 1)
         let environment = try await EnvironmentChoice.choose(
             for: directory, bundle: reference ?? directory.metadata.bundleName, runtime: runtime, logger: logger)
         let interpreter = try await runtime.startInterpreter(in: environment.python)
+        await warnOfUnmetRequirements(directory.metadata, interpreter: interpreter, logger: logger)
         let codeFolder = try makeCodeFolder(for: directory)
         do {
             let bundle = try await LoadedBundle.load(directory, codeFolder: codeFolder, interpreter: interpreter)
@@ -63,6 +67,36 @@ struct BundleSession {
         } catch {
             codeFolder.map { try? FileManager.default.removeItem(at: $0) }
             throw CLIError(message: error.description)
+        }
+    }
+
+    /// Refuses a cloudpickle bundle made by another Python minor version than the embedded one
+    /// (it could load, then crash the process at its first predict), unless
+    /// `--allow-python-mismatch`; any other mismatch is a warning.
+    private static func checkPython(
+        of directory: BundleDirectory, name: String, runtime: RuntimeOptions, logger: Logger
+    ) throws(CLIError) {
+        guard let mismatch = PythonVersionMismatch(directory.metadata) else { return }
+        if mismatch.refusesLoading && !runtime.allowPythonMismatch {
+            throw CLIError(message: mismatch.refusal(bundle: name))
+        }
+        logger.warning("\(mismatch.warning)", metadata: ["bundle": "\(name)"])
+    }
+
+    /// Logs a warning naming the bundle's requirements that the environment lacks; never fails
+    /// the load (a check that cannot run is a warning too).
+    private static func warnOfUnmetRequirements(
+        _ metadata: BundleMetadata, interpreter: PythonInterpreter, logger: Logger
+    ) async {
+        do {
+            if let warning = try await RequirementsCheck.warning(
+                for: metadata.requirements, interpreter: interpreter)
+            {
+                logger.warning("\(warning)", metadata: ["bundle": "\(metadata.bundleName)"])
+            }
+        } catch {
+            logger.warning(
+                "cannot check the bundle's requirements: \(error)", metadata: ["bundle": "\(metadata.bundleName)"])
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import LaunchBundle
 import Logging
 import PythonBridge
+import WorkerCore
 
 /// `launch-worker inspect`: what a bundle is, without loading it.
 struct InspectCommand: AsyncParsableCommand {
@@ -45,7 +46,7 @@ struct InspectCommand: AsyncParsableCommand {
         } catch let error as BundleError {
             throw CLIError(message: error.description)
         }
-        let warning = Self.pythonWarning(inspection.metadata)
+        let warning = PythonVersionMismatch(inspection.metadata)?.warning
         if json {
             printJSON(inspection, warning: warning)
         } else {
@@ -53,18 +54,6 @@ struct InspectCommand: AsyncParsableCommand {
         }
         if let warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         if case .mismatch = inspection.checksums { throw ExitCode.failure }
-    }
-
-    /// The warning when the bundle was made by another Python minor version than the embedded one.
-    static func pythonWarning(_ metadata: BundleMetadata) -> String? {
-        guard let made = metadata.pythonVersion else { return nil }
-        let embedded = PythonEnvironment.linkedVersion
-        guard PythonEnvironment.minor(made) != PythonEnvironment.minor(embedded) else { return nil }
-        let consequence =
-            metadata.packagingType == .cloudpickle
-            ? "cloudpickle needs the same minor version to load it: rebuild the bundle with Python \(PythonEnvironment.minor(embedded))"
-            : "a zip bundle's code may still run, but check it supports Python \(PythonEnvironment.minor(embedded))"
-        return "the bundle was made by Python \(made) but this worker embeds Python \(embedded); \(consequence)"
     }
 
     private func kind(_ metadata: BundleMetadata) -> String {

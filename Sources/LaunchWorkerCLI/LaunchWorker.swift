@@ -20,8 +20,8 @@ struct LaunchWorker: AsyncParsableCommand {
             """,
         version: "launch-worker \(version) (embeds Python \(PythonEnvironment.linkedVersion))",
         subcommands: [
-            RunCommand.self, ServeCommand.self, BenchCommand.self, SubmitCommand.self, StatusCommand.self,
-            DoctorCommand.self, PrepareCommand.self,
+            RunCommand.self, BatchCommand.self, ServeCommand.self, BenchCommand.self, SubmitCommand.self,
+            StatusCommand.self, DoctorCommand.self, PrepareCommand.self,
             PackCommand.self, InspectCommand.self, CacheCommand.self, GatewayCommand.self,
         ]
     )

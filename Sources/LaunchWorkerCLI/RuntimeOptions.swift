@@ -4,7 +4,7 @@ import Logging
 import PythonBridge
 
 /// Options every command that runs Python shares: where the Python environment is, how much
-/// to log.
+/// to log, what bundles it loads.
 struct RuntimeOptions: ParsableArguments {
     @Option(
         name: .customLong("python-env"),
@@ -30,6 +30,12 @@ struct RuntimeOptions: ParsableArguments {
             (default: info; bench: warning, so that no line per request scrolls over its progress).
             """)
     var logLevel: Logger.Level?
+
+    @Flag(
+        help: ArgumentHelp(
+            "Load a cloudpickle bundle made by another Python minor version than the embedded one (it may crash at its first predict), with a warning, instead of refusing it."
+        ))
+    var allowPythonMismatch = false
 
     @OptionGroup var bundleSource: BundleSourceOptions
 

@@ -14,8 +14,11 @@ final class SignalHandling {
     private let sources: [any DispatchSourceSignal]
 
     /// Starts handling signals; `shutdown` runs on the first SIGTERM or SIGINT, `snapshot` on
-    /// each SIGUSR1.
-    init(logger: Logger, shutdown: @escaping @Sendable () -> Void, snapshot: @escaping @Sendable () -> Void) {
+    /// each SIGUSR1; `exitingNow` is what the log says when a second signal ends the process.
+    init(
+        logger: Logger, exitingNow: String = "exiting now; claims return on the next start",
+        shutdown: @escaping @Sendable () -> Void, snapshot: @escaping @Sendable () -> Void
+    ) {
         let received = SignalCount()
         var sources: [any DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT] {
@@ -26,7 +29,7 @@ final class SignalHandling {
                     logger.notice("signal \(number): shutting down gracefully (send it again to exit at once)")
                     shutdown()
                 } else {
-                    logger.warning("signal \(number) again: exiting now; claims return on the next start")
+                    logger.warning("signal \(number) again: \(exitingNow)")
                     _exit(128 + number)
                 }
             }

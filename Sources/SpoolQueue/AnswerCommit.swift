@@ -36,7 +36,8 @@ struct StagedAnswer: Sendable, Equatable {
 }
 
 /// Publishes staged answers as a group: makes their data durable with one `syncfs`, renames
-/// each into `responses/`, fsyncs `responses/` once, then drops their claims and attempt counts.
+/// each into `responses/`, fsyncs `responses/` once, then drops their claims (kept as spares by a
+/// live worker, ``SpareFiles``) and attempt counts.
 ///
 /// Two barriers per group, whatever its size, where answering one at a time costs two per
 /// task. The order keeps the protocol's promise: a response is whole and durable before its
@@ -48,11 +49,14 @@ struct AnswerCommit: Sendable {
     let attemptsPath: String
     /// Whether the barriers run; without them (`--no-fsync`) a group is only renamed into place.
     let sync: Bool
+    /// Where a live worker keeps its answered claims for its next answers; nil: they are deleted.
+    let spares: SpareFiles?
 
-    init(layout: SpoolLayout, sync: Bool = true) {
+    init(layout: SpoolLayout, sync: Bool = true, spares: SpareFiles? = nil) {
         responsesPath = layout.responses.path
         attemptsPath = layout.attempts.path
         self.sync = sync
+        self.spares = spares
     }
 
     /// An answer that could not be published, and why.
@@ -93,7 +97,7 @@ struct AnswerCommit: Sendable {
             return failures + fail(renamed, "fsync of responses/ failed", errno: errno)
         }
         for answer in renamed {
-            unlink(answer.claim)
+            if let spares { spares.keep(answer.claim) } else { unlink(answer.claim) }
             unlink("\(attemptsPath)/\(answer.id)")
         }
         return failures

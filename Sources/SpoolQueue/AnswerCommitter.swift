@@ -44,9 +44,10 @@ final class AnswerCommitter: Sendable {
     private let logger: Logger
 
     /// A committer for the spool at `layout`; ``add(_:)`` waits while `maxBacklog` answers wait.
-    /// Without `sync`, groups are published without the disk barriers (`--no-fsync`).
-    init(layout: SpoolLayout, sync: Bool, maxBacklog: Int, logger: Logger) {
-        commit = AnswerCommit(layout: layout, sync: sync)
+    /// Without `sync`, groups are published without the disk barriers (`--no-fsync`). Answered
+    /// claims go to `spares`.
+    init(layout: SpoolLayout, sync: Bool, maxBacklog: Int, spares: SpareFiles, logger: Logger) {
+        commit = AnswerCommit(layout: layout, sync: sync, spares: spares)
         incomingPath = layout.incoming.path
         self.maxBacklog = maxBacklog
         self.logger = logger

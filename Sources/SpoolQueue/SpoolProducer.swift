@@ -63,7 +63,9 @@ public struct SpoolProducer: Sendable {
         return SpoolResponse(id: id, status: status)
     }
 
-    private func response(_ id: String) -> SpoolResponse? {
+    /// Task `id`'s response, nil until it has one: one file read, where ``status(of:)`` also looks
+    /// for its claim.
+    public func response(_ id: String) -> SpoolResponse? {
         guard let data = FileManager.default.contents(atPath: layout.taskFile(id, in: layout.responses).path) else {
             return nil
         }

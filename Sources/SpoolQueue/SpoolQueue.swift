@@ -41,9 +41,10 @@ public final class SpoolQueue: TaskQueue, Service {
     private let configuration: Configuration
     private let lease: WorkerLease
     private let recovery: SpoolRecovery
-    /// Commits staged answers in groups; nil without fsync, where answers go straight to
-    /// `responses/`.
+    /// Commits staged answers in groups (without fsync, only renames them into `responses/`).
     private let committer: AnswerCommitter
+    /// Answered claims kept to hold the next staged answers.
+    private let spares: SpareFiles
     private let logger: Logger
     /// Checks at every look at `incoming/` that the spool folder is the one this worker is
     /// registered in.
@@ -71,8 +72,10 @@ public final class SpoolQueue: TaskQueue, Service {
         responsesPath = layout.responses.path
         temporaryPath = layout.temporary.path
         recovery = SpoolRecovery(layout: layout, maxAttempts: configuration.maxAttempts, logger: logger)
+        spares = SpareFiles(folder: claimedPath)
         committer = AnswerCommitter(
-            layout: layout, sync: configuration.fsync, maxBacklog: configuration.maxStagedAnswers, logger: logger)
+            layout: layout, sync: configuration.fsync, maxBacklog: configuration.maxStagedAnswers, spares: spares,
+            logger: logger)
         watch = try SpoolFolderWatch(layout: layout, lease: lease, logger: logger)
         incoming = IncomingFolder(
             path: incomingPath, abandonedAfter: configuration.lease,
@@ -95,6 +98,7 @@ public final class SpoolQueue: TaskQueue, Service {
             }
         }
         await commitStaged()
+        spares.removeAll()
         lease.end(layout: layout)
     }
 
@@ -206,7 +210,7 @@ public final class SpoolQueue: TaskQueue, Service {
         let file = SpoolResponse(task: task, response: response, timings: timings)
         if disposition == .answered {
             let answer = StagedAnswer(id: task.id, folder: claimedPath)
-            try DurableFile.write(file.jsonData(), toPath: answer.path, sync: false)
+            try spares.write(file.jsonData(), toPath: answer.path)
             gate.left(task.id)
             await committer.add(answer)
             return

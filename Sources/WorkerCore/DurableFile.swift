@@ -59,7 +59,9 @@ public enum DurableFile {
         guard fsync(fd) == 0 else { throw DurableWriteError(folder, "fsync of the folder failed") }
     }
 
-    private static func writeAll(
+    /// Writes all of `bytes` to the open file `fd` (short writes and `EINTR` retried); a
+    /// failure names `destination`, the file the caller is making.
+    public static func writeAll(
         _ bytes: some Collection<UInt8>, to fd: Int32, destination: String
     ) throws(DurableWriteError) {
         let written = bytes.withContiguousStorageIfAvailable { buffer -> Int32 in
@@ -89,7 +91,8 @@ public struct DurableWriteError: Error, Sendable, CustomStringConvertible {
     /// What failed, with the system's reason.
     public var reason: String
 
-    init(_ path: String, _ what: String, errno code: Int32 = errno) {
+    /// The error of writing `path`: `what` failed, with `code`'s reason.
+    public init(_ path: String, _ what: String, errno code: Int32 = errno) {
         self.path = path
         reason = "\(what): \(String(cString: strerror(code)))"
     }

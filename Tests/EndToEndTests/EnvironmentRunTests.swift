@@ -72,7 +72,7 @@ struct EnvironmentRunTests {
         let outcome = try await launchWorker(
             [
                 "bench", bundle, "--cache-dir", fixture.cache.path, "--request", #"{"args": {"who": "Cy"}}"#,
-                "--requests", "3", "--json",
+                "--requests", "3", "--json", "--log-level", "info",
             ], environment: fixture.environment())
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("from=the bundle's environment, built now"))

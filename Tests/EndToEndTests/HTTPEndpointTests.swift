@@ -93,16 +93,21 @@ struct HTTPEndpointTests {
 
     @Test("with --fail-on-concurrency-limit a request beyond the free slots gets 429 at once")
     func concurrencyLimit() async throws {
-        let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--fail-on-concurrency-limit"])
+        let worker = try await HTTPWorker.start("gated", "127.0.0.1:0", ["--fail-on-concurrency-limit"])
         let address = worker.address
-        let slow = Task { try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"seconds": 2}}"#) }
-        try await eventually("the slow request holds the slot") {
+        // The held request keeps the slot until the test makes its gate file, however slow the machine.
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open").path
+        let held = Task {
+            try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"gate": "\#(gate)"}}"#)
+        }
+        try await eventually("the held request holds the slot") {
             try await worker.send("GET", "/metrics").body.contains("launch_worker_tasks_in_flight 1.0")
         }
-        let refused = try await worker.send("POST", "/predict", body: #"{"args": {"seconds": 0}}"#)
+        let refused = try await worker.send("POST", "/predict", body: #"{"args": {"gate": "/"}}"#)
         #expect(refused.status == 429)
         #expect((refused.json["detail"] as? String)?.contains("slots are busy") == true)
-        #expect(try await slow.value.status == 200)
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        #expect(try await held.value.status == 200)
         #expect(await worker.stop() == 0)
     }
 
@@ -169,10 +174,13 @@ struct HTTPEndpointTests {
 
     @Test("SIGTERM: /readyz turns 503 at once, in-flight requests finish, exit 0")
     func drain() async throws {
-        let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--per-worker", "2"])
+        let worker = try await HTTPWorker.start("gated", "127.0.0.1:0", ["--per-worker", "2"])
         let address = worker.address
-        let inFlight = Task { try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"seconds": 2}}"#) }
-        // A second connection, kept open, to send a request after the signal.
+        // The request runs until the test makes its gate file, once the drain has begun.
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open").path
+        let inFlight = Task {
+            try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"gate": "\#(gate)"}}"#)
+        }
         try await eventually("the request is running") {
             try await worker.send("GET", "/metrics").body.contains("launch_worker_tasks_in_flight 1.0")
         }
@@ -180,9 +188,10 @@ struct HTTPEndpointTests {
         try await eventually("the ready file is gone") {
             !FileManager.default.fileExists(atPath: worker.readyFile.path)
         }
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         let finished = try await inFlight.value
         #expect(finished.status == 200)
-        #expect(finished.json["result"] as? String == #"{"slept": 2}"#)
+        #expect(finished.json["result"] as? String == #"{"gate": true}"#)
         #expect(await worker.process.exitStatus() == 0)
     }
 
@@ -190,27 +199,24 @@ struct HTTPEndpointTests {
         "SIGTERM: new connections are refused; on open ones the answers in flight end with Connection: close, requests pipelined behind them get 503"
     )
     func refusedWhileDraining() async throws {
-        let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--per-worker", "2"])
+        let worker = try await HTTPWorker.start("gated", "127.0.0.1:0", ["--per-worker", "2"])
         let address = worker.address
+        // The running requests wait for a gate file the test makes once the drain has begun.
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open").path
+        let held = RawHTTP.request("POST", "/predict", body: #"{"args": {"gate": "\#(gate)"}}"#)
         // Two kept-alive connections, opened before the listener closes: one with a request
         // pipelined behind the running one, one with a request alone.
         let pipelined = Task {
             try await RawHTTP.exchange(
-                address,
-                [
-                    RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 2}}"#),
-                    RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 0}}"#),
-                ])
+                address, [held, RawHTTP.request("POST", "/predict", body: #"{"args": {"gate": "/"}}"#)])
         }
-        let alone = Task {
-            try await RawHTTP.exchange(
-                address, [RawHTTP.request("POST", "/predict", body: #"{"args": {"seconds": 2}}"#)])
-        }
+        let alone = Task { try await RawHTTP.exchange(address, [held]) }
         try await eventually("both requests are running") {
             try await worker.send("GET", "/metrics").body.contains("launch_worker_tasks_in_flight 2.0")
         }
         worker.process.send(SIGTERM)
         try await eventually("new connections are refused") { await !RawHTTP.accepts(address) }
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         let responses = try await pipelined.value
         #expect(responses.map(\.status) == [200, 503])
         #expect(responses[0].headers["connection"] == nil)

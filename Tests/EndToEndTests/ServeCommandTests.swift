@@ -40,9 +40,9 @@ struct TestSpool {
         return log
     }
 
-    /// Every task file still claimed by any worker.
+    /// Every task file still claimed by any worker (not a worker's spare files, which are hidden).
     var claimedTasks: [String] {
-        names(layout.claimed).flatMap { names(layout.claimed.appending(path: $0)) }
+        names(layout.claimed).flatMap { names(layout.claimed.appending(path: $0)).filter { !$0.hasPrefix(".") } }
     }
 
     /// Starts `launch-worker serve BUNDLE --queue <this spool>` with more arguments.
@@ -250,11 +250,15 @@ struct ServeCommandTests {
     func gracefulDrain() async throws {
         let spool = try TestSpool("drain")
         let readyFile = spool.layout.root.appending(path: "ready")
-        for index in 0..<6 { try spool.submit(#"{"args": {"seconds": 1}}"#, id: "t\(index)") }
-        let worker = try await spool.serve("sleepy", ["--per-worker", "2", "--ready-file", readyFile.path])
+        // The tasks run until the test makes their gate file, once the drain has begun.
+        let gate = spool.layout.root.appending(path: "gate").path
+        for index in 0..<6 { try spool.submit(#"{"args": {"gate": "\#(gate)"}}"#, id: "t\(index)") }
+        let worker = try await spool.serve("gated", ["--per-worker", "2", "--ready-file", readyFile.path])
         try await eventually("two tasks started") { spool.claimedTasks.count == 2 }
         #expect(FileManager.default.fileExists(atPath: readyFile.path))
         worker.send(SIGTERM)
+        try await eventually("the drain began") { !FileManager.default.fileExists(atPath: readyFile.path) }
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
         #expect(spool.responseCount == 2)
         #expect(spool.names(spool.layout.incoming).count == 4)

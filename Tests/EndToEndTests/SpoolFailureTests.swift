@@ -58,7 +58,9 @@ struct SpoolFailureTests {
         try spool.submit(#"{"args": {"x": 1, "y": 2}}"#, id: "first")
         let partial = spool.layout.incoming.appending(path: ".late.json.partial")
         try Self.body.write(to: partial)
-        let worker = try await spool.serve("function", ["--exit-when-empty"])
+        // A hidden file unchanged for --lease counts as abandoned: a lease far longer than this
+        // test keeps the producer's file its own however slowly a loaded machine starts the worker.
+        let worker = try await spool.serve("function", ["--exit-when-empty", "--lease", "600"])
         try await eventually("the first task was answered") { spool.response("first").status == .success }
         try FileManager.default.moveItem(at: partial, to: spool.layout.taskFile("late", in: spool.layout.incoming))
         #expect(try await worker.exitStatus(within: .seconds(120)) == 0, "\(worker.stderr())")

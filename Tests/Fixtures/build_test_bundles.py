@@ -26,6 +26,12 @@ from launch_worker.bundle_dir import METADATA_FILE, write_bundle_dir, write_file
 
 FIXTURES = Path(__file__).resolve().parent
 ENV_PARAMS = {"framework_type": "pytorch"}
+MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
+# `other-python` and `zip-other-python` claim a Python minor version this one is not.
+OTHER_PYTHON = "3.13.1" if MINOR == "3.12" else "3.12.1"
+# `unmet-requirements`: a distribution that does not exist, a numpy version none has, and
+# numpy under another spelling of its name (met).
+UNMET_REQUIREMENTS = ["launch-worker-no-such-dist==1.0", "numpy>=999", "NumPy"]
 
 
 def add(x, y):
@@ -153,23 +159,35 @@ def sleepy(seconds):
     return {"slept": seconds}
 
 
-def spin(seconds):
-    """`spin`: busy-loop in Python for seconds (an async exception interrupts it)."""
+def spin(seconds, looping=None):
+    """`spin`: busy-loop in Python for seconds (an async exception interrupts it).
+
+    looping (a list, from the Python tests) has its first item set to True from inside the
+    loop, so a test raises into the loop knowing it runs; a list, not a lock-taking Event,
+    because an exception raised into the thread while it held a lock would leave it held.
+    """
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        pass
+        if looping is not None:
+            looping[0] = True
     return {"spun": seconds}
 
 
-def swallow(seconds):
-    """`swallow`: busy-loop like spin, swallowing every Exception raised into the loop."""
+def swallow(seconds, looping=None, swallowed=None):
+    """`swallow`: busy-loop like spin, swallowing every Exception raised into the loop.
+
+    As in spin, looping[0] is set to True from inside the loop; each swallowed exception is
+    appended to the list swallowed, when given.
+    """
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
             while time.monotonic() < end:
-                pass
-        except Exception:  # What bundle code may do; TaskTimedOut must get through.
-            pass
+                if looping is not None:
+                    looping[0] = True
+        except Exception as error:  # What bundle code may do; TaskTimedOut must get through.
+            if swallowed is not None:
+                swallowed.append(error)
     return {"spun": seconds}
 
 
@@ -282,6 +300,22 @@ def load_model_after_gate():
     return {"weights": [1]}
 
 
+def gated(gate=None, x=None):
+    """`gated`: with gate, first wait until that file exists (a test makes it; up to 120 s);
+    answer x when given, else whether the gate opened.
+
+    Holds a slot busy, or one input of a batch in flight, for exactly as long as a test wants,
+    without timing anything.
+    """
+    if gate:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    if x is not None:
+        return {"x": x}
+    return {"gate": gate is not None and os.path.exists(gate)}
+
+
 def main():
     """Build every fixture bundle into OUT_DIR and print how many."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -338,6 +372,15 @@ def main():
     fixtures.plain("barrier", Rendezvous(), {"parties": 4})
     fixtures.plain("barrier-2", Rendezvous(), {"parties": 2})
     fixtures.loaded("gated-load", load_model_fn=load_model_after_gate, load_predict_fn=load_predict)
+    fixtures.plain("gated", gated)
+    # bundle.json claims another Python: the artifact is this Python's, so an allowed load runs.
+    fixtures.plain("other-python", add)
+    _set_field(options.out_dir / "other-python", "python_version", OTHER_PYTHON)
+    fixtures.zipped("zip-other-python", scale)
+    _set_field(options.out_dir / "zip-other-python", "python_version", OTHER_PYTHON)
+    fixtures.plain("other-patch-python", add)
+    _set_field(options.out_dir / "other-patch-python", "python_version", f"{MINOR}.999")
+    fixtures.plain("unmet-requirements", add, requirements=UNMET_REQUIREMENTS)
     print(f"built {len(fixtures.built)} bundles in {options.out_dir}")
 
 
@@ -350,14 +393,14 @@ class _Fixtures:
         self.builder = BundleBuilder(out_dir)
         self.built = []
 
-    def plain(self, name, predict_fn_or_cls, app_config=None):
+    def plain(self, name, predict_fn_or_cls, app_config=None, requirements=()):
         """A predict_fn_or_cls bundle."""
         self.built.append(name)
         self.builder.create_model_bundle(
             name,
             ENV_PARAMS,
             predict_fn_or_cls=predict_fn_or_cls,
-            requirements=[],
+            requirements=list(requirements),
             app_config=app_config,
         )
 
@@ -420,6 +463,14 @@ def _pickle_with_cloudpickle2(function, cloudpickle2_dir):
         sys.exit(f"cannot pickle with cloudpickle from {cloudpickle2_dir}: {child.stderr.decode()}")
     version, _, artifact = child.stdout.partition(b"\n")
     return version.decode(), artifact
+
+
+def _set_field(bundle, field, value):
+    """Set a field of a bundle's bundle.json (for fixtures that claim what they are not)."""
+    path = bundle / METADATA_FILE
+    metadata = json.loads(path.read_text())
+    metadata[field] = value
+    write_file_atomically(path, (json.dumps(metadata, indent=2) + "\n").encode())
 
 
 def _drop_field(bundle, field):

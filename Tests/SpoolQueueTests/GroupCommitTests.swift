@@ -58,9 +58,35 @@ struct GroupCommitTests {
         await queue.commitStaged()
         #expect(names(layout.responses).count == 100)
         for index in 0..<100 { #expect(producer.status(of: "t\(index)").result == "t\(index)") }
-        #expect(names(layout.claimed.appending(path: queue.workerID)).isEmpty)
+        #expect(claimFiles(layout, queue).isEmpty)
         #expect(names(layout.incoming).isEmpty)
         #expect(names(layout.temporary).isEmpty)
+    }
+
+    @Test("an answered claim's file holds the next answer: after the first, a task neither creates nor deletes a file")
+    func claimFilesAreReused() async throws {
+        let layout = SpoolLayout(root: try Checkout.temporaryFolder("spares"))
+        let queue = try openSpool(layout)
+        let producer = try SpoolProducer(layout: layout)
+        var inodes: [String: UInt64] = [:]
+        for index in 0..<5 {
+            try producer.submit(request, id: "t\(index)")
+            inodes["t\(index)"] = try inode(layout.taskFile("t\(index)", in: layout.incoming))
+            let task = try #require(try await queue.next())
+            try await queue.finish(task, response: .success(result: task.id), timings: now, disposition: .answered)
+            await queue.commitStaged()
+            #expect(producer.status(of: task.id).result == task.id)
+        }
+        // Each answer after the first lands in the file the task before it was claimed in.
+        for index in 1..<5 {
+            #expect(try inode(layout.taskFile("t\(index)", in: layout.responses)) == inodes["t\(index - 1)"])
+        }
+        #expect(claimFiles(layout, queue).isEmpty)
+        #expect(names(layout.claimed.appending(path: queue.workerID)).count == 1)  // the last claim, kept
+    }
+
+    private func inode(_ file: URL) throws -> UInt64 {
+        try #require(try FileManager.default.attributesOfItem(atPath: file.path)[.systemFileNumber] as? UInt64)
     }
 
     @Test("a group that cannot be committed is retried; its task reads STARTED until it is")
@@ -78,13 +104,13 @@ struct GroupCommitTests {
         try await queue.finish(task, response: .success(result: "2"), timings: now, disposition: .answered)
         try await eventually("the failed commit was logged") { record.contains("cannot make answers durable") }
         #expect(producer.status(of: "t1").status == .started)
-        #expect(names(layout.claimed.appending(path: queue.workerID)) == ["t1.answer", "t1.json"])
+        #expect(claimFiles(layout, queue) == ["t1.answer", "t1.json"])
 
         try FileManager.default.removeItem(at: layout.responses)
         try FileManager.default.moveItem(at: away, to: layout.responses)
         await queue.commitStaged()
         #expect(producer.status(of: "t1").result == "2")
-        #expect(names(layout.claimed.appending(path: queue.workerID)).isEmpty)
+        #expect(claimFiles(layout, queue).isEmpty)
     }
 
     @Test("finish returns while up to 64 answers wait for a failing disk (the default), and waits for the 65th")

@@ -52,7 +52,7 @@ struct SpoolQueueTests {
         #expect(response.result == "2")
         #expect(response.attempt == 1)
         #expect(response.timings?.runMilliseconds == 0)
-        #expect(files(layout.claimed.appending(path: queue.workerID)).isEmpty)
+        #expect(claimFiles(layout, queue).isEmpty)
         #expect(files(layout.temporary).isEmpty)
     }
 

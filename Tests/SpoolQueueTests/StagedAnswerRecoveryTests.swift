@@ -11,6 +11,11 @@ func names(_ folder: URL) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
 }
 
+/// The task files and staged answers in the claim folder of `queue` (not its hidden spares).
+func claimFiles(_ layout: SpoolLayout, _ queue: SpoolQueue) -> [String] {
+    names(layout.claimed.appending(path: queue.workerID)).filter { !$0.hasPrefix(".") }
+}
+
 /// A valid request body.
 let request = Array(#"{"args": {"x": 1}}"#.utf8)
 /// The timings of a task that took no time.

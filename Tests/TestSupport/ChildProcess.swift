@@ -15,14 +15,15 @@ public final class ChildProcess: Sendable {
     private let exited: Task<Int32, Never>
 
     /// Starts `executable` with `arguments` and `environment` (this process's when nil),
-    /// stdin from /dev/null, stdout and stderr appended to the given files.
+    /// stdin from `stdin` (/dev/null when nil), stdout and stderr appended to the given files.
     public init(
-        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stdout: URL, stderr: URL
+        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stdin: URL? = nil,
+        stdout: URL, stderr: URL
     ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]

@@ -10,18 +10,19 @@ public struct ProcessOutcome: Sendable {
     public var stderr: String
 }
 
-/// Runs a program to its end and collects its output, without blocking a cooperative thread.
+/// Runs a program to its end and collects its output, without blocking a cooperative thread;
+/// its stdin reads the file `stdin` (/dev/null when nil).
 ///
 /// Output goes to temporary files rather than pipes, so a chatty child never blocks on a full pipe.
 public func runProcess(
-    _ executable: URL, _ arguments: [String], environment: [String: String]? = nil
+    _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stdin: URL? = nil
 ) async throws -> ProcessOutcome {
     let folder = try Checkout.temporaryFolder("process")
     defer { try? FileManager.default.removeItem(at: folder) }
     let stdoutFile = folder.appending(path: "stdout")
     let stderrFile = folder.appending(path: "stderr")
     let child = try ChildProcess(
-        executable, arguments, environment: environment, stdout: stdoutFile, stderr: stderrFile)
+        executable, arguments, environment: environment, stdin: stdin, stdout: stdoutFile, stderr: stderrFile)
     let status = await child.exitStatus()
     return ProcessOutcome(
         status: status,

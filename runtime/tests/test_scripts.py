@@ -80,8 +80,8 @@ def fixtures(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixtures")
     for _ in range(2):
         output = run_script(FIXTURE_SCRIPT, out, "--cloudpickle2", CLOUDPICKLE2)
-        # As many bundles as folders: a second build replaces, never adds.
-        assert output == f"built {len(list(out.iterdir()))} bundles in {out}\n"
+        built = sum(1 for bundle in out.iterdir() if (bundle / "bundle.json").is_file())
+        assert output == f"built {built} bundles in {out}\n"
     return out
 
 
@@ -117,6 +117,9 @@ FIXTURE_ANSWERS = {
     "crash-beside": ({"x": "alone", "spool": "/nonexistent"}, {"x": "alone"}),
     "cpu": ({"n": 10}, {"sum": 285}),
     "prints": ({"x": 1}, {"x": 1}),
+    "gated": ({"gate": "/"}, {"gate": True}),
+    "other-python": ({"x": 1, "y": 2}, {"sum": 3}),
+    "unmet-requirements": ({"x": 1, "y": 2}, {"sum": 3}),
 }
 
 
@@ -255,30 +258,44 @@ class _Running:
         assert done == 1
 
 
+def _until(condition, what):
+    """Poll condition until it holds, failing after a generous deadline (a loaded machine)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.001)
+
+
 @pytest.mark.parametrize("name", ["spin", "swallow"])
 def test_fixture_busy_loops_stop_on_task_timed_out(fixtures, load, name):
-    running = _Running(load(fixtures / name), seconds=60)
-    time.sleep(0.05)
+    looping = [False]
+    running = _Running(load(fixtures / name), seconds=120, looping=looping)
+    _until(lambda: looping[0], "the loop runs")
     running.raise_in(TaskTimedOut)
-    running.thread.join(10)
+    running.thread.join(60)
     assert not running.thread.is_alive()
     assert isinstance(running.outcome, TaskTimedOut)
 
 
 def test_fixture_swallow_keeps_looping_after_an_exception(fixtures, load):
-    running = _Running(load(fixtures / "swallow"), seconds=60)
-    time.sleep(0.05)
+    looping, swallowed = [False], []
+    running = _Running(load(fixtures / "swallow"), seconds=120, looping=looping, swallowed=swallowed)
+    _until(lambda: looping[0], "the loop runs")
     running.raise_in(RuntimeError)
-    running.thread.join(0.3)
+    _until(lambda: swallowed, "the loop swallowed the RuntimeError")
+    assert isinstance(swallowed[0], RuntimeError)
+    looping[0] = False
+    _until(lambda: looping[0], "the loop goes on after swallowing")
     assert running.thread.is_alive()
     running.raise_in(TaskTimedOut)
-    running.thread.join(10)
+    running.thread.join(60)
     assert isinstance(running.outcome, TaskTimedOut)
 
 
 def test_fixture_spin_stops_on_an_exception(fixtures, load):
-    running = _Running(load(fixtures / "spin"), seconds=60)
-    time.sleep(0.05)
+    looping = [False]
+    running = _Running(load(fixtures / "spin"), seconds=120, looping=looping)
+    _until(lambda: looping[0], "the loop runs")
     running.raise_in(RuntimeError)
-    running.thread.join(10)
+    running.thread.join(60)
     assert isinstance(running.outcome, RuntimeError)

@@ -1,3 +1,4 @@
+import BatchJobs
 import Foundation
 
 /// What a benchmark run measured, printed as a table or as one JSON object.
@@ -152,8 +153,8 @@ final class BenchProgress: @unchecked Sendable {
     /// Writes the bar; the caller holds `lock`.
     private func draw(percent: Int, elapsed: Duration) {
         let rate = Double(done) / max(elapsed / .seconds(1), 1e-9)
-        let bar = String(repeating: "#", count: percent / 4) + String(repeating: " ", count: 25 - percent / 4)
-        let text = String(format: "[%@] %3d%%  %d requests  %.0f/s", bar, percent, done, rate)
+        let text = String(
+            format: "%@ %3d%%  %d requests  %.0f/s", ProgressBar.render(Double(percent) / 100), percent, done, rate)
         // On a terminal: back to the line's start, the bar, then erase what a longer bar left.
         FileHandle.standardError.write(Data((terminal ? "\r\(text)\u{1B}[K" : "\(text)\n").utf8))
     }

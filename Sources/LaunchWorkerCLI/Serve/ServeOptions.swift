@@ -163,23 +163,28 @@ struct RedisOptions: ParsableArguments {
     func plan(_ address: RedisAddress) throws(CLIError) -> (
         endpoint: RedisEndpoint, configuration: RedisTaskQueue.Configuration
     ) {
-        var address = address
-        if let redisPasswordFile {
-            guard let text = try? String(contentsOfFile: redisPasswordFile, encoding: .utf8) else {
-                throw CLIError(message: "cannot read --redis-password-file \(redisPasswordFile)")
-            }
-            address.password = text.trimmingCharacters(in: .newlines)
-        }
-        let endpoint: RedisEndpoint
-        do {
-            endpoint = try RedisEndpoint(address)
-        } catch {
-            throw CLIError(message: "--queue \(address): \(error)")
-        }
+        let endpoint = try Self.endpoint(address, passwordFile: redisPasswordFile)
         var configuration = RedisTaskQueue.Configuration()
         configuration.visibilityTimeout = .milliseconds(Int64(visibilityTimeout * 1000))
         configuration.resultExpires = resultExpires
         configuration.trackStarted = trackStarted
         return (endpoint, configuration)
+    }
+
+    /// The broker at `address`, with the password from `passwordFile` (when given) and its TLS
+    /// files read.
+    static func endpoint(_ address: RedisAddress, passwordFile: String?) throws(CLIError) -> RedisEndpoint {
+        var address = address
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                throw CLIError(message: "cannot read --redis-password-file \(passwordFile)")
+            }
+            address.password = text.trimmingCharacters(in: .newlines)
+        }
+        do {
+            return try RedisEndpoint(address)
+        } catch {
+            throw CLIError(message: "--queue \(address): \(error)")
+        }
     }
 }

@@ -1,0 +1,96 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A CSV of `count` rows for the `gated` bundle, ids `row-0`..., the row `gatedRow` holding
+/// until the file `gate` exists.
+func gatedCSV(count: Int, gatedRow: Int, gate: URL) throws -> URL {
+    var text = "id,args\n"
+    for row in 0..<count {
+        let args = row == gatedRow ? #"{""x"": \#(row), ""gate"": ""\#(gate.path)""}"# : #"{""x"": \#(row)}"#
+        text += "row-\(row),\"\(args)\"\n"
+    }
+    return try batchInput("gated.csv", text)
+}
+
+/// Checks that results.jsonl holds exactly one line for each id in `ids`.
+func expectEachOnce(_ folder: BatchFolder, ids: [String]) throws {
+    let seen = try folder.results().compactMap { $0["id"] }
+    #expect(seen.count == ids.count)
+    #expect(Set(seen) == Set(ids))
+    let counts = Dictionary(seen.map { ($0, 1) }, uniquingKeysWith: +)
+    #expect(counts.values.allSatisfy { $0 == 1 }, "ids seen more than once: \(counts.filter { $0.value > 1 })")
+}
+
+@Suite("launch-worker batch resumes")
+struct BatchResumeTests {
+    @Test("kill -9 mid-batch, then the same command again: every id exactly once in results.jsonl")
+    func killedThenResumed() async throws {
+        let folder = try BatchFolder.make()
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open")
+        let input = try gatedCSV(count: 600, gatedRow: 40, gate: gate)
+        let arguments = [
+            "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output", folder.url.path,
+            "--per-worker", "2",
+        ]
+        let first = try LaunchedProcess(Checkout.executable, arguments)
+        // Row 40 holds one slot until the gate opens, so the batch cannot end before the kill.
+        try await eventually("the batch is well past the held row") { folder.resultCount() >= 100 }
+        first.send(SIGKILL)
+        #expect(await first.exitStatus() == SIGKILL)
+        #expect(folder.resultCount() < 600)
+        try Data().write(to: gate)
+        let again = try await launchWorker(arguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("resuming:"))
+        try expectEachOnce(folder, ids: (0..<600).map { "row-\($0)" })
+        #expect(try folder.byStatus() == ["SUCCESS": 600])
+        #expect(try folder.summary()["complete"] as? Bool == true)
+    }
+
+    @Test("SIGINT stops the batch (exit 130, summary says interrupted); the same command finishes it")
+    func interruptedThenResumed() async throws {
+        let folder = try BatchFolder.make()
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open")
+        let input = try gatedCSV(count: 300, gatedRow: 20, gate: gate)
+        let arguments = [
+            "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output", folder.url.path,
+            "--per-worker", "2",
+        ]
+        let first = try LaunchedProcess(Checkout.executable, arguments + ["--drain-timeout", "1"])
+        try await eventually("the batch is past the held row") { folder.resultCount() >= 50 }
+        first.send(SIGINT)
+        #expect(try await first.exitStatus(within: .seconds(120)) == 130, "\(first.stderr())")
+        #expect(try folder.summary()["stopped"] as? String == "interrupted")
+        #expect(first.stderr().contains("rerun the same command to resume"))
+        try Data().write(to: gate)
+        let again = try await launchWorker(arguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        try expectEachOnce(folder, ids: (0..<300).map { "row-\($0)" })
+    }
+
+    @Test("a changed input or bundle is refused on resume, exit 2, unless --restart")
+    func changedInputRefused() async throws {
+        let folder = try BatchFolder.make()
+        let input = try batchInput("in.jsonl", #"{"args": {"x": 1, "y": 2}}"# + "\n")
+        let bundle = try await FixtureBundles.path("function")
+        let arguments = ["batch", bundle, "--input", input.path, "--output", folder.url.path]
+        #expect(try await launchWorker(arguments).status == 0)
+        try Data((#"{"args": {"x": 5, "y": 5}}"# + "\n").utf8).write(to: input)
+        let changed = try await launchWorker(arguments)
+        #expect(changed.status == 2)
+        #expect(changed.stderr.contains("the input \(input.path) changed"))
+        #expect(changed.stderr.contains("--restart"))
+        let otherBundle = try await launchWorker([
+            "batch", try await FixtureBundles.path("trivial"), "--input", input.path, "--output", folder.url.path,
+        ])
+        #expect(otherBundle.status == 2)
+        let restarted = try await launchWorker(arguments + ["--restart"])
+        #expect(restarted.status == 0, "\(restarted.stderr)")
+        #expect(try folder.results() == [["id": "1", "status": "SUCCESS", "result": #"{"sum": 10}"#]])
+    }
+}

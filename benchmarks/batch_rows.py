@@ -1,0 +1,68 @@
+"""The batch rows of the benchmark suite: `launch-worker batch` over a CSV of trivial inputs
+against the Python loop a user would write by hand (benchmarks/baselines/batch_loop.py), and
+batch's peak memory as the input grows a hundredfold.
+
+Run alone, it prints just these rows (a smoke run; BENCHMARKS.md is left alone):
+    .venv/bin/python benchmarks/batch_rows.py WORKER FIXTURES_DIR [INPUTS]
+"""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from measure import loadavg
+
+BASELINES = Path(__file__).resolve().parent / "baselines"
+PYTHON = sys.executable
+
+
+def batch_rows(suite, inputs):
+    """Measures and adds the rows to `suite` (a `suite.Suite`), with `inputs` rows of input."""
+    trivial = str(suite.fixtures / "trivial")
+    since = loadavg()
+    ours = batch_ours(suite, trivial, inputs)
+    base = batch_python(suite, trivial, inputs)
+    suite.row(f"batch of {inputs:,} trivial CSV rows: items/s vs a Python loop", ours["run"]["items_per_second"],
+              base, "items/s", ">= 3", lambda r: r >= 3,
+              f"launch-worker batch trivial --input rows.csv --output DIR ({inputs:,} rows, summary.json's "
+              "items_per_second) vs benchmarks/baselines/batch_loop.py", since)
+    since = loadavg()
+    small = batch_ours(suite, trivial, inputs // 10)["peak_rss_bytes"] / (1 << 20)
+    large = batch_ours(suite, trivial, inputs * 10)["peak_rss_bytes"] / (1 << 20)
+    suite.row(f"batch peak RSS: {inputs * 10:,} vs {inputs // 10:,} inputs (MiB, lower is better)", large, small,
+              "MiB", "< 1.2", lambda r: r < 1.2, "launch-worker batch trivial, summary.json's peak_rss_bytes", since)
+
+
+def batch_ours(suite, bundle, rows):
+    """`launch-worker batch` over a CSV of `rows` trivial inputs: its summary.json."""
+    output = suite.scratch / f"batch-{time.monotonic_ns()}"
+    subprocess.run([suite.worker, "batch", bundle, "--input", batch_csv(suite, rows), "--output", output,
+                    "--log-level", "error"], check=True, stderr=subprocess.DEVNULL)
+    return json.loads((output / "summary.json").read_text())
+
+
+def batch_python(suite, bundle, rows):
+    """Items/s of the hand-written Python loop over the same CSV."""
+    out = subprocess.run([PYTHON, BASELINES / "batch_loop.py", bundle, batch_csv(suite, rows),
+                          suite.scratch / f"python-batch-{rows}.jsonl"],
+                         cwd=BASELINES, capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
+
+
+def batch_csv(suite, rows):
+    """A CSV of `rows` trivial inputs (`id,args`), made once per size."""
+    path = suite.scratch / f"batch-{rows}.csv"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8") as file:
+            file.write("id,args\n")
+            file.writelines(f'{row},"{{""x"": {row}}}"\n' for row in range(rows))
+    return path
+
+
+if __name__ == "__main__":
+    from suite import Suite
+
+    batch_rows(Suite(sys.argv[1], Path(sys.argv[2]), None, seconds=1, rounds=1),
+               int(sys.argv[3]) if len(sys.argv) > 3 else 100_000)
