@@ -19,19 +19,4 @@ struct RedisBrokerTests {
     func refused() {
         #expect(throws: (any Error).self) { try RedisBroker(url: "http://127.0.0.1:6379") }
     }
-
-    @Test("the message carries the request as sent, the arrival time and return_pickled, as llm-engine's")
-    func message() throws {
-        let envelope = CeleryTaskMessage.envelope(
-            request: Array(#"{"args": {"x": 1.0}}"#.utf8), returnPickled: true, id: "t1", queue: "q",
-            now: Date(timeIntervalSince1970: 0))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(envelope.utf8)) as? [String: Any])
-        let headers = try #require(object["headers"] as? [String: Any])
-        #expect(headers["task"] as? String == CeleryTaskMessage.taskName && headers["id"] as? String == "t1")
-        let body = try #require(Data(base64Encoded: object["body"] as? String ?? ""))
-        #expect(
-            String(decoding: body, as: UTF8.self)
-                == #"[[{"args": {"x": 1.0}},{"__type__":"datetime","__value__":"1970-01-01T00:00:00.000Z"},true],{},"#
-                + #"{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]"#)
-    }
 }

@@ -3,8 +3,9 @@ import RedisQueue
 import WorkerCore
 
 /// An async endpoint's Celery queue on the broker, `launch-endpoint-id-<id>`: tasks are
-/// `LPUSH`ed as llm-engine's gateway queues them, and answers read from Celery's result
-/// backend (`celery-task-meta-<id>`), which the workers write.
+/// `LPUSH`ed as llm-engine's gateway queues them (``CeleryProducing``, with the arrival time),
+/// and answers read from Celery's result backend (`celery-task-meta-<id>`), which the workers
+/// write.
 struct RedisEndpointQueue: EndpointQueue {
     let broker: RedisBroker
     /// The queue's name.
@@ -15,10 +16,11 @@ struct RedisEndpointQueue: EndpointQueue {
     func submit(_ body: [UInt8], id: String) async throws(GatewayRefusal) {
         let request = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
         guard let request else { throw GatewayRefusal(.badRequest, "the request body must be a JSON object") }
-        let message = CeleryTaskMessage.envelope(
-            request: body, returnPickled: request["return_pickled"] as? Bool ?? false, id: id, queue: name, now: Date())
+        let message = CeleryProducing.envelope(
+            taskID: id, request: body, returnPickled: request["return_pickled"] as? Bool ?? false, queue: name,
+            arrival: Date())
         do {
-            _ = try await broker.client.run(RedisCommand("LPUSH", name, message))
+            _ = try await broker.client.run(RedisCommand(bytes: [Array("LPUSH".utf8), Array(name.utf8), message]))
         } catch {
             throw GatewayRefusal(
                 .serviceUnavailable, "the broker \(broker.url.redactingPassword) did not take the task: \(error)")
@@ -32,20 +34,12 @@ struct RedisEndpointQueue: EndpointQueue {
         } catch {
             throw GatewayRefusal(.serviceUnavailable, "the broker did not answer: \(error); try again")
         }
-        guard let text = stored.string,
-            let meta = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
-        else { return TaskOutcome(status: .pending) }
-        let result = meta["result"] as? [String: Any]
-        switch meta["status"] as? String {
-        case "SUCCESS":
-            return TaskOutcome(
-                status: .success, result: result?["result"] as? String, resultURL: result?["result_url"] as? String)
-        case "FAILURE", "REVOKED":
-            let reason = (result?["exc_type"] as? String).map { "\($0): \(result?["exc_message"] ?? "")" }
-            return TaskOutcome(status: .failure, traceback: meta["traceback"] as? String ?? reason ?? "the task failed")
-        default:
-            return TaskOutcome(status: .pending)
+        guard let json = stored.bytes, let response = CeleryProducing.response(stored: json) else {
+            return TaskOutcome(status: .pending, result: nil, resultURL: nil, traceback: nil)
         }
+        return TaskOutcome(
+            status: response.status, result: response.result, resultURL: response.resultURL,
+            traceback: response.traceback)
     }
 
     /// The messages waiting in the queue (its priority lists included) and those its workers
@@ -63,12 +57,6 @@ struct RedisEndpointQueue: EndpointQueue {
             return delivery.last as? String == name
         }
         return waiting + running
-    }
-}
-
-extension TaskOutcome {
-    init(status: TaskStatus) {
-        self.init(status: status, result: nil, resultURL: nil, traceback: nil)
     }
 }
 
