@@ -8,6 +8,7 @@ import Logging
 struct GatewayRoutes: Sendable {
     let database: StateDatabase
     let fleet: EndpointFleet
+    let batchJobs: BatchJobFleet
     let folders: BundleFolders
     let forwarder: SyncForwarder
     let authentication: APIKeyAuthentication
@@ -21,6 +22,7 @@ struct GatewayRoutes: Sendable {
         addBundleRoutes(to: router)
         addEndpointRoutes(to: router)
         addTaskRoutes(to: router)
+        addBatchRoutes(to: router)
         addOperatorRoutes(to: router)
         return router
     }

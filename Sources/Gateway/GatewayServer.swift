@@ -71,9 +71,12 @@ public struct GatewayServer: Service {
                 "bringing back endpoint", metadata: ["endpoint": "\(endpoint.name)", "endpoint_id": "\(endpoint.id)"])
             try await fleet.launch(endpoint, owner: owner)
         }
+        let batchJobs = BatchJobFleet(stateDirectory: state, executable: configuration.executable, logger: logger)
+        for job in try await database.allBatchJobs() { await batchJobs.launch(job) }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let routes = GatewayRoutes(
-            database: database, fleet: fleet, folders: BundleFolders(root: state.appending(path: "bundles")),
+            database: database, fleet: fleet, batchJobs: batchJobs,
+            folders: BundleFolders(root: state.appending(path: "bundles")),
             forwarder: SyncForwarder(client: client),
             authentication: APIKeyAuthentication(
                 allowedOwners: configuration.apiKeys.map { Set($0.map(APIKeyAuthentication.owner(ofKey:))) }),
@@ -100,6 +103,7 @@ public struct GatewayServer: Service {
         }
         logger.info("draining endpoints")
         await fleet.stopAll()
+        await batchJobs.stopAll()
         try? await client.shutdown()
         await database.close()
         if let readyFile { try? FileManager.default.removeItem(at: readyFile) }

@@ -22,6 +22,7 @@ final class StateDatabase: Sendable {
             "CREATE TABLE IF NOT EXISTS bundles (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))",
             "CREATE TABLE IF NOT EXISTS endpoints (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))",
             "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, owner TEXT NOT NULL, endpoint_id TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS batch_jobs (id TEXT PRIMARY KEY, owner TEXT NOT NULL, record TEXT NOT NULL)",
         ] {
             _ = try await connection.query(statement)
         }
@@ -101,6 +102,29 @@ final class StateDatabase: Sendable {
         let rows = try await connection.query(
             "SELECT endpoint_id FROM tasks WHERE id = ? AND owner = ?", [.text(id), .text(owner)])
         return rows.first?.column("endpoint_id")?.string
+    }
+
+    // MARK: Batch jobs
+
+    /// Records a batch job of `owner`.
+    func insert(_ job: BatchJobRecord, owner: String) async throws {
+        _ = try await connection.query(
+            "INSERT INTO batch_jobs (id, owner, record) VALUES (?, ?, ?)",
+            [.text(job.id), .text(owner), .text(try Self.text(job))])
+    }
+
+    /// Whether `owner` made batch job `id`.
+    func ownsBatchJob(_ id: String, owner: String) async throws -> Bool {
+        try await !connection.query(
+            "SELECT id FROM batch_jobs WHERE id = ? AND owner = ?", [.text(id), .text(owner)]
+        ).isEmpty
+    }
+
+    /// Every batch job, for resuming them after a restart.
+    func allBatchJobs() async throws -> [BatchJobRecord] {
+        try await connection.query("SELECT record FROM batch_jobs ORDER BY id").map {
+            try Self.record(BatchJobRecord.self, $0)
+        }
     }
 
     // MARK: Rows as records

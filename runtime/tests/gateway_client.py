@@ -314,6 +314,58 @@ def crashing_task(client, uploads):
             "status": endpoint.status(), "settings": endpoint.worker_settings()}
 
 
+def upload_csv(text, location):
+    """The client's batch CSV upload: a local file."""
+    with open(location, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def batch_start(client, uploads, count, sleep):
+    """Starts a batch job of ``count`` slow inputs; returns its id."""
+    client.register_upload_batch_csv_fn(upload_csv)
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    inputs = [{"x": n, "y": 1, "sleep": sleep} for n in range(count)]
+    return {"job_id": client.batch_async_request(bundle, inputs=inputs)}
+
+
+def batch_wait(client, uploads, job_id):
+    """Waits for a batch job to end; returns its answer and its results' ids."""
+    deadline = time.monotonic() + DEADLINE_S
+    while (answer := client.get_batch_async_response(job_id))["status"] in ("PENDING", "RUNNING"):
+        assert time.monotonic() < deadline, f"the batch job stayed {answer}"
+        time.sleep(0.2)
+    results = [json.loads(line) for line in requests.get(answer["result"], timeout=60).text.splitlines()]
+    return {"answer": answer, "ids": [result["id"] for result in results]}
+
+
+def batch_job(client, uploads):
+    """A batch job over inputs (args, one of them failing) and one over urls: to SUCCESS, its
+    results read back."""
+
+    client.register_upload_batch_csv_fn(upload_csv)
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    inputs = [{"x": n, "y": 1} for n in range(5)] + [{"x": 1, "y": "boom"}, {"x": "it's", "y": "!"}]
+    job = client.batch_async_request(bundle, inputs=inputs, serialization_format="JSON", labels=None)
+    deadline = time.monotonic() + DEADLINE_S
+    seen = set()
+    while True:
+        answer = client.get_batch_async_response(job)
+        seen.add(answer["status"])
+        if answer["status"] not in ("PENDING", "RUNNING"):
+            break
+        assert time.monotonic() < deadline, f"the batch job stayed {answer}"
+        time.sleep(0.2)
+    results = [json.loads(line) for line in requests.get(answer["result"], timeout=60).text.splitlines()]
+    other = make_client(client.connection.endpoint, uploads, "key-two")
+    return {
+        "answer": answer,
+        "seen": sorted(seen),
+        "results": sorted(([r["id"], r["status"], r.get("result")] for r in results), key=str),
+        "other_key": api_error(lambda: other.get_batch_async_response(job)),
+        "unknown_bundle": api_error(lambda: client.batch_async_request("no-such-bundle", inputs=inputs)),
+    }
+
+
 def collect_async(client, uploads, task_ids):
     """Waits for the tasks queued before a restart; returns their answers."""
     answers = {}

@@ -342,3 +342,32 @@ def test_a_task_that_ends_its_worker_each_time_fails_and_the_endpoint_serves_on(
     assert outcome["status"] == "READY"
     assert outcome["settings"]["available_workers"] + outcome["settings"]["unavailable_workers"] == 1
     assert "worker ended; replacing it" in gateway.log.read_text()
+
+
+def test_batch_job_runs_to_success_with_its_results(gateway, client_python):
+    outcome = gateway.run(client_python, "batch_job")
+    answer = outcome["answer"]
+    assert answer["status"] == "SUCCESS"
+    assert (answer["num_tasks_completed"], answer["num_tasks_pending"]) == (7, 0)
+    assert answer["duration"].startswith("0:00:")
+    results = {row[0]: row[1:] for row in outcome["results"]}
+    assert results["0"] == ["SUCCESS", json.dumps({"sum": 1})]
+    assert results["4"] == ["SUCCESS", json.dumps({"sum": 5})]
+    assert results["5"][0] == "FAILURE"
+    assert results["6"] == ["SUCCESS", json.dumps({"sum": "it's!"})]
+    assert outcome["other_key"] == 404
+    assert outcome["unknown_bundle"] == 404
+
+
+def test_a_batch_job_stopped_by_a_gateway_restart_resumes_to_one_result_per_input(gateway, client_python):
+    job = gateway.run(client_python, "batch_start", count=12, sleep=0.3)["job_id"]
+    deadline = time.monotonic() + 120
+    while json.loads(_get(f"{gateway.url}/batch_job/{job}")[1])["num_tasks_completed"] < 1:
+        assert time.monotonic() < deadline, "the batch job never finished an input"
+        time.sleep(0.05)
+    assert gateway.stop() == 0
+    gateway.start()
+    outcome = gateway.run(client_python, "batch_wait", job_id=job)
+    assert outcome["answer"]["status"] == "SUCCESS"
+    assert outcome["answer"]["num_tasks_completed"] == 12
+    assert sorted(outcome["ids"], key=int) == [str(n) for n in range(12)]
