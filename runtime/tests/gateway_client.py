@@ -107,6 +107,9 @@ def bundles(client, uploads):
     other_view = ([b.name for b in other.list_model_bundles()], api_error(lambda: other.get_model_bundle("adder")))
     other_delete = api_error(lambda: other.delete_model_bundle("adder"))
     no_key = requests.get(client.connection.endpoint + "/model_bundle", timeout=60).status_code
+    clone = client.clone_model_bundle_with_changes("scaler", "scaler-x100", app_config={"factor": 100})
+    cloned = client.get_model_bundle("scaler-x100")
+    client.delete_model_bundle("scaler-x100")
     deleted = client.delete_model_bundle("scaler")
     return {
         "listed": listed,
@@ -116,6 +119,7 @@ def bundles(client, uploads):
         "other_view": other_view,
         "other_delete": other_delete,
         "no_key": no_key,
+        "clone": [clone.name, cloned.packaging_type, cloned.metadata == got.metadata, clone.bundle_id != got.bundle_id],
         "deleted": deleted,
         "after_delete": [bundle.name for bundle in client.list_model_bundles()],
         "get_deleted": api_error(lambda: client.get_model_bundle("scaler")),
@@ -180,6 +184,21 @@ def endpoints(client, uploads):
         "after_delete": client.get_model_endpoint("sync-adder"),
         "other_key_sees": make_client(client.connection.endpoint, uploads, "key-two").get_model_endpoint("async-adder"),
     }
+
+
+def zip_bundle_clone_served(client, uploads):
+    """A bundle from code folders, cloned with another app_config, served by a sync endpoint."""
+    requirements = os.path.join(uploads, "requirements.txt")
+    with open(requirements, "w", encoding="utf-8") as file:
+        file.write("")
+    client.create_model_bundle_from_dirs(
+        "scaler", [os.path.join(HERE, "zip_code", "scaler")], requirements, ENV_PARAMS,
+        "scaler.service.load_predict", "scaler.service.load_model", app_config={"factor": 10},
+    )
+    clone = client.clone_model_bundle_with_changes("scaler", "scaler-x100", app_config={"factor": 100})
+    endpoint = client.create_model_endpoint("scaler", clone, min_workers=1, per_worker=1)
+    answer = endpoint.predict(EndpointRequest(args={"values": [1, 1, 1]}, return_pickled=False))
+    return {"status": answer.status, "result": answer.result, "traceback": answer.traceback}
 
 
 def failed_environment(client, uploads):

@@ -132,6 +132,7 @@ def test_bundles_both_ways_per_api_key(gateway, client_python):
     assert outcome["other_view"] == [[], 404]
     assert outcome["other_delete"] == 404
     assert outcome["no_key"] == 401
+    assert outcome["clone"] == ["scaler-x100", "zip", True, True]
     assert outcome["deleted"] is True
     assert outcome["after_delete"] == ["adder"]
     assert outcome["get_deleted"] == 404
@@ -371,3 +372,9 @@ def test_a_batch_job_stopped_by_a_gateway_restart_resumes_to_one_result_per_inpu
     assert outcome["answer"]["status"] == "SUCCESS"
     assert outcome["answer"]["num_tasks_completed"] == 12
     assert sorted(outcome["ids"], key=int) == [str(n) for n in range(12)]
+
+
+def test_a_zip_bundle_cloned_with_another_app_config_is_served_with_it(gateway, client_python):
+    outcome = gateway.run(client_python, "zip_bundle_clone_served")
+    assert outcome["status"] == "SUCCESS", outcome["traceback"]
+    assert json.loads(outcome["result"]) == {"score": 600, "config": {"factor": 100}}
