@@ -139,7 +139,10 @@ actor EndpointRunner {
                     return (socket, worker.number)
                 }
             }
-            if (status == .updateFailed && workers.isEmpty) || status == .deleteInProgress || clock.now > deadline {
+            // Also when the client went away (the request's task is cancelled): nothing waits.
+            if (status == .updateFailed && workers.isEmpty) || status == .deleteInProgress || clock.now > deadline
+                || Task.isCancelled
+            {
                 inFlight -= 1
                 throw status == .updateFailed
                     ? GatewayRefusal(
@@ -163,7 +166,7 @@ actor EndpointRunner {
         workers.removeAll { $0 === worker }
         retiring.append(worker)
         while routed[worker.number, default: 0] > 0, worker.isRunning {
-            try? await Task.sleep(for: .milliseconds(10))
+            await pause(milliseconds: 10)
         }
         worker.stop()
         await worker.waitForExit()
@@ -188,6 +191,8 @@ actor EndpointRunner {
         files.appendToCreationLog("== roll-out of bundle \(record.bundleName) at \(Date())\n")
         let previous = workers
         guard await prepareEnvironment() else { return failed("preparing the bundle's environment failed (above)") }
+        // An edit came while the environment was prepared: its own roll-out takes over.
+        guard !Task.isCancelled else { return false }
         if record.settings.gpus > 0 {
             return failed(
                 "gpus: \(record.settings.gpus) asked per worker, but this gateway assigns no GPUs yet; use gpus=0")
@@ -254,7 +259,7 @@ actor EndpointRunner {
             files.appendToCreationLog("cannot run \(context.executable) prepare: \(error)\n")
             return false
         }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning { await pause(milliseconds: 20) }
         return process.terminationReason == .exit && process.terminationStatus == 0
     }
 

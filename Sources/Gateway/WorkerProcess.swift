@@ -89,7 +89,7 @@ final class WorkerProcess: Sendable {
         let end = clock.now + deadline
         while process.isRunning {
             if clock.now > end { kill(process.processIdentifier, SIGKILL) }
-            try? await Task.sleep(for: .milliseconds(20))
+            await pause(milliseconds: 20)
         }
     }
 

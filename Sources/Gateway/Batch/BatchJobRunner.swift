@@ -63,7 +63,7 @@ actor BatchJobRunner {
     func stop() async {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning { await pause(milliseconds: 20) }
     }
 
     /// The job as `GET /batch_job/{id}` answers it (JSON); its results are served at `resultsURL`.
