@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
@@ -96,6 +97,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `launch-worker gateway`: the Launch REST API the scale-launch client speaks (bundles,
+        // endpoints whose workers are child `serve` processes, sync and async tasks), its state
+        // in SQLite.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "SpoolQueue", "RedisQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle", "BundleArchive",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // `launch-worker batch`: inputs streamed from CSV (CSV.swift) or JSON Lines, the output
         // folder with its journal (resume, exactly one result per input), the run over the
         // worker's slots, progress and the summary.
@@ -114,6 +130,7 @@ let package = Package(
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
                 "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux", "BatchJobs",
+                "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,6 +162,7 @@ let package = Package(
         .testTarget(name: "BatchJobsTests", dependencies: ["BatchJobs", "WorkerCore", "TestSupport"]),
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],

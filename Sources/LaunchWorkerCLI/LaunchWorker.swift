@@ -22,7 +22,7 @@ struct LaunchWorker: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, BatchCommand.self, ServeCommand.self, BenchCommand.self, SubmitCommand.self,
             StatusCommand.self, DoctorCommand.self, PrepareCommand.self,
-            PackCommand.self, InspectCommand.self, CacheCommand.self,
+            PackCommand.self, InspectCommand.self, CacheCommand.self, GatewayCommand.self,
         ]
     )
 

@@ -20,6 +20,20 @@ struct CeleryProducingTests {
         #expect(request.returnPickled)
     }
 
+    @Test("with an arrival time, llm-engine's gateway's three arguments, its time read back")
+    func arrivalTime() throws {
+        let arrival = Date(timeIntervalSince1970: 1_700_000_000.25)
+        let envelope = CeleryProducing.envelope(
+            taskID: "t", request: Array(#"{"args":{"x": 1}}"#.utf8), returnPickled: false, queue: "q", arrival: arrival)
+        guard case .run(let task) = CeleryMessage.decode(envelope, now: Date()) else {
+            Issue.record("not a task to run: \(String(decoding: envelope, as: UTF8.self))")
+            return
+        }
+        let arrivedAt = try #require(task.arrivedAt)
+        #expect(abs(arrivedAt.timeIntervalSince(arrival)) < 0.001)
+        #expect(try !PredictRequest(json: task.request).returnPickled)
+    }
+
     @Test("a stored result reads back as the response it was made from; STARTED is no response yet")
     func storedResults() {
         let now = Date()

@@ -165,9 +165,10 @@ struct ServeCommand: AsyncParsableCommand {
                 StopDeadline.start(after: .seconds(drainTimeout) + StopDeadline.grace, logger: logger)
             },
             snapshot: { logger.info("metrics snapshot", metadata: ["metrics": "\(metrics.snapshot())"]) })
+        let parentWatch = ParentWatch(logger: logger)
         defer {
             readiness.drain()
-            withExtendedLifetime(signals) {}
+            withExtendedLifetime((signals, parentWatch)) {}
         }
         logger.info("starting", metadata: ["per_worker": "\(perWorker)"])
         do {

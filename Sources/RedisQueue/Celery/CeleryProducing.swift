@@ -4,14 +4,21 @@ import WorkerCore
 
 /// What a producer of llm-engine's predict tasks needs: the message to queue, as Celery's
 /// `send_task` and kombu's Redis transport write it, and the response read back from a stored
-/// result (`batch --queue redis://...`).
+/// result (`batch --queue redis://...`, and the gateway's async endpoints with `--broker`).
 public enum CeleryProducing {
     /// The envelope to `LPUSH` onto `queue` for task `taskID`: protocol v2, its body
-    /// `[[request, return_pickled], {}, embed]` in base64, as the Python client sends it.
+    /// `[[request, return_pickled], {}, embed]` in base64, as the Python client sends it, or
+    /// `[[request, arrival_timestamp, return_pickled], {}, embed]` with `arrival`, as
+    /// llm-engine's gateway sends it (the time as kombu tags a datetime).
     ///
     /// - Parameter request: the request body (a JSON object), which becomes the task's first argument.
-    public static func envelope(taskID: String, request: [UInt8], returnPickled: Bool, queue: String) -> [UInt8] {
+    public static func envelope(
+        taskID: String, request: [UInt8], returnPickled: Bool, queue: String, arrival: Date? = nil
+    ) -> [UInt8] {
         var body: [UInt8] = Array("[[".utf8) + request
+        if let arrival {
+            body += Array(", {\"__type__\": \"datetime\", \"__value__\": \"\(KombuTime.format(arrival))\"}".utf8)
+        }
         body += Array(
             ",\(returnPickled)], {}, {\"callbacks\": null, \"errbacks\": null, \"chain\": null, \"chord\": null}]".utf8)
         let id = JSONText.quote(taskID)

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPEndpoint
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `launch-worker gateway` as a `Service`: the Launch REST API on Hummingbird, its state in
+/// SQLite under the state folder. On start it brings every recorded endpoint back to its wanted
+/// workers (async tasks queued before a restart wait in their spools and are answered); on
+/// graceful shutdown it stops listening, then drains every endpoint's workers.
+public struct GatewayServer: Service {
+    /// How the gateway runs.
+    public struct Configuration: Sendable {
+        /// Where it listens (TCP).
+        public var address: ListenAddress
+        /// Where its database, bundles, spools, results and logs live.
+        public var stateDirectory: URL
+        /// The `launch-worker` executable its workers run.
+        public var executable: String
+        /// The API keys allowed in (`--api-keys-file`); nil allows any (loopback only).
+        public var apiKeys: Set<String>?
+        /// How long the load must stay below an endpoint's workers before one is stopped.
+        public var scaleDownCooldown = Duration.seconds(60)
+        /// How long a sync request waits for a ready worker before 503.
+        public var readyWait = Duration.seconds(60)
+        /// A file written with `listen HOST:PORT` once the gateway listens (port 0 picks one).
+        public var readyFile: URL?
+        /// `redis://...`: async endpoints queue on this broker, as llm-engine's do, instead of
+        /// spools.
+        public var broker: String?
+
+        public init(address: ListenAddress, stateDirectory: URL, executable: String) {
+            self.address = address
+            self.stateDirectory = stateDirectory
+            self.executable = executable
+        }
+    }
+
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The broker of `--broker url`.
+    private static func broker(_ url: String) throws(GatewayRefusal) -> RedisBroker {
+        do {
+            return try RedisBroker(url: url)
+        } catch {
+            throw GatewayRefusal(.internalServerError, "--broker: \(error)")
+        }
+    }
+
+    public func run() async throws {
+        let state = configuration.stateDirectory
+        for folder in ["bundles", "results", "logs", "spools", "sockets"] {
+            try FileManager.default.createDirectory(
+                at: state.appending(path: folder), withIntermediateDirectories: true)
+        }
+        let database = try await StateDatabase.open(state.appending(path: "gateway.sqlite"), logger: logger)
+        let context = EndpointRunner.Context(
+            executable: configuration.executable, stateDirectory: state,
+            scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait,
+            queues: EndpointQueues(broker: try configuration.broker.map(Self.broker)), logger: logger)
+        let fleet = EndpointFleet(context: context)
+        for (owner, endpoint) in try await database.allEndpoints() {
+            logger.info(
+                "bringing back endpoint", metadata: ["endpoint": "\(endpoint.name)", "endpoint_id": "\(endpoint.id)"])
+            try await fleet.launch(endpoint, owner: owner)
+        }
+        let batchJobs = BatchJobFleet(stateDirectory: state, executable: configuration.executable, logger: logger)
+        for job in try await database.allBatchJobs() { await batchJobs.launch(job) }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let routes = GatewayRoutes(
+            database: database, fleet: fleet, batchJobs: batchJobs,
+            folders: BundleFolders(root: state.appending(path: "bundles")),
+            forwarder: SyncForwarder(client: client),
+            authentication: APIKeyAuthentication(
+                allowedOwners: configuration.apiKeys.map { Set($0.map(APIKeyAuthentication.owner(ofKey:))) }),
+            results: state.appending(path: "results"), metrics: GatewayMetrics(), logger: logger)
+        guard case .tcp(let host, let port) = configuration.address else {
+            throw GatewayRefusal(.internalServerError, "the gateway listens on TCP: give --listen HOST:PORT")
+        }
+        let readyFile = configuration.readyFile
+        let logger = logger
+        let application = Application(
+            router: routes.router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "launch-worker-gateway"),
+            onServerRunning: { channel in
+                let bound = ListenAddress.tcp(host: host, port: channel.localAddress?.port ?? port)
+                logger.info("gateway listening", metadata: ["address": "\(bound)", "state_dir": "\(state.path)"])
+                if let readyFile { try? Data("listen \(bound)\n".utf8).write(to: readyFile, options: .atomic) }
+            },
+            logger: logger)
+        var failure: (any Error)?
+        do {
+            try await application.run()
+        } catch {
+            failure = error
+        }
+        logger.info("draining endpoints")
+        await fleet.stopAll()
+        await batchJobs.stopAll()
+        try? await client.shutdown()
+        await database.close()
+        if let readyFile { try? FileManager.default.removeItem(at: readyFile) }
+        logger.info("gateway stopped")
+        if let failure { throw failure }
+    }
+}

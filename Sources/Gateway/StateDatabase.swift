@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import SQLiteNIO
+
+/// The gateway's state in one SQLite file (`<state-dir>/gateway.sqlite`): bundles, endpoints and
+/// async tasks, each row owned by an API key's SHA-256, so that a restarted gateway finds them all.
+///
+/// Records are stored as their JSON next to the columns they are looked up by.
+final class StateDatabase: Sendable {
+    private let connection: SQLiteConnection
+
+    private init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    /// Opens (or makes) the database at `file` and its tables.
+    static func open(_ file: URL, logger: Logger) async throws -> StateDatabase {
+        let connection = try await SQLiteConnection.open(storage: .file(path: file.path), logger: logger)
+        let database = StateDatabase(connection: connection)
+        for statement in [
+            "PRAGMA journal_mode=WAL",
+            "CREATE TABLE IF NOT EXISTS bundles (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))",
+            "CREATE TABLE IF NOT EXISTS endpoints (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))",
+            "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, owner TEXT NOT NULL, endpoint_id TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS batch_jobs (id TEXT PRIMARY KEY, owner TEXT NOT NULL, record TEXT NOT NULL)",
+        ] {
+            _ = try await connection.query(statement)
+        }
+        return database
+    }
+
+    /// Closes the file.
+    func close() async {
+        try? await connection.close()
+    }
+
+    // MARK: Bundles
+
+    /// Records `bundle` for `owner`; false when the owner already has a bundle of that name.
+    func insert(_ bundle: BundleRecord, owner: String) async throws -> Bool {
+        try await insert(into: "bundles", owner: owner, name: bundle.name, record: bundle)
+    }
+
+    /// `owner`'s bundle `name`, if any.
+    func bundle(_ name: String, owner: String) async throws -> BundleRecord? {
+        let found: [BundleRecord] = try await records(from: "bundles", owner: owner, name: name)
+        return found.first
+    }
+
+    /// Every bundle of `owner`, by name.
+    func bundles(owner: String) async throws -> [BundleRecord] {
+        try await records(from: "bundles", owner: owner)
+    }
+
+    /// Removes `owner`'s bundle `name`; false when there was none.
+    func deleteBundle(_ name: String, owner: String) async throws -> Bool {
+        try await delete(from: "bundles", owner: owner, name: name)
+    }
+
+    // MARK: Endpoints
+
+    /// Records a new endpoint; false when the owner already has one of that name.
+    func insert(_ endpoint: EndpointRecord, owner: String) async throws -> Bool {
+        try await insert(into: "endpoints", owner: owner, name: endpoint.name, record: endpoint)
+    }
+
+    /// Replaces an endpoint's record (an edit).
+    func update(_ endpoint: EndpointRecord, owner: String) async throws {
+        _ = try await connection.query(
+            "UPDATE endpoints SET record = ? WHERE owner = ? AND name = ?",
+            [.text(try Self.text(endpoint)), .text(owner), .text(endpoint.name)])
+    }
+
+    /// Every endpoint of every owner, for bringing them back after a restart.
+    func allEndpoints() async throws -> [(owner: String, endpoint: EndpointRecord)] {
+        let rows = try await connection.query("SELECT owner, record FROM endpoints ORDER BY owner, name")
+        return try rows.map { row in
+            (row.column("owner")?.string ?? "", try Self.record(EndpointRecord.self, row))
+        }
+    }
+
+    /// Removes `owner`'s endpoint `name`; false when there was none.
+    func deleteEndpoint(_ name: String, owner: String) async throws -> Bool {
+        try await delete(from: "endpoints", owner: owner, name: name)
+    }
+
+    // MARK: Tasks
+
+    /// Records an async task of `owner` on the endpoint `endpointID`.
+    func insertTask(_ id: String, owner: String, endpointID: String) async throws {
+        _ = try await connection.query(
+            "INSERT INTO tasks (id, owner, endpoint_id) VALUES (?, ?, ?)", [.text(id), .text(owner), .text(endpointID)])
+    }
+
+    /// Forgets a task that could not be queued.
+    func deleteTask(_ id: String) async throws {
+        _ = try await connection.query("DELETE FROM tasks WHERE id = ?", [.text(id)])
+    }
+
+    /// The endpoint id of `owner`'s task `id`; nil when the task is another key's or unknown.
+    func taskEndpoint(_ id: String, owner: String) async throws -> String? {
+        let rows = try await connection.query(
+            "SELECT endpoint_id FROM tasks WHERE id = ? AND owner = ?", [.text(id), .text(owner)])
+        return rows.first?.column("endpoint_id")?.string
+    }
+
+    // MARK: Batch jobs
+
+    /// Records a batch job of `owner`.
+    func insert(_ job: BatchJobRecord, owner: String) async throws {
+        _ = try await connection.query(
+            "INSERT INTO batch_jobs (id, owner, record) VALUES (?, ?, ?)",
+            [.text(job.id), .text(owner), .text(try Self.text(job))])
+    }
+
+    /// Whether `owner` made batch job `id`.
+    func ownsBatchJob(_ id: String, owner: String) async throws -> Bool {
+        try await !connection.query(
+            "SELECT id FROM batch_jobs WHERE id = ? AND owner = ?", [.text(id), .text(owner)]
+        ).isEmpty
+    }
+
+    /// Every batch job, for resuming them after a restart.
+    func allBatchJobs() async throws -> [BatchJobRecord] {
+        try await connection.query("SELECT record FROM batch_jobs ORDER BY id").map {
+            try Self.record(BatchJobRecord.self, $0)
+        }
+    }
+
+    // MARK: Rows as records
+
+    private func insert(into table: String, owner: String, name: String, record: some Encodable) async throws -> Bool {
+        let rows = try await connection.query(
+            "INSERT INTO \(table) (owner, name, record) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING name",
+            [.text(owner), .text(name), .text(try Self.text(record))])
+        return !rows.isEmpty
+    }
+
+    private func records<Record: Decodable>(from table: String, owner: String, name: String? = nil) async throws
+        -> [Record]
+    {
+        let rows =
+            if let name {
+                try await connection.query(
+                    "SELECT record FROM \(table) WHERE owner = ? AND name = ?", [.text(owner), .text(name)])
+            } else {
+                try await connection.query(
+                    "SELECT record FROM \(table) WHERE owner = ? ORDER BY name", [.text(owner)])
+            }
+        return try rows.map { try Self.record(Record.self, $0) }
+    }
+
+    private func delete(from table: String, owner: String, name: String) async throws -> Bool {
+        let rows = try await connection.query(
+            "DELETE FROM \(table) WHERE owner = ? AND name = ? RETURNING name", [.text(owner), .text(name)])
+        return !rows.isEmpty
+    }
+
+    private static func text(_ record: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+    }
+
+    private static func record<Record: Decodable>(_ type: Record.Type, _ row: SQLiteRow) throws -> Record {
+        try JSONDecoder().decode(type, from: Data((row.column("record")?.string ?? "").utf8))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One worker of an endpoint: a child `launch-worker serve` process, its ready file, its log
+/// (`<state-dir>/logs/<endpoint id>/worker-<n>.log`) and, for a sync endpoint, its Unix socket.
+final class WorkerProcess: Sendable {
+    /// What a worker serves: where it listens (sync) or the queue it takes tasks from (async:
+    /// `spool:DIR` or `redis://...?queue=NAME`).
+    enum FrontEnd: Sendable {
+        case socket(URL)
+        case queue(String)
+    }
+
+    /// The worker's number within its endpoint (names its files).
+    let number: Int
+    /// Its socket or spool.
+    let frontEnd: FrontEnd
+    /// The file `serve` keeps only while it is ready.
+    let readyFile: URL
+    /// Everything the worker writes on stderr.
+    let logFile: URL
+    private let process: Process
+
+    /// Starts `executable serve bundle ...` for `frontEnd` with `perWorker` slots.
+    ///
+    /// - Throws: when the process cannot be started (the executable or the log cannot be opened).
+    init(
+        number: Int, executable: String, bundle: String, frontEnd: FrontEnd, perWorker: Int, files: URL,
+        results: URL
+    ) throws {
+        self.number = number
+        self.frontEnd = frontEnd
+        readyFile = files.appending(path: "worker-\(number).ready")
+        logFile = files.appending(path: "worker-\(number).log")
+        try? FileManager.default.removeItem(at: readyFile)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        log.seekToEndOfFile()
+        var arguments = [
+            "serve", bundle, "--per-worker", String(perWorker), "--ready-file", readyFile.path, "--results-dir",
+            results.path,
+        ]
+        switch frontEnd {
+        case .socket(let socket): arguments += ["--listen", "unix:\(socket.path)"]
+        case .queue(let queue): arguments += ["--queue", queue]
+        }
+        let process = Process()
+        process.executableURL = URL(filePath: executable)
+        process.arguments = arguments
+        // The worker stops once the gateway is gone, even killed (serve's ParentWatch).
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["LAUNCH_WORKER_PARENT_PID": String(getpid())], uniquingKeysWith: { $1 })
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try? log.close()
+        self.process = process
+    }
+
+    /// The worker's process id.
+    var pid: Int32 { process.processIdentifier }
+
+    /// Whether the process still runs.
+    var isRunning: Bool { process.isRunning }
+
+    /// Whether it serves: running, with its ready file present.
+    var isReady: Bool { process.isRunning && FileManager.default.fileExists(atPath: readyFile.path) }
+
+    /// How it ended, for the creation log: `exit status N` or `signal N`.
+    var ending: String {
+        guard !process.isRunning else { return "running" }
+        return process.terminationReason == .uncaughtSignal
+            ? "signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+    }
+
+    /// Asks the worker to drain and stop (SIGTERM): it finishes its in-flight tasks, gives
+    /// queued ones back, and exits.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    }
+
+    /// Waits until the worker has exited, killing it (SIGKILL) after `deadline`.
+    func waitForExit(deadline: Duration = .seconds(45)) async {
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while process.isRunning {
+            if clock.now > end { kill(process.processIdentifier, SIGKILL) }
+            await pause(milliseconds: 20)
+        }
+    }
+
+    /// The last `lines` lines of the worker's log.
+    func logTail(lines: Int = 20) -> String {
+        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,380 @@
+"""The real scale-launch 0.3.3 client against a real ``launch-worker gateway``: bundles both
+ways, sync and async endpoints with their workers, update_if_exists, creation logs, two API
+keys, a failed environment and a restart with tasks queued.
+
+The client pins cloudpickle 2.x, so it runs in a venv of its own (``.venv/launch-client``,
+made once by Debian's Python, the one the worker embeds), driving the scenarios of
+gateway_client.py. Without the executable or PyPI the tests skip, except under ``CI=true``,
+where they fail.
+"""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, TESTS, require_or_skip
+from test_spool_serve import EXECUTABLE, pytestmark  # noqa: F401
+
+CLIENT_VENV = REPO / ".venv" / "launch-client"
+CLIENT_PYTHON = CLIENT_VENV / "bin" / "python"
+CLIENT_VERSION = "scale-launch==0.3.3"
+SCENARIOS = TESTS / "gateway_client.py"
+
+
+@pytest.fixture(scope="session")
+def client_python():
+    """The Python of a venv holding scale-launch 0.3.3, made once and kept."""
+    stamp = CLIENT_VENV / ".installed"
+    if not (stamp.exists() and stamp.read_text() == CLIENT_VERSION):
+        made = subprocess.run(["/usr/bin/python3", "-m", "venv", "--clear", CLIENT_VENV], capture_output=True)
+        installed = made.returncode == 0 and subprocess.run(
+            [CLIENT_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", CLIENT_VERSION],
+            capture_output=True,
+            timeout=600,
+        ).returncode == 0
+        require_or_skip(installed, f"{CLIENT_VERSION} could not be installed into {CLIENT_VENV} (is PyPI reachable?)")
+        stamp.write_text(CLIENT_VERSION)
+    return CLIENT_PYTHON
+
+
+class Gateway:
+    """A ``launch-worker gateway`` on a free loopback port with its state under ``root``."""
+
+    def __init__(self, root, *options):
+        self.root = root
+        self.options = [str(option) for option in options]
+        self.state = root / "state"
+        self.uploads = root / "uploads"
+        self.uploads.mkdir(exist_ok=True)
+        self.ready = root / "gateway.ready"
+        self.log = root / "gateway.log"
+        self.process = None
+        self.url = None
+
+    def start(self):
+        """Starts it and waits until it listens."""
+        environment = dict(
+            os.environ,
+            LAUNCH_WORKER_CACHE_DIR=str(self.root / "cache"),
+            UV_NO_INDEX="1",
+            PIP_NO_INDEX="1",
+        )
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [EXECUTABLE, "gateway", "--listen", "127.0.0.1:0", "--state-dir", self.state,
+                 "--ready-file", self.ready, "--scale-down-after", "1", *self.options],
+                stderr=log,
+                env=environment,
+            )
+        deadline = time.monotonic() + 120
+        while not self.ready.exists():
+            assert self.process.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "the gateway never listened"
+            time.sleep(0.02)
+        self.url = "http://" + self.ready.read_text().split()[1]
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops it (draining its workers on SIGTERM); returns its exit status."""
+        self.process.send_signal(sig)
+        status = self.process.wait(timeout=120)
+        self.ready.unlink(missing_ok=True)
+        return status
+
+    def run(self, client_python, scenario, **extra):
+        """Runs a scenario of gateway_client.py with the real client; returns its JSON."""
+        child = subprocess.run(
+            [client_python, SCENARIOS, scenario, self.url, self.uploads] + ([json.dumps(extra)] if extra else []),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert child.returncode == 0, f"{child.stderr}\n--- gateway log ---\n{self.log.read_text()}"
+        return json.loads(child.stdout.splitlines()[-1])
+
+    def worker_pids(self):
+        """The gateway's living child processes (its workers)."""
+        # Children are listed under the thread that started them.
+        threads = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        return sorted(int(pid) for thread in threads for pid in thread.read_text().split())
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    """A started gateway, stopped (and checked to stop cleanly) at the end."""
+    running = Gateway(tmp_path)
+    running.start()
+    yield running
+    if running.process.poll() is None:
+        assert running.stop() == 0, running.log.read_text()
+
+
+def test_bundles_both_ways_per_api_key(gateway, client_python):
+    outcome = gateway.run(client_python, "bundles")
+    assert outcome["listed"] == ["adder", "scaler"]
+    assert outcome["scaler"]["packaging_type"] == "zip"
+    assert outcome["scaler"]["metadata"] == {
+        "load_predict_fn_module_path": "scaler.service.load_predict",
+        "load_model_fn_module_path": "scaler.service.load_model",
+    }
+    assert outcome["duplicate"] == 409
+    status, body = outcome["s3"]
+    assert status == 400 and "s3" in body["detail"] and "file://" in body["detail"]
+    # Another key sees nothing of the first key's, and cannot delete it.
+    assert outcome["other_view"] == [[], 404]
+    assert outcome["other_delete"] == 404
+    assert outcome["no_key"] == 401
+    assert outcome["clone"] == ["scaler-x100", "zip", True, True]
+    assert outcome["deleted"] is True
+    assert outcome["after_delete"] == ["adder"]
+    assert outcome["get_deleted"] == 404
+
+
+def test_sync_and_async_endpoints(gateway, client_python):
+    outcome = gateway.run(client_python, "endpoints")
+    assert outcome["created_status"] in ("UPDATE_PENDING", "UPDATE_IN_PROGRESS", "READY")
+    assert outcome["ready"] == "READY"
+    assert outcome["as_json"] == ["SUCCESS", json.dumps({"sum": 3})]
+    assert outcome["unpickled"] == {"sum": 7}
+    assert outcome["failed"][0] == "FAILURE" and "boom was asked for" in outcome["failed"][1]
+    assert outcome["async_json"] == ["SUCCESS", json.dumps({"sum": 11})]
+    assert outcome["async_value"] == {"sum": 15}
+    assert outcome["by_task"] == "SUCCESS"
+    assert outcome["failed_future"][0] == "FAILURE" and "boom was asked for" in outcome["failed_future"][1]
+    assert outcome["edited"] is None  # update_if_exists edits, and the client returns None
+    assert outcome["worker_settings"]["per_worker"] == 3
+    assert outcome["worker_settings"]["available_workers"] == 1
+    assert outcome["after_edit"] == json.dumps({"sum": 11})
+    assert outcome["listed"] == [["async-adder", "async"], ["sync-adder", "sync"]]
+    assert "no requirements" in outcome["logs"] and "READY" in outcome["logs"]
+    assert outcome["invalid"] == {
+        "min_over_max": 400, "sync_from_zero": 400, "per_worker_zero": 400, "unknown_bundle": 400,
+    }
+    assert outcome["deleted"] is True
+    assert outcome["after_delete"] is None
+    assert outcome["other_key_sees"] is None
+
+
+def test_failed_environment_is_update_failed_with_its_log(gateway, client_python):
+    outcome = gateway.run(client_python, "failed_environment")
+    assert outcome["status"] == "UPDATE_FAILED"
+    assert "launch-worker-no-such-package" in outcome["logs"]
+    assert "UPDATE_FAILED" in outcome["logs"]
+    assert outcome["predict"] == 500
+
+
+def test_async_tasks_queued_before_a_restart_are_answered_after_it(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async")["task_ids"]
+    assert gateway.stop() == 0
+    gateway.start()
+    outcome = gateway.run(client_python, "collect_async", task_ids=queued)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert sorted(json.loads(task["result"])["sum"] for task in outcome["answers"].values()) == [0, 2, 4, 6, 8, 10]
+    assert outcome["status"] == "READY"
+
+
+def test_async_endpoint_scales_up_under_load_and_back_to_zero(gateway, client_python):
+    outcome = gateway.run(client_python, "autoscale")
+    assert outcome["idle"]["available_workers"] + outcome["idle"]["unavailable_workers"] == 0
+    assert outcome["most"] >= 2
+    assert outcome["answers"] == ["SUCCESS"] * 6
+    assert outcome["after"]["available_workers"] == 0
+
+
+def test_edit_under_load_refuses_no_request(gateway, client_python):
+    outcome = gateway.run(client_python, "edit_under_load")
+    assert outcome["failures"] == []
+    assert set(outcome["kinds"]) == {json.dumps({"sum": 3}), json.dumps({"sum": 103})}
+    assert outcome["settings"]["per_worker"] == 3
+    assert outcome["settings"]["available_workers"] == 1
+    assert outcome["bundle"] == "adder-100"
+
+
+def test_gateway_killed_with_tasks_in_flight_answers_each_once_after_restart(gateway, client_python, tmp_path):
+    mark = tmp_path / "runs.txt"
+    queued = gateway.run(client_python, "queue_async", sleep=0.5, mark=str(mark), min_workers=1)["task_ids"]
+    workers = gateway.worker_pids()
+    assert workers
+    assert gateway.stop(signal.SIGKILL) == -signal.SIGKILL
+    # Its workers notice, drain what they run and stop, giving the rest back to the spool.
+    deadline = time.monotonic() + 120
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the workers outlived their gateway"
+        time.sleep(0.05)
+    gateway.start()
+    outcome = gateway.run(client_python, "collect_async", task_ids=queued)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert sorted(mark.read_text().split()) == [str(n) for n in range(6)]
+
+
+def test_a_killed_worker_is_replaced_and_its_tasks_answered(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async", sleep=0.5, min_workers=1)["task_ids"]
+    (worker,) = gateway.worker_pids()
+    os.kill(worker, signal.SIGKILL)
+    outcome = gateway.run(client_python, "collect_async", task_ids=queued)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert outcome["status"] == "READY"
+    assert gateway.worker_pids() and worker not in gateway.worker_pids()
+
+
+def _state(pid):
+    """The process's state line from /proc (empty once it is gone)."""
+    try:
+        return next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State"))
+    except (FileNotFoundError, StopIteration):
+        return ""
+
+
+def _get(url, key="key-one"):
+    """GET with the API key as Basic user name; returns (status, body text)."""
+    token = base64.b64encode(f"{key}:".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_metrics_and_status(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async", min_workers=1)["task_ids"]
+    gateway.run(client_python, "collect_async", task_ids=queued)
+    status, text = _get(gateway.url + "/status")
+    assert status == 200
+    (endpoint,) = json.loads(text)["endpoints"]
+    assert endpoint["name"] == "async-adder" and endpoint["status"] == "READY"
+    assert [worker["pid"] for worker in endpoint["workers"]] == gateway.worker_pids()
+    status, metrics = _get(gateway.url + "/metrics")
+    assert status == 200
+    identity = f'endpoint_id="{endpoint["id"]}"'
+    assert f'launch_gateway_tasks_total{{{identity},state="QUEUED"}} 6' in metrics
+    assert f'launch_gateway_workers{{{identity},state="ready"}} 1' in metrics
+    assert 'launch_gateway_requests_total{route="POST /task_async/:endpoint",code="200"} 6' in metrics
+    assert _get(gateway.url + "/status", key="key-two") == (200, '{"endpoints":[]}')
+    assert _get(gateway.url + "/metrics", key="")[0] == 401
+
+
+REDIS_URL = os.environ.get("LAUNCH_WORKER_TEST_REDIS")
+
+
+@pytest.fixture
+def broker_gateway(tmp_path):
+    """A gateway whose async endpoints queue on Redis (``--broker``)."""
+    require_or_skip(REDIS_URL, "set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
+    running = Gateway(tmp_path, "--broker", REDIS_URL)
+    running.start()
+    yield running
+    if running.process.poll() is None:
+        assert running.stop() == 0, running.log.read_text()
+
+
+def test_broker_async_endpoint_scales_and_answers(broker_gateway, client_python):
+    outcome = broker_gateway.run(client_python, "autoscale")
+    assert outcome["most"] >= 2
+    assert outcome["answers"] == ["SUCCESS"] * 6
+    assert outcome["after"]["available_workers"] == 0
+
+
+def test_broker_queue_is_llm_engines_so_a_python_celery_worker_serves_it(broker_gateway, client_python, tmp_path):
+    queued = broker_gateway.run(client_python, "queue_async", min_workers=0, max_workers=0)
+    assert queued["destination"].startswith("launch-endpoint-id-")
+    (bundle,) = (broker_gateway.state / "bundles").iterdir()
+    celery_log = tmp_path / "celery.log"
+    python_worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_bundle_worker", "worker", "-Q", queued["destination"],
+         "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=TESTS,
+        env={**os.environ, "CELERY_BROKER": REDIS_URL, "CELERY_BUNDLE": str(bundle), "PYTHONPATH": str(TESTS)},
+        stdout=celery_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        outcome = broker_gateway.run(client_python, "collect_async", task_ids=queued["task_ids"])
+    finally:
+        python_worker.send_signal(signal.SIGTERM)
+        python_worker.wait(timeout=60)
+    assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+    assert sorted(json.loads(task["result"])["sum"] for task in outcome["answers"].values()) == [0, 2, 4, 6, 8, 10]
+    assert broker_gateway.worker_pids() == []
+
+
+def test_http_bundle_location_and_a_predict_before_ready(gateway, client_python):
+    outcome = gateway.run(client_python, "http_bundle_and_early_predict")
+    assert outcome["location"].startswith("http://127.0.0.1:")
+    status, detail = outcome["missing"]
+    assert status == 400 and "no-such-file" in detail and "404" in detail
+    assert outcome["early"] == ["SUCCESS", json.dumps({"sum": 42})]
+    assert outcome["status"] == "READY"
+
+
+def test_api_keys_file_lets_only_its_keys_in(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# the team's key\nkey-one\n")
+    running = Gateway(tmp_path, "--api-keys-file", keys)
+    running.start()
+    try:
+        assert _get(running.url + "/model_bundle")[0] == 200
+        status, body = _get(running.url + "/model_bundle", key="key-two")
+        assert status == 401 and "--api-keys-file" in body
+        assert "key-two" not in running.log.read_text()
+    finally:
+        assert running.stop() == 0
+
+
+def test_a_reachable_address_needs_allow_remote_and_keys():
+    child = subprocess.run([EXECUTABLE, "gateway", "--listen", "0.0.0.0:0"], capture_output=True, text=True, timeout=60)
+    assert child.returncode == 2
+    assert "--allow-remote and --api-keys-file" in child.stderr
+
+
+def test_a_task_that_ends_its_worker_each_time_fails_and_the_endpoint_serves_on(gateway, client_python):
+    outcome = gateway.run(client_python, "crashing_task")
+    status, traceback = outcome["dead"]
+    assert status == "FAILURE" and "attempt" in traceback
+    assert outcome["fine"] == ["SUCCESS", json.dumps({"sum": 3})]
+    assert outcome["status"] == "READY"
+    assert outcome["settings"]["available_workers"] + outcome["settings"]["unavailable_workers"] == 1
+    assert "worker ended; replacing it" in gateway.log.read_text()
+
+
+def test_batch_job_runs_to_success_with_its_results(gateway, client_python):
+    outcome = gateway.run(client_python, "batch_job")
+    answer = outcome["answer"]
+    assert answer["status"] == "SUCCESS"
+    assert (answer["num_tasks_completed"], answer["num_tasks_pending"]) == (7, 0)
+    assert answer["duration"].startswith("0:00:")
+    results = {row[0]: row[1:] for row in outcome["results"]}
+    assert results["0"] == ["SUCCESS", json.dumps({"sum": 1})]
+    assert results["4"] == ["SUCCESS", json.dumps({"sum": 5})]
+    assert results["5"][0] == "FAILURE"
+    assert results["6"] == ["SUCCESS", json.dumps({"sum": "it's!"})]
+    assert outcome["other_key"] == 404
+    assert outcome["unknown_bundle"] == 404
+
+
+def test_a_batch_job_stopped_by_a_gateway_restart_resumes_to_one_result_per_input(gateway, client_python):
+    job = gateway.run(client_python, "batch_start", count=12, sleep=0.3)["job_id"]
+    deadline = time.monotonic() + 120
+    while json.loads(_get(f"{gateway.url}/batch_job/{job}")[1])["num_tasks_completed"] < 1:
+        assert time.monotonic() < deadline, "the batch job never finished an input"
+        time.sleep(0.05)
+    assert gateway.stop() == 0
+    gateway.start()
+    outcome = gateway.run(client_python, "batch_wait", job_id=job)
+    assert outcome["answer"]["status"] == "SUCCESS"
+    assert outcome["answer"]["num_tasks_completed"] == 12
+    assert sorted(outcome["ids"], key=int) == [str(n) for n in range(12)]
+
+
+def test_a_zip_bundle_cloned_with_another_app_config_is_served_with_it(gateway, client_python):
+    outcome = gateway.run(client_python, "zip_bundle_clone_served")
+    assert outcome["status"] == "SUCCESS", outcome["traceback"]
+    assert json.loads(outcome["result"]) == {"score": 600, "config": {"factor": 100}}
