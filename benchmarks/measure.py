@@ -17,8 +17,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def wrk(url, body, connections, seconds, expect_errors=False):
-    """Requests/s and latency percentiles (ms) from wrk with the POST script; every answer must
-    be a success unless `expect_errors`."""
+    """Requests/s, latency percentiles (ms) and failed requests (answers that are not 2xx, and
+    socket errors) from wrk with the POST script; every answer must be a success unless
+    `expect_errors`."""
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", HERE / "wrk_post.lua",
          url],
@@ -26,6 +27,9 @@ def wrk(url, body, connections, seconds, expect_errors=False):
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx and not expect_errors:
         raise SystemExit(f"wrk saw {non_2xx.group(1)} failed responses from {url}:\n{output}")
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    failed = int(non_2xx.group(1)) if non_2xx else 0
+    failed += sum(int(count) for count in socket_errors.groups()) if socket_errors else 0
 
     def percentile(label):
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
@@ -33,7 +37,7 @@ def wrk(url, body, connections, seconds, expect_errors=False):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "p50": percentile("50"), "p99": percentile("99")}
+            "p50": percentile("50"), "p99": percentile("99"), "failed": failed}
 
 
 def spool_throughput(folder, client, ids):

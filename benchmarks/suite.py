@@ -124,14 +124,16 @@ class Suite:
         shown = "-" if verdict is None else "ok" if verdict else "MISSED"
         print(f"{name:64} {ours:10.1f} {baseline:10.1f} {ratio:7.2f}  {target:8} {shown:6} load {load}", flush=True)
 
-    def alternate(self, urls, body, connections=8):
+    def alternate(self, urls, body, connections=8, tolerate=()):
         """wrk against each server in `urls` in turn, `rounds` times: the median of each's rounds
-        (requests/s and latencies), so a noisy moment hits every server alike."""
+        (requests/s and latencies), so a noisy moment hits every server alike, and the failed
+        requests of all rounds; a failed request stops the run unless its server is in `tolerate`."""
         runs = {name: [] for name in urls}
         for _ in range(self.rounds):
             for name, url in urls.items():
-                runs[name].append(wrk(url, body, connections, self.seconds))
-        return {name: {key: statistics.median(run[key] for run in results) for key in results[0]}
+                runs[name].append(wrk(url, body, connections, self.seconds, expect_errors=name in tolerate))
+        return {name: {**{key: statistics.median(run[key] for run in results) for key in ("rps", "p50", "p99")},
+                       "failed": sum(run["failed"] for run in results)}
                 for name, results in runs.items()}
 
     def run(self):
