@@ -1,4 +1,5 @@
-"""The sync baseline: a FastAPI + uvicorn server with llm-engine's sync inference server shape.
+"""The sync baseline: a FastAPI + uvicorn server with llm-engine's sync inference server shape,
+on uvloop and httptools as llm-engine's requirements install them.
 
 `POST /predict` takes llm-engine's EndpointPredictV1Request (a pydantic model), runs
 `run_predict` semantics (args → predict(**args), url → predict(bytes), JSON or pickled
@@ -70,7 +71,9 @@ def main() -> None:
             except Exception:
                 raise HTTPException(status_code=500, detail={"traceback": traceback.format_exc()})
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # llm-engine's model-engine/requirements.txt pins uvloop and httptools, which uvicorn then uses.
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning",
+                access_log=False)
 
 
 if __name__ == "__main__":
