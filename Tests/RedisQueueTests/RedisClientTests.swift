@@ -65,7 +65,13 @@ struct RedisClientTests {
         }
         #expect(reply == .simpleString("PONG"))
         // A dropped connection is a lost connection, even over TLS: no TLS failure to explain.
-        #expect(failures.allSatisfy(\.isConnectionError) && !failures.contains { "\($0)".contains("TLS") })
+        // (A reconnect that a loaded machine keeps waiting past the connect timeout is also a
+        // lost connection, whose message hints at TLS: the case is what counts, not the words.)
+        #expect(
+            failures.allSatisfy {
+                guard case .connection = $0 else { return false }
+                return true
+            }, "\(failures)")
         #expect(try await client.run(RedisCommand("CLIENT", "ID")).integer != id)
     }
 }
