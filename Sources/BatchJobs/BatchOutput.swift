@@ -180,6 +180,23 @@ public final class BatchOutput: Sendable {
         }
     }
 
+    /// Records `response` for `item` as ``record(_:_:)`` does and counts it in `progress`;
+    /// returns why the batch must stop now (its output cannot be written, or `maxFailures`
+    /// inputs failed), nil to go on. Both ways of running a batch record results through it.
+    func recordCounting(
+        _ item: BatchItem, _ response: TaskResponse, progress: BatchProgress, maxFailures: Int?
+    ) -> BatchRun.End? {
+        let counts: [String: Int]
+        do {
+            counts = try record(item, response)
+        } catch {
+            return .outputError(error.message)
+        }
+        progress.finished(failed: response.status != .success)
+        if let maxFailures, counts["FAILURE", default: 0] >= maxFailures { return .maxFailures }
+        return nil
+    }
+
     /// Remembers that the first `count` inputs were submitted to the queue: a rerun waits for
     /// their tasks instead of submitting them again. Written atomically when it changed, without
     /// an fsync: should a crash lose it, a rerun submits those tasks again (they may run twice;

@@ -104,15 +104,9 @@ public final class BatchQueueRun: Sendable {
     }
 
     private func record(_ item: BatchItem, _ response: TaskResponse) {
-        let counts: [String: Int]
-        do {
-            counts = try output.record(item, response)
-        } catch {
-            stop(.outputError(error.message))
-            return
+        if let end = output.recordCounting(item, response, progress: progress, maxFailures: maxFailures) {
+            stop(end)
         }
-        progress.finished(failed: response.status != .success)
-        if let maxFailures, counts["FAILURE", default: 0] >= maxFailures { stop(.maxFailures) }
     }
 
     private var stopReason: BatchRun.End? { state.withLock { $0.end } }

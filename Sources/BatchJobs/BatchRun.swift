@@ -85,16 +85,11 @@ public final class BatchRun: Sendable {
                 continue
             }
             guard let response = await answer(item) else { return }
-            let counts: [String: Int]
-            do {
-                counts = try output.record(item, response)
-            } catch {
-                stop(.outputError(error.message))
+            if let end = output.recordCounting(
+                item, response, progress: progress, maxFailures: configuration.maxFailures)
+            {
+                stop(end)
                 return
-            }
-            progress.finished(failed: response.status != .success)
-            if let maxFailures = configuration.maxFailures, counts["FAILURE", default: 0] >= maxFailures {
-                stop(.maxFailures)
             }
         }
     }
