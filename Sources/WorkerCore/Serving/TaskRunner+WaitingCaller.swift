@@ -12,6 +12,9 @@ extension TaskRunner {
     /// when the predict ends. Without a timeout the predict runs in the caller's task, on the
     /// slot's executor when the caller prefers it, with no hand-off.
     ///
+    /// - Important: With a timeout, call it from a task that does not prefer the slot's executor:
+    ///   such a caller would resume only once a stuck predict lets the slot's thread go
+    ///   (the HTTP endpoint's `PredictWork` prefers no executor then).
     /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
     ///   `CancellationError` when the caller is cancelled (it is answered at once, even while
     ///   the predict runs on).
@@ -23,12 +26,8 @@ extension TaskRunner {
             defer { slots.release(slot) }
             return try await run(request, taskID: taskID, on: slot, inputs: inputs, waited: waited, logger: logger)
         }
-        // The caller waits off the slot's executor: a caller that prefers it (the only slot's
-        // requests do) would otherwise resume only once the stuck predict lets the thread go.
-        return try await withTaskExecutorPreference(globalConcurrentExecutor) {
-            try await firstAnswer(
-                request, taskID: taskID, on: slot, inputs: inputs, waited: waited, timeout: timeout, logger: logger)
-        }
+        return try await firstAnswer(
+            request, taskID: taskID, on: slot, inputs: inputs, waited: waited, timeout: timeout, logger: logger)
     }
 
     /// The predict's answer, or the timeout's shortly after the interrupt, whichever comes first.
