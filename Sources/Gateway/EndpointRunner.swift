@@ -111,11 +111,13 @@ actor EndpointRunner {
 
     /// The endpoint and its workers now.
     func snapshot() async -> EndpointSnapshot {
+        // Every count comes from this one reading of `workers`: the await below lets the
+        // supervisor change the list, and a count read after it could go negative.
         let states = workers.map { (number: $0.number, pid: $0.pid, ready: $0.isReady) }
         let ready = states.count(where: \.ready)
         let load = await currentLoad()
         return EndpointSnapshot(
-            record: record, status: status, readyWorkers: ready, otherWorkers: workers.count - ready,
+            record: record, status: status, readyWorkers: ready, otherWorkers: states.count - ready,
             wantedWorkers: wantedWorkers(load: load), load: load, workers: states)
     }
 

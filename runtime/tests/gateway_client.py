@@ -272,6 +272,7 @@ def autoscale(client, uploads):
     answers = [future.get().status for future in futures]
     while True:
         settings = endpoint.worker_settings()
+        assert min(settings["available_workers"], settings["unavailable_workers"]) >= 0, settings
         if settings["available_workers"] + settings["unavailable_workers"] == 0:
             break
         assert time.monotonic() < deadline, f"still {settings} after the load"
