@@ -185,8 +185,9 @@ struct PredictWork: Sendable {
     let arrived: ContinuousClock.Instant
 
     /// Where the work's task should run: on its slot's executor, so predict runs there without
-    /// a hand-off. With one slot, requests wait for it on its executor too: the slot's release
-    /// there resumes the next request in place, so the slot runs queued requests back to back.
+    /// a hand-off. When every slot prefers one executor (the worker's Python threads), requests
+    /// wait for a slot there too: a slot given back resumes the next request in place, so queued
+    /// requests run back to back.
     ///
     /// With a task timeout, nowhere in particular: the predict then runs in a task of its own
     /// (``TaskRunner/runReleasingSlot(_:taskID:on:inputs:waited:logger:)``), and a caller on the
@@ -194,6 +195,6 @@ struct PredictWork: Sendable {
     /// the slot's thread.
     var preferredExecutor: (any TaskExecutor)? {
         guard runner.configuration.taskTimeout == nil else { return nil }
-        return slot?.executor ?? (runner.slots.count == 1 ? runner.slots.all[0].executor : nil)
+        return slot?.executor ?? runner.slots.sharedExecutor
     }
 }

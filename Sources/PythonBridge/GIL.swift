@@ -2,7 +2,7 @@ import CPython
 
 /// Proof that the current thread holds the GIL.
 ///
-/// Only a ``PythonThread`` makes one, and only for the duration of a job it runs. The type is
+/// Only a ``PythonThreads`` makes one, and only for the duration of a job it runs. The type is
 /// deliberately not `Sendable`: a closure that could carry it to another thread does not compile,
 /// so Python objects made with it stay on the thread that holds the GIL.
 ///

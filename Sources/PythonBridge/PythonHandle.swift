@@ -8,10 +8,10 @@ public final class PythonHandle: @unchecked Sendable {
     // Safe to share: `pointer` is only read through `object(_:)`, which needs the GIL, and the
     // reference is dropped by a job on a Python thread, which holds the GIL.
     private let pointer: UnsafeMutablePointer<PyObject>
-    private let owner: PythonThread
+    private let owner: PythonThreads
 
     /// Keeps a new reference to `object`, to be dropped on `owner` when the handle goes away.
-    public init(_ object: PythonObject, droppedOn owner: PythonThread) {
+    public init(_ object: PythonObject, droppedOn owner: PythonThreads) {
         Py_IncRef(object.pointer)
         self.pointer = object.pointer
         self.owner = owner

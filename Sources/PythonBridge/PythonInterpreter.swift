@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// ``start(environment:)`` initialises Python on a dedicated thread, which stays Python's main
 /// thread (where `signal.signal` works); bundles are loaded there. Request work runs on further
-/// threads from ``makeThread(name:)``. Python's own signal handlers are not installed: the worker
+/// threads from ``makeThreads(name:count:)``. Python's own signal handlers are not installed: the worker
 /// owns SIGINT and SIGTERM.
 ///
 /// - Important: CPython cannot be initialised twice in one process, so there is at most one
@@ -16,11 +16,11 @@ public final class PythonInterpreter: Sendable {
     /// The environment it runs in.
     public let environment: PythonEnvironment
     /// Python's main thread.
-    public let mainThread: PythonThread
+    public let mainThread: PythonThreads
 
     private static let started = Mutex<PythonEnvironment?>(nil)
 
-    private init(environment: PythonEnvironment, mainThread: PythonThread) {
+    private init(environment: PythonEnvironment, mainThread: PythonThreads) {
         self.environment = environment
         self.mainThread = mainThread
     }
@@ -38,27 +38,32 @@ public final class PythonInterpreter: Sendable {
             throw PythonBridgeError(
                 .alreadyStarted, "Python was already started in this process (in \(previous.root.path))")
         }
-        let mainThread = try await PythonThread.start(name: "python-main") { () throws(PythonBridgeError) in
+        let mainThread = try await PythonThreads.start(name: "python-main", count: 1, takeover: .zero) {
+            () throws(PythonBridgeError) in
             try initialize(environment)
             return PyEval_SaveThread()
         }
         return PythonInterpreter(environment: environment, mainThread: mainThread)
     }
 
-    /// Starts another thread with its own Python thread state, for request work.
-    public func makeThread(name: String) async throws(PythonBridgeError) -> PythonThread {
-        try await PythonThread.start(name: name) { () throws(PythonBridgeError) in
+    /// Starts `count` more threads sharing one queue, each with its own Python thread state, for
+    /// request work (see ``PythonThreads`` for which of them runs what; `takeover` is how long a
+    /// piece runs before queued work may go to another thread).
+    public func makeThreads(
+        name: String, count: Int = 1, takeover: Duration = .microseconds(250)
+    ) async throws(PythonBridgeError) -> PythonThreads {
+        try await PythonThreads.start(name: name, count: count, takeover: takeover) { () throws(PythonBridgeError) in
             _ = PyGILState_Ensure()
             return PyEval_SaveThread()
         }
     }
 
-    /// Raises `exceptionType` inside the job running on `thread` (see
-    /// ``PythonThread/raiseInRunningJob(_:_:)``), from the main thread, without waiting: a job
-    /// stuck in C code holding the GIL would make a waiting caller stuck too.
-    public func interrupt(_ thread: PythonThread, raising exceptionType: PythonHandle) {
+    /// Raises `exceptionType` inside `job` if it still runs (see
+    /// ``PythonThreads/raise(_:in:_:)``), from the main thread, without waiting: a job stuck in C
+    /// code holding the GIL would make a waiting caller stuck too.
+    public func interrupt(_ job: PythonJob, raising exceptionType: PythonHandle) {
         mainThread.post { gil in
-            _ = thread.raiseInRunningJob(exceptionType.object(gil), gil)
+            _ = job.threads.raise(exceptionType.object(gil), in: job, gil)
         }
     }
 

@@ -3,7 +3,7 @@ import CPython
 /// An owned reference to a Python object: it holds one reference and drops it in `deinit`.
 ///
 /// Made only while the GIL is held (from a ``GIL`` or another `PythonObject`). It is not
-/// `Sendable`, so it cannot outlive the ``PythonThread`` job that made it in a way the compiler
+/// `Sendable`, so it cannot outlive the ``PythonThreads`` job that made it in a way the compiler
 /// allows; to keep an object across jobs, wrap it in a ``PythonHandle``.
 public final class PythonObject: CustomStringConvertible {
     let pointer: UnsafeMutablePointer<PyObject>

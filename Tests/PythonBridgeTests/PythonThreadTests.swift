@@ -9,7 +9,7 @@ struct PythonThreadTests {
     @Test("a job runs Python with the GIL held and returns Swift values")
     func runsPython() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-values")
+        let thread = try await interpreter.makeThreads(name: "test-values")
         defer { thread.stop() }
         let (text, bytes) = try await thread.run { gil in
             let json = try gil.importModule("json")
@@ -47,7 +47,7 @@ struct PythonThreadTests {
     @Test("a thread keeps one thread state, so threading.local survives between jobs")
     func threadLocalSurvives() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-local")
+        let thread = try await interpreter.makeThreads(name: "test-local")
         defer { thread.stop() }
         let module = "launch_worker_test_local"
         try await thread.run { gil in
@@ -69,7 +69,7 @@ struct PythonThreadTests {
     @Test("a task that prefers a thread runs its Swift code there, and its jobs on it at once")
     func threadIsATaskExecutor() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-executor")
+        let thread = try await interpreter.makeThreads(name: "test-executor")
         defer { thread.stop() }
         let ident: @Sendable (GIL) throws -> String = { gil in
             try gil.importModule("threading").attribute("get_ident").call().description
@@ -87,7 +87,7 @@ struct PythonThreadTests {
     @Test("a thread busy with a job tells whether other work waits for it")
     func queuedWork() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-queued")
+        let thread = try await interpreter.makeThreads(name: "test-queued")
         defer { thread.stop() }
         let gate = DispatchSemaphore(value: 0)
         let started = Atomic(false)
@@ -110,7 +110,7 @@ struct PythonThreadTests {
     @Test("the OS thread carries the thread's name, cut to Linux's 15 bytes")
     func osThreadName() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "python-slot-name-test")
+        let thread = try await interpreter.makeThreads(name: "python-slot-name-test")
         defer { thread.stop() }
         let nativeID = try await thread.run { gil in
             try gil.importModule("threading").attribute("get_native_id").call().description
@@ -122,7 +122,7 @@ struct PythonThreadTests {
     @Test("a task that prefers a stopped thread still runs, elsewhere")
     func stoppedExecutorForwards() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-stopped")
+        let thread = try await interpreter.makeThreads(name: "test-stopped")
         thread.stop()
         let ranOnThread = await Task(executorPreference: thread) { thread.isCurrent }.value
         #expect(!ranOnThread)
@@ -131,7 +131,7 @@ struct PythonThreadTests {
     @Test("a job cancelled before it starts is skipped with CancellationError")
     func cancelledJobIsSkipped() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-cancel")
+        let thread = try await interpreter.makeThreads(name: "test-cancel")
         defer { thread.stop() }
         let gate = DispatchSemaphore(value: 0)
         let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
@@ -152,7 +152,7 @@ struct PythonThreadTests {
     @Test("a running job whose caller is cancelled returns at once; the thread then serves the next job")
     func cancelledRunningJob() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-abandon")
+        let thread = try await interpreter.makeThreads(name: "test-abandon")
         defer { thread.stop() }
         let gate = DispatchSemaphore(value: 0)
         let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
@@ -173,24 +173,29 @@ struct PythonThreadTests {
     @Test("an exception raised into a running job stops pure Python code, and only that job")
     func interruptRunningJob() async throws {
         let interpreter = try await SharedInterpreter.get()
-        let thread = try await interpreter.makeThread(name: "test-interrupt")
+        let thread = try await interpreter.makeThreads(name: "test-interrupt")
         defer { thread.stop() }
         let timeoutError = try await interpreter.mainThread.run { gil in
             PythonHandle(try gil.importModule("builtins").attribute("TimeoutError"), droppedOn: interpreter.mainThread)
         }
-        let (entered, enteredSignal) = AsyncStream<Void>.makeStream()
+        let (entered, enteredSignal) = AsyncStream<PythonJob?>.makeStream()
         let spinning = Task {
             try await thread.run { gil in
-                enteredSignal.yield()
+                enteredSignal.yield(thread.currentJob)
                 let builtins = try gil.importModule("builtins")
                 let globals = try builtins.attribute("dict").call()
                 _ = try builtins.attribute("exec").call(try gil.string("while True: pass"), globals)
             }
         }
-        for await _ in entered { break }
+        var job: PythonJob?
+        for await running in entered {
+            job = running
+            break
+        }
+        let spinningJob = try #require(job)
         // The job may not have reached the loop yet: raise until it ends.
         while !spinning.isCancelled {
-            interpreter.interrupt(thread, raising: timeoutError)
+            interpreter.interrupt(spinningJob, raising: timeoutError)
             if try await Self.finished(spinning) { break }
         }
         let error = await #expect(throws: PythonError.self) { try await spinning.value }

@@ -24,7 +24,8 @@ struct Harness {
             results: DirectoryResultStore(folder: results),
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         slot = PythonSlot(
-            thread: try await interpreter.makeThread(name: "test-\(name)"), bundle: loaded, interpreter: interpreter)
+            name: "test-\(name)", threads: try await interpreter.makeThreads(name: "test-\(name)"), bundle: loaded,
+            interpreter: interpreter)
     }
 
     /// Runs the request body `body` with its input read as `inputs` allows (any local file, and

@@ -3,7 +3,7 @@ import LaunchBundle
 import PythonBridge
 
 /// A bundle loaded into the interpreter: its predict callable, ready to be called from any
-/// ``PythonThread``.
+/// ``PythonThreads``.
 ///
 /// Loading follows the bundle contract (section 2) in the runtime's `launch_worker.loader`;
 /// each call goes through `launch_worker.invoke.run_request`, which decodes `args`, calls
@@ -72,14 +72,19 @@ public final class LoadedBundle: Sendable {
         }
     }
 
-    /// Calls predict on `thread` with the GIL held for the call only.
+    /// Calls predict on one of `threads` with the GIL held for the call only; `started` learns
+    /// which job runs it (to interrupt it), on the thread, as the call starts.
     ///
     /// - Throws: ``PythonError`` when predict raises or its output cannot be encoded;
     ///   `CancellationError` when the caller was cancelled before the call started.
-    public func call(_ input: PredictInput, pickled: Bool, on thread: PythonThread) async throws -> PredictOutput {
+    public func call(
+        _ input: PredictInput, pickled: Bool, on threads: PythonThreads,
+        started: @escaping @Sendable (PythonJob?) -> Void = { _ in }
+    ) async throws -> PredictOutput {
         let predict = self.predict
         let runRequest = self.runRequest
-        return try await thread.run { gil in
+        return try await threads.run { gil in
+            started(threads.currentJob)
             let output = try runRequest.object(gil).call(
                 predict.object(gil),
                 input.argsJSON.map { try gil.string($0) } ?? gil.none,

@@ -1,52 +1,59 @@
 import PythonBridge
+import Synchronization
 
-/// A ``Slot`` that runs the loaded bundle on a dedicated Python thread of this process.
+/// A ``Slot`` that runs the loaded bundle on the Python threads of this process.
 ///
-/// Slots whose predict releases the GIL (sleep, I/O, numpy, torch) overlap for real, since each
-/// has a thread of its own. A timeout interrupts the predict by raising the runtime's
-/// `TaskTimedOut` in the thread, from the interpreter's main thread.
+/// A worker's slots share one ``PythonThreads``, as many threads as slots: short GIL-bound calls
+/// run back to back on one hot thread, and calls that release the GIL (sleep, I/O, numpy, torch)
+/// overlap on as many threads as there are slots. A timeout interrupts the slot's own predict
+/// by raising the runtime's `TaskTimedOut` in the job that runs it, from the interpreter's main
+/// thread.
 public final class PythonSlot: Slot {
-    /// The slot's thread.
-    public let thread: PythonThread
+    public let name: String
+    /// The threads the slot's predicts run on, shared with the worker's other slots.
+    public let threads: PythonThreads
     private let bundle: LoadedBundle
     private let interpreter: PythonInterpreter
+    /// The job running this slot's predict, while one runs.
+    private let runningJob = Mutex<PythonJob?>(nil)
 
-    /// A slot that runs `bundle` on `thread`.
-    public init(thread: PythonThread, bundle: LoadedBundle, interpreter: PythonInterpreter) {
-        self.thread = thread
+    /// A slot named `name` that runs `bundle` on `threads`.
+    public init(name: String, threads: PythonThreads, bundle: LoadedBundle, interpreter: PythonInterpreter) {
+        self.name = name
+        self.threads = threads
         self.bundle = bundle
         self.interpreter = interpreter
     }
 
-    /// `count` slots for `bundle`, each on a new Python thread (`python-slot-0`, ...).
+    /// `count` slots for `bundle`, sharing `count` new Python threads (`python-slot-0`, ...).
     public static func make(
         count: Int, bundle: LoadedBundle, interpreter: PythonInterpreter
     ) async throws(PythonBridgeError) -> [PythonSlot] {
-        var slots: [PythonSlot] = []
-        for index in 0..<count {
-            let thread = try await interpreter.makeThread(name: "python-slot-\(index)")
-            slots.append(PythonSlot(thread: thread, bundle: bundle, interpreter: interpreter))
+        let threads = try await interpreter.makeThreads(name: "python-slot", count: count)
+        return (0..<count).map {
+            PythonSlot(name: "python-slot-\($0)", threads: threads, bundle: bundle, interpreter: interpreter)
         }
-        return slots
     }
 
-    public var name: String { thread.name }
+    public var executor: any TaskExecutor { threads }
 
-    public var executor: any TaskExecutor { thread }
+    public var isCurrent: Bool { threads.isCurrent }
 
-    public var isCurrent: Bool { thread.isCurrent }
-
-    public var hasQueuedWork: Bool { thread.hasQueuedWork }
+    public var hasQueuedWork: Bool { threads.hasQueuedWork }
 
     public func predict(_ input: PredictInput, pickled: Bool) async throws -> PredictOutput {
+        defer { runningJob.withLock { $0 = nil } }
         do {
-            return try await bundle.call(input, pickled: pickled, on: thread)
+            return try await bundle.call(input, pickled: pickled, on: threads) { job in
+                self.runningJob.withLock { $0 = job }
+            }
         } catch let error as PythonError {
             throw PredictFailure(traceback: error.traceback)
         }
     }
 
     public func interrupt() {
-        interpreter.interrupt(thread, raising: bundle.timeoutException)
+        guard let job = runningJob.withLock({ $0 }) else { return }
+        interpreter.interrupt(job, raising: bundle.timeoutException)
     }
 }

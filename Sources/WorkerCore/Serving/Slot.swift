@@ -1,8 +1,8 @@
 /// One of the worker's `per_worker` places to run a request: what the serving loop, the task
 /// runner and the HTTP endpoint need of it, whatever runs predict behind it.
 ///
-/// The one implementation today is ``PythonSlot``: a dedicated Python thread of this process
-/// with the loaded bundle. The serving code names only this protocol, so another way of running
+/// The one implementation today is ``PythonSlot``: the loaded bundle on this process's Python
+/// threads, which a worker's slots share. The serving code names only this protocol, so another way of running
 /// requests (another scheduling of threads, a process of its own) plugs in here.
 public protocol Slot: AnyObject, Sendable {
     /// The slot's name in logs (`python-slot-0`).

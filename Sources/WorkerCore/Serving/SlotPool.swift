@@ -34,12 +34,18 @@ public final class SlotPool: Sendable {
     /// Every slot, free or not: a caller that runs its tasks on their executors still acquires
     /// a slot before running a request.
     public let all: [any Slot]
+    /// The executor every slot prefers, when they all prefer the same one (a worker's
+    /// ``PythonSlot``s share their threads): a request that waits for a slot waits there, so the
+    /// slot given back resumes it without a hand-off.
+    public let sharedExecutor: (any TaskExecutor)?
 
     /// A pool lending `slots`.
     public init(_ slots: [any Slot]) {
         self.state = Mutex(State(free: slots))
         self.count = slots.count
         self.all = slots
+        let first = slots.first?.executor
+        self.sharedExecutor = slots.allSatisfy { $0.executor === first } ? first : nil
     }
 
     /// Whether a request waits for a slot: a slot that serves a queue then gives itself back

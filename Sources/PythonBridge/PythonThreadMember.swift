@@ -1,0 +1,117 @@
+import CPython
+import Dispatch
+import Foundation
+import Synchronization
+
+/// One OS thread of ``PythonThreads``: its Python thread state, the job it runs, and the loop
+/// that takes its work from the schedule the threads share.
+final class PythonThreadMember: Sendable {
+    /// Its place among the threads.
+    let index: Int
+    /// The OS thread's name, as shown by debuggers and `ps -L`.
+    let name: String
+    private let wakeUp = DispatchSemaphore(value: 0)
+    /// Python's id of this thread (for `PyThreadState_SetAsyncExc`), the number of its latest
+    /// job, and whether that job runs; all change only while this thread holds the GIL.
+    private let running = Mutex<(pythonID: UInt, job: UInt64, busy: Bool)>((0, 0, false))
+    /// The thread's Python thread state; read and written on the thread only.
+    nonisolated(unsafe) private var threadState: UnsafeMutablePointer<PyThreadState>?
+
+    init(index: Int, name: String) {
+        self.index = index
+        self.name = name
+    }
+
+    /// The member the calling thread is, if it is one (a thread-specific value set at its start).
+    static var current: PythonThreadMember? {
+        guard let pointer = pthread_getspecific(currentMemberKey) else { return nil }
+        return Unmanaged<PythonThreadMember>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// The number of the job this thread runs now, if it runs one.
+    var runningJob: UInt64? {
+        running.withLock { $0.busy ? $0.job : nil }
+    }
+
+    /// Wakes the thread to look at the schedule again.
+    func wake() {
+        wakeUp.signal()
+    }
+
+    /// Raises `exceptionType` in the job numbered `job` if this thread still runs it.
+    ///
+    /// - Important: Call with the GIL held, from another thread.
+    func raise(_ exceptionType: PythonObject, inJob job: UInt64) -> Bool {
+        let (pythonID, number, busy) = running.withLock { $0 }
+        guard busy, number == job else { return false }
+        return PyThreadState_SetAsyncExc(pythonID, exceptionType.pointer) == 1
+    }
+
+    /// Runs `body` with the GIL held, as this thread's next numbered job.
+    func withGIL<Value>(_ body: (GIL) throws -> Value) rethrows -> Value {
+        PyEval_RestoreThread(threadState)
+        running.withLock {
+            $0.busy = true
+            $0.job &+= 1
+        }
+        defer {
+            running.withLock { $0.busy = false }
+            // Drop an interruption that arrived too late for the job it was meant for.
+            PyThreadState_SetAsyncExc(running.withLock { $0.pythonID }, nil)
+            _ = PyEval_SaveThread()
+        }
+        return try body(GIL())
+    }
+
+    /// The thread's body. A nonisolated method, never a closure written in `main.swift`.
+    func main(
+        in threads: PythonThreads,
+        attach: @Sendable () throws(PythonBridgeError) -> UnsafeMutablePointer<PyThreadState>,
+        started: (Result<Void, PythonBridgeError>) -> Void
+    ) {
+        do {
+            threadState = try attach()
+        } catch {
+            started(.failure(error))
+            return
+        }
+        running.withLock { $0.pythonID = PyThread_get_thread_ident() }
+        pthread_setspecific(currentMemberKey, Unmanaged.passUnretained(self).toOpaque())
+        nameOSThread()
+        started(.success(()))
+        var step = threads.next(for: index)
+        while true {
+            switch step {
+            case .run(.job(let job), _): withGIL(job)
+            case .run(.task(let job), _): job.runSynchronously(on: threads.asUnownedTaskExecutor())
+            case .wait(let deadline?): _ = wakeUp.wait(timeout: DispatchTime(uptimeNanoseconds: deadline))
+            case .wait(nil): wakeUp.wait()
+            case .exit:
+                pthread_setspecific(currentMemberKey, nil)
+                PyEval_RestoreThread(threadState)
+                PyThreadState_Clear(threadState)
+                PyThreadState_DeleteCurrent()
+                return
+            }
+            step = threads.next(for: index)
+        }
+    }
+
+    /// Names the OS thread (seen in `ps -L`, `top -H` and profilers), which otherwise keeps the
+    /// name of the thread that started it. Linux keeps 15 bytes; <pthread.h>'s setter is not
+    /// visible to Swift, the thread's `comm` file is.
+    private func nameOSThread() {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
+/// The thread-specific key under which each ``PythonThreadMember``'s thread finds itself.
+private let currentMemberKey: pthread_key_t = {
+    var key = pthread_key_t()
+    precondition(pthread_key_create(&key, nil) == 0, "no thread-specific key left for the Python threads")
+    return key
+}()
