@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// Every route of the endpoint, in Hummingbird's router: `GET /healthz` and `/healthcheck`
 /// (alive), `/readyz` (ready), `/metrics` (Prometheus text), and `POST /predict` for the requests
@@ -54,9 +55,30 @@ extension PredictEndpoint {
         case .answered(let refusal):
             answer = refusal
         case .admitted(let work):
-            answer = await withTaskExecutorPreference(work.preferredExecutor) { await self.perform(work) }
+            answer = await firstAnswer(work)
         }
         counted(answer)
         return answer
+    }
+
+    /// The first of the work's answers: its predict's, or the timeout's given early; the predict
+    /// runs on in a task of its own, cancelled with the caller.
+    private func firstAnswer(_ work: PredictWork) async -> Answer {
+        let running = Mutex<Task<Void, Never>?>(nil)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let first = FirstAnswer()
+                let give: @Sendable (Answer) -> Void = { answer in
+                    if first.claim() { continuation.resume(returning: answer) }
+                }
+                let task = Task(executorPreference: work.preferredExecutor) {
+                    give(await self.perform(work, answerEarly: give))
+                }
+                running.withLock { $0 = task }
+                if Task.isCancelled { task.cancel() }  // cancelled before the handler could see it
+            }
+        } onCancel: {
+            running.withLock { $0 }?.cancel()
+        }
     }
 }

@@ -202,10 +202,15 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             let endpoint = endpoint
             let eventLoop = context.eventLoop
             let handler = NIOLoopBound(self, eventLoop: eventLoop)
-            endpoint.inFlight.start(on: work.preferredExecutor) {
-                let answer = await endpoint.perform(work)
+            // The first answer goes out: the predict's, or a 504 given early by the task timeout.
+            let first = FirstAnswer()
+            let give: @Sendable (Answer) -> Void = { answer in
+                guard first.claim() else { return }
                 endpoint.counted(answer)
                 eventLoop.execute { handler.value.deliver(answer, closing: closing) }
+            }
+            endpoint.inFlight.start(on: work.preferredExecutor) {
+                give(await endpoint.perform(work, answerEarly: give))
             }
         }
     }

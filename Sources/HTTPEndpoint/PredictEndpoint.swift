@@ -128,15 +128,17 @@ final class PredictEndpoint: Sendable {
 
     /// Runs admitted work: on its slot, or after waiting for one (a 503 when the worker stops
     /// lending slots meanwhile). Best called from a task that prefers
-    /// ``PredictWork/preferredExecutor``.
-    func perform(_ work: PredictWork) async -> Answer {
-        if let slot = work.slot { return await run(work, on: slot) }
+    /// ``PredictWork/preferredExecutor``. `answerEarly` may get a 504 before this returns (a
+    /// predict past its timeout that cannot be interrupted), from another thread; the caller
+    /// answers whichever comes first.
+    func perform(_ work: PredictWork, answerEarly: @escaping @Sendable (Answer) -> Void) async -> Answer {
+        if let slot = work.slot { return await run(work, on: slot, answerEarly: answerEarly) }
         let slot = await work.runner.slots.acquire()
         waiting.withLock { $0 -= 1 }
         guard let slot else {
             return Answer(503, detail: "not ready: the worker is \(work.runner.readiness.current.rawValue)")
         }
-        return await run(work, on: slot)
+        return await run(work, on: slot, answerEarly: answerEarly)
     }
 
     /// Counts an answer to `/predict` in the metrics.
@@ -146,22 +148,30 @@ final class PredictEndpoint: Sendable {
 
     /// Runs the request on `slot` (which the runner gives back when its predict ends) and answers
     /// it: 504 at the task timeout, even while a predict that cannot be interrupted runs on.
-    private func run(_ work: PredictWork, on slot: any Slot) async -> Answer {
+    private func run(
+        _ work: PredictWork, on slot: any Slot, answerEarly: @escaping @Sendable (Answer) -> Void
+    ) async -> Answer {
         do {
             let outcome = try await work.runner.runReleasingSlot(
                 work.request, taskID: RandomID.uuid(), on: slot, inputs: work.inputs, waited: .now - work.arrived,
-                logger: logger)
-            if outcome.timedOut { return Answer(504, traceback: outcome.response.traceback ?? "") }
-            if let inputError = outcome.inputError { return Answer(400, detail: inputError.description) }
-            guard outcome.response.status == .success else {
-                return Answer(500, traceback: outcome.response.traceback ?? "")
-            }
-            return Answer(json: 200, ByteBuffer(bytes: outcome.response.jsonData()))
+                logger: logger
+            ) { answerEarly(Self.answer($0)) }
+            return Self.answer(outcome)
         } catch let error as DurableWriteError {
             return Answer(500, traceback: "the pickled result could not be stored: \(error)")
         } catch {
             return Answer(503, detail: "the worker stopped before the request finished")
         }
+    }
+
+    /// The HTTP answer to a task's outcome.
+    private static func answer(_ outcome: TaskOutcome) -> Answer {
+        if outcome.timedOut { return Answer(504, traceback: outcome.response.traceback ?? "") }
+        if let inputError = outcome.inputError { return Answer(400, detail: inputError.description) }
+        guard outcome.response.status == .success else {
+            return Answer(500, traceback: outcome.response.traceback ?? "")
+        }
+        return Answer(json: 200, ByteBuffer(bytes: outcome.response.jsonData()))
     }
 
     /// The refusal of a request without the bearer token, if one is required.
@@ -187,14 +197,9 @@ struct PredictWork: Sendable {
     /// Where the work's task should run: on its slot's executor, so predict runs there without
     /// a hand-off. When every slot prefers one executor (the worker's Python threads), requests
     /// wait for a slot there too: a slot given back resumes the next request in place, so queued
-    /// requests run back to back.
-    ///
-    /// With a task timeout, nowhere in particular: the predict then runs in a task of its own
-    /// (``TaskRunner/runReleasingSlot(_:taskID:on:inputs:waited:logger:)``), and a caller on the
-    /// slot's executor could not be answered while a predict that cannot be interrupted holds
-    /// the slot's thread.
+    /// requests run back to back. A predict past its timeout that cannot be interrupted holds
+    /// its thread, not its caller's answer, which the runner's deadline watch gives.
     var preferredExecutor: (any TaskExecutor)? {
-        guard runner.configuration.taskTimeout == nil else { return nil }
         return slot?.executor ?? runner.slots.sharedExecutor
     }
 }

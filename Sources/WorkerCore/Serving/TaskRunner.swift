@@ -37,6 +37,8 @@ public final class TaskRunner: Service {
     public let configuration: Configuration
     private let stuck = Mutex<(tasks: Set<String>, fatal: WorkerError?)>(([], nil))
     private let fatalSignal = AsyncStream<WorkerError>.makeStream()
+    /// Times the tasks when there is a timeout.
+    private let deadlines: DeadlineWatch?
 
     /// A runner for `executor` on `slots`.
     public init(
@@ -48,6 +50,7 @@ public final class TaskRunner: Service {
         self.readiness = readiness
         self.metrics = metrics
         self.configuration = configuration
+        self.deadlines = configuration.taskTimeout == nil ? nil : DeadlineWatch()
     }
 
     /// Waits until a stuck task must end the worker, and throws that; returns on graceful
@@ -70,18 +73,24 @@ public final class TaskRunner: Service {
     /// status with its run time. Past the timeout it interrupts the predict; past the stuck grace
     /// it marks the task stuck (the worker is not ready once every slot is). What it logs carries `taskID` (``Logging/Logger/forTask(_:)``).
     ///
+    /// A caller that waits for the answer (an HTTP client) passes `answerEarly`: at the timeout,
+    /// shortly after the interrupt, it gets the timeout's outcome from the watch's thread if the
+    /// predict has not ended by then (a C call that never returns to Python), while the predict
+    /// keeps its slot until it returns.
+    ///
     /// - Returns: the response, and whether the task timed out (its response then says so).
     /// - Throws: ``DurableWriteError`` when a pickled result cannot be stored;
     ///   `CancellationError` when the caller is cancelled.
     public func run(
         _ request: PredictRequest, taskID: String, on slot: any Slot, inputs: InputPolicy, waited: Duration?,
-        logger: Logger
+        logger: Logger, answerEarly: (@Sendable (TaskOutcome) -> Void)? = nil
     ) async throws -> TaskOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         metrics.taskStarted(wait: waited)
         defer { metrics.taskLeft() }
-        let outcome = try await runTimed(request, taskID: taskID, on: slot, inputs: inputs, logger: logger)
+        let outcome = try await runTimed(
+            request, taskID: taskID, on: slot, inputs: inputs, logger: logger, answerEarly: answerEarly)
         metrics.taskFinished(status: outcome.status, duration: clock.now - start)
         return outcome
     }
@@ -95,36 +104,23 @@ public final class TaskRunner: Service {
     }
 
     private func runTimed(
-        _ request: PredictRequest, taskID: String, on slot: any Slot, inputs: InputPolicy, logger: Logger
+        _ request: PredictRequest, taskID: String, on slot: any Slot, inputs: InputPolicy, logger: Logger,
+        answerEarly: (@Sendable (TaskOutcome) -> Void)?
     ) async throws -> TaskOutcome {
-        guard let timeout = configuration.taskTimeout else {
+        guard let timeout = configuration.taskTimeout, let deadlines else {
             let execution = try await executor.execute(request, taskID: taskID, on: slot, inputs: inputs)
             return TaskOutcome(execution, timedOut: false)
         }
         let timedOut = TimeoutFlag()
         // A download of the input ends by the timeout too: interrupting the slot cannot stop it.
         let deadline = ContinuousClock.now + timeout
-        let execution = try await withThrowingTaskGroup(of: Execution?.self) { group in
-            group.addTask(executorPreference: slot.executor) {
-                try await self.executor.execute(request, taskID: taskID, on: slot, inputs: inputs, deadline: deadline)
-            }
-            // The timer must not wait behind the predict it times on the slot's thread.
-            group.addTask(executorPreference: globalConcurrentExecutor) {
-                try await Task.sleep(for: timeout)
-                timedOut.set()
-                logger.forTask(taskID).warning(
-                    "task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
-                slot.interrupt()
-                try await Task.sleep(for: self.configuration.stuckGrace)
-                self.markStuck(taskID, logger)
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let execution = result { return execution }
-            }
-            throw CancellationError()
-        }
+        let ticket = deadlines.watch(
+            timeoutStages(
+                taskID, on: slot, timeout: timeout, timedOut: timedOut, logger: logger, answerEarly: answerEarly))
+        defer { deadlines.cancel(ticket) }
+        let execution = try await executor.execute(
+            request, taskID: taskID, on: slot, inputs: inputs, deadline: deadline)
+        deadlines.cancel(ticket)  // before `unstick`, so no stuck mark comes after it
         unstick(taskID)
         // A download ended by the deadline may answer before the timer has fired.
         let pastDeadline = timedOut.isSet || (execution.inputError != nil && ContinuousClock.now >= deadline)
@@ -134,6 +130,41 @@ public final class TaskRunner: Service {
         let reason = "timed out after \(timeout.formattedSeconds) (--task-timeout)"
         return TaskOutcome(
             response: .failure(traceback: "\(reason)\n\n\(execution.response.traceback ?? "")"), timedOut: true)
+    }
+
+    /// What the watch does for a task with a timeout: at the timeout, interrupt its predict; a
+    /// little later, give a waiting caller the timeout's answer; at the stuck grace, mark it stuck.
+    private func timeoutStages(
+        _ taskID: String, on slot: any Slot, timeout: Duration, timedOut: TimeoutFlag, logger: Logger,
+        answerEarly: (@Sendable (TaskOutcome) -> Void)?
+    ) -> [(after: Duration, action: @Sendable () -> Void)] {
+        var stages: [(after: Duration, action: @Sendable () -> Void)] = [
+            (
+                timeout,
+                {
+                    timedOut.set()
+                    logger.forTask(taskID).warning(
+                        "task timed out: interrupting it", metadata: ["timeout": "\(timeout)"])
+                    slot.interrupt()
+                }
+            )
+        ]
+        if let answerEarly {
+            // Long enough for an interruptible predict to end with its own traceback; short
+            // enough to answer before a stuck task ends the worker (`exitOnStuck`).
+            let answerDelay = min(.seconds(1), configuration.stuckGrace / 2)
+            let reason =
+                "timed out after \(timeout.formattedSeconds) (--task-timeout); the predict could not be "
+                + "interrupted (it is in code that does not return to Python) and keeps its slot until it returns"
+            stages.append(
+                (
+                    timeout + answerDelay,
+                    { answerEarly(TaskOutcome(response: .failure(traceback: reason), timedOut: true)) }
+                )
+            )
+        }
+        stages.append((timeout + configuration.stuckGrace, { self.markStuck(taskID, logger) }))
+        return stages
     }
 
     /// Marks the task stuck: its slot is lost until its predict returns. The worker stays ready
