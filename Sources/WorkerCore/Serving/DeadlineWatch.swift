@@ -58,13 +58,13 @@ final class DeadlineWatch: Sendable {
     /// Runs the stages due now; returns when to look next.
     private func lookOnce() -> UInt64 {
         let now = DispatchTime.now().uptimeNanoseconds
-        let (due, look) = state.withLock { state -> ([@Sendable () -> Void], UInt64) in
-            var due: [@Sendable () -> Void] = []
+        let (due, look) = state.withLock { state -> (Stages, UInt64) in
+            var due: Stages = []
             var look = now &+ 1_000_000_000
             for (ticket, stages) in state.entries {
                 var left = stages[...]
                 while let first = left.first, first.at <= now {
-                    due.append(first.action)
+                    due.append(first)
                     left = left.dropFirst()
                 }
                 if let next = left.first {
@@ -77,7 +77,8 @@ final class DeadlineWatch: Sendable {
             state.plannedLook = look
             return (due, look)
         }
-        due.forEach { $0() }
+        // In time order, also when a late look finds several due.
+        for stage in due.sorted(by: { $0.at < $1.at }) { stage.action() }
         return look
     }
 
