@@ -5,7 +5,7 @@ import PythonBridge
 /// Slots whose predict releases the GIL (sleep, I/O, numpy, torch) overlap for real, since each
 /// has a thread of its own. A timeout interrupts the predict by raising the runtime's
 /// `TaskTimedOut` in the thread, from the interpreter's main thread.
-public final class PythonSlot: Slot {
+public final class PythonSlot: ArgsChunkPredicting {
     /// The slot's thread.
     public let thread: PythonThread
     private let bundle: LoadedBundle
@@ -41,6 +41,14 @@ public final class PythonSlot: Slot {
     public func predict(_ input: PredictInput, pickled: Bool) async throws -> PredictOutput {
         do {
             return try await bundle.call(input, pickled: pickled, on: thread)
+        } catch let error as PythonError {
+            throw PredictFailure(traceback: error.traceback)
+        }
+    }
+
+    public func predictArgs(_ argsJSON: [String]) async throws -> [ArgsOutcome] {
+        do {
+            return try await bundle.callArgs(argsJSON, on: thread)
         } catch let error as PythonError {
             throw PredictFailure(traceback: error.traceback)
         }
