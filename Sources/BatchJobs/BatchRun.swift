@@ -102,18 +102,15 @@ public final class BatchRun: Sendable {
                 }
             }
             var next = answers.makeIterator()
-            for item in chunk {
-                let response: TaskResponse
+            let results = chunk.map { item -> (BatchItem, TaskResponse) in
                 switch item.request {
-                case .failure(let badRow): response = .failure(traceback: badRow.description)
-                case .success: response = next.next() ?? .failure(traceback: "no answer was given")
+                case .failure(let badRow): (item, .failure(traceback: badRow.description))
+                case .success: (item, next.next() ?? .failure(traceback: "no answer was given"))
                 }
-                if let end = output.recordCounting(
-                    item, response, progress: progress, maxFailures: configuration.maxFailures)
-                {
-                    stop(end)
-                    return
-                }
+            }
+            if let end = output.recordCounting(results, progress: progress, maxFailures: configuration.maxFailures) {
+                stop(end)
+                return
             }
             size = Self.nextSize(after: size, took: clock.now - started)
         }
