@@ -34,15 +34,19 @@ enum BatchLine {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// The decimal digits of `value` (not negative).
+    /// The decimal digits of `value` (not negative), found last to first by dividing by a
+    /// constant, which the compiler makes a multiplication.
     private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for any Int's digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var rest = UInt(value)
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: buffer[start...])
         }
     }
 }

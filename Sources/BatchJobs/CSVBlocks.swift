@@ -21,7 +21,7 @@ public struct CSVBlocks {
     }
 
     /// How many bytes a block holds, give or take a row.
-    public static let blockSize = 1 << 20
+    public static let blockSize = 1 << 18
 
     private let fd: Int32
     private let readSize: Int
