@@ -22,16 +22,20 @@ struct BatchCommand: AsyncParsableCommand {
             finished and runs the rest; each input ends with exactly one line. A changed input or bundle is \
             refused unless --restart.
 
+            With --processes P, P worker processes (each its own interpreter) run the inputs; this process \
+            reads the input and writes the output folder, so resuming works the same way.
+
             With --queue, the inputs become tasks on a spool or a Celery queue on Redis, and workers anywhere \
             (launch-worker serve --queue ...) run them; the bundle is theirs, so leave BUNDLE out.
 
             Exit status: 0 when every input succeeded, 1 when some failed (or --max-failures stopped the \
-            batch), 2 on a usage error, an input that cannot be read or an output folder that cannot be used, \
-            130 when interrupted.
+            batch, or a worker process of --processes died), 2 on a usage error, an input that cannot be \
+            read or an output folder that cannot be used, 130 when interrupted.
 
             Examples:
               launch-worker batch sample-bundles/dist/arithmetic --input rows.csv --output out/
               cat requests.jsonl | launch-worker batch my-bundle --input - --output out/ --per-worker 4
+              launch-worker batch my-bundle --input rows.csv --output out/ --processes 8
               launch-worker batch --queue 'redis://broker:6379/0?queue=scores' --input rows.csv --output out/
             """
     )
