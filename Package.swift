@@ -159,7 +159,9 @@ let package = Package(
                 "RedisQueue", "WorkerCore", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "BatchJobsTests", dependencies: ["BatchJobs", "WorkerCore", "TestSupport"]),
+        .testTarget(
+            name: "BatchJobsTests",
+            dependencies: ["BatchJobs", "WorkerCore", "TestSupport", .product(name: "CSV", package: "CSV.swift")]),
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),

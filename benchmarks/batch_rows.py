@@ -2,11 +2,12 @@
 against the Python loop a user would write by hand (benchmarks/baselines/batch_loop.py), and
 batch's peak memory as the input grows a hundredfold.
 
-Run alone, it prints just these rows (a smoke run; BENCHMARKS.md is left alone):
+Run alone, it prints just these rows (BENCHMARKS.md is left alone):
     .venv/bin/python benchmarks/batch_rows.py WORKER FIXTURES_DIR [INPUTS]
 """
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -19,15 +20,23 @@ PYTHON = sys.executable
 
 
 def batch_rows(suite, inputs):
-    """Measures and adds the rows to `suite` (a `suite.Suite`), with `inputs` rows of input."""
+    """Measures and adds the rows to `suite` (a `suite.Suite`), with `inputs` rows of input:
+    `--processes 1` and `--processes 2` against the Python loop, the median of `suite.rounds`
+    rounds taken in turn, so that a busy moment hits all three alike."""
     trivial = str(suite.fixtures / "trivial")
     since = loadavg()
-    ours = batch_ours(suite, trivial, inputs)
-    base = batch_python(suite, trivial, inputs)
-    suite.row(f"batch of {inputs:,} trivial CSV rows: items/s vs a Python loop", ours["run"]["items_per_second"],
-              base, "items/s", ">= 3", lambda r: r >= 3,
-              f"launch-worker batch trivial --input rows.csv --output DIR ({inputs:,} rows, summary.json's "
-              "items_per_second) vs benchmarks/baselines/batch_loop.py", since)
+    runs = {1: [], 2: [], "python": []}
+    for _ in range(suite.rounds):
+        for processes in (1, 2):
+            runs[processes].append(batch_ours(suite, trivial, inputs, processes)["run"]["items_per_second"])
+        runs["python"].append(batch_python(suite, trivial, inputs))
+    base = statistics.median(runs["python"])
+    for processes in (1, 2):
+        suite.row(f"batch of {inputs:,} trivial CSV rows, --processes {processes}: items/s vs a Python loop",
+                  statistics.median(runs[processes]), base, "items/s", ">= 3", lambda r: r >= 3,
+                  f"launch-worker batch trivial --input rows.csv --output DIR --processes {processes} ({inputs:,} "
+                  f"rows, summary.json's items_per_second) vs benchmarks/baselines/batch_loop.py, median of "
+                  f"{suite.rounds} alternating rounds", since)
     since = loadavg()
     small = batch_ours(suite, trivial, inputs // 10)["peak_rss_bytes"] / (1 << 20)
     large = batch_ours(suite, trivial, inputs * 10)["peak_rss_bytes"] / (1 << 20)
@@ -35,11 +44,11 @@ def batch_rows(suite, inputs):
               "MiB", "< 1.2", lambda r: r < 1.2, "launch-worker batch trivial, summary.json's peak_rss_bytes", since)
 
 
-def batch_ours(suite, bundle, rows):
-    """`launch-worker batch` over a CSV of `rows` trivial inputs: its summary.json."""
+def batch_ours(suite, bundle, rows, processes=1):
+    """`launch-worker batch --processes P` over a CSV of `rows` trivial inputs: its summary.json."""
     output = suite.scratch / f"batch-{time.monotonic_ns()}"
     subprocess.run([suite.worker, "batch", bundle, "--input", batch_csv(suite, rows), "--output", output,
-                    "--log-level", "error"], check=True, stderr=subprocess.DEVNULL)
+                    "--processes", str(processes), "--log-level", "error"], check=True, stderr=subprocess.DEVNULL)
     return json.loads((output / "summary.json").read_text())
 
 
@@ -64,5 +73,5 @@ def batch_csv(suite, rows):
 if __name__ == "__main__":
     from suite import Suite
 
-    batch_rows(Suite(sys.argv[1], Path(sys.argv[2]), None, seconds=1, rounds=1),
+    batch_rows(Suite(sys.argv[1], Path(sys.argv[2]), None, seconds=1, rounds=3),
                int(sys.argv[3]) if len(sys.argv) > 3 else 100_000)

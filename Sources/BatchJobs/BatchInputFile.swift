@@ -58,19 +58,14 @@ public struct BatchInputFile: Sendable {
     ///
     /// - Throws: ``BatchInputError`` when it cannot be opened, or a CSV's header is unusable.
     public func open(returnPickled: Bool) throws(BatchInputError) -> any BatchInputReader {
+        let fd = isStandardInput ? dup(STDIN_FILENO) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BatchInputError("\(path): cannot open it: \(String(cString: strerror(errno)))") }
+        let name = isStandardInput ? "standard input" : path
         switch format {
         case .jsonl:
-            let fd = isStandardInput ? dup(STDIN_FILENO) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw BatchInputError("\(path): cannot open it: \(String(cString: strerror(errno)))") }
-            return JSONLinesInput(
-                LineReader(fd: fd, name: isStandardInput ? "standard input" : path),
-                returnPickled: returnPickled)
+            return JSONLinesInput(LineReader(fd: fd, name: name), returnPickled: returnPickled)
         case .csv:
-            let source = isStandardInput ? "/dev/stdin" : path
-            guard let stream = InputStream(fileAtPath: source) else {
-                throw BatchInputError("\(path): cannot open it")
-            }
-            return try CSVInput(stream, name: isStandardInput ? "standard input" : path, returnPickled: returnPickled)
+            return try CSVInput(fd: fd, name: name, returnPickled: returnPickled)
         }
     }
 }

@@ -54,11 +54,6 @@ public enum BatchJournal {
         return recovered
     }
 
-    /// The journal line for input `index` whose result line ends at `end`.
-    static func line(index: Int, success: Bool, end: Int) -> [UInt8] {
-        Array("\(index) \(success ? "S" : "F") \(end)\n".utf8)
-    }
-
     /// The size of the file at `path`, 0 when there is none.
     static func fileLength(_ path: String) -> Int {
         var facts = stat()

@@ -23,10 +23,11 @@ public final class BatchProgress: Sendable {
         self.start = start
     }
 
-    /// Counts an input this run finished.
-    public func finished(failed: Bool) {
-        finishedCount.add(1, ordering: .relaxed)
-        if failed { failedCount.add(1, ordering: .relaxed) }
+    /// Counts inputs this run finished, each failed or not.
+    public func finished(_ failed: some Collection<Bool>) {
+        finishedCount.add(failed.count, ordering: .relaxed)
+        let failures = failed.count { $0 }
+        if failures > 0 { failedCount.add(failures, ordering: .relaxed) }
     }
 
     /// Counts an input skipped because an earlier run finished it.

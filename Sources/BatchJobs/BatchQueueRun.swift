@@ -104,7 +104,7 @@ public final class BatchQueueRun: Sendable {
     }
 
     private func record(_ item: BatchItem, _ response: TaskResponse) {
-        if let end = output.recordCounting(item, response, progress: progress, maxFailures: maxFailures) {
+        if let end = output.recordCounting([(item, response)], progress: progress, maxFailures: maxFailures) {
             stop(end)
         }
     }

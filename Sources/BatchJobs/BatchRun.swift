@@ -1,25 +1,26 @@
-import Logging
 import Synchronization
 import WorkerCore
 
-/// Runs a batch's inputs on the worker's slots and records each result in its output folder.
+/// Runs a batch's inputs through a ``BatchAnswering`` and records each result in its output
+/// folder.
 ///
-/// One caller per slot, each on its slot's executor (as the queue worker runs its tasks), takes
-/// the next input, skips it when an earlier run finished it, answers a bad row FAILURE without
-/// running it, and otherwise runs it through the ``TaskRunner``; the inputs are read one at a
-/// time as the callers take them, so the batch's memory does not grow with its input.
+/// One caller per lane (a slot, or a worker process's share) takes the next chunk of inputs,
+/// skips those an earlier run finished, answers bad rows FAILURE without running them, has the
+/// rest answered, and records the chunk's results in input order. Inputs are read a chunk at a
+/// time as callers take them, so the batch's memory does not grow with its input.
+///
+/// A chunk starts at one input and grows to as many as take about ``chunkTarget`` to answer (at
+/// most ``maxChunk``): a slow predict is taken one input at a time, so progress and a stop stay
+/// prompt, while trivial ones go in hundreds, each chunk one trip into Python.
 public final class BatchRun: Sendable {
     /// What the run needs besides its parts.
     public struct Configuration: Sendable {
         /// Stop taking inputs once this many have failed (earlier runs' failures included).
         public var maxFailures: Int?
-        /// Which inputs' `url`s may be read: the batch's inputs are its user's own.
-        public var inputs: InputPolicy
 
         /// A configuration from its parts.
-        public init(maxFailures: Int?, inputs: InputPolicy) {
+        public init(maxFailures: Int?) {
             self.maxFailures = maxFailures
-            self.inputs = inputs
         }
     }
 
@@ -35,100 +36,115 @@ public final class BatchRun: Sendable {
         case inputError(String)
         /// A result could not be written.
         case outputError(String)
+        /// A worker process of `--processes` ended or could not be reached.
+        case workerError(String)
     }
+
+    /// How long a chunk should take to answer.
+    static let chunkTarget = Duration.milliseconds(20)
+    /// The most inputs in one chunk.
+    static let maxChunk = 256
 
     private struct Feed {
         var reader: any BatchInputReader
         var end: End?
     }
 
-    private let runner: TaskRunner
+    private let answering: any BatchAnswering
     private let output: BatchOutput
     private let configuration: Configuration
     private let progress: BatchProgress
     private let feed: Mutex<Feed>
-    private let quiet: Logger
 
-    /// A run of `reader`'s inputs through `runner`, into `output`, counted by `progress`.
+    /// A run of `reader`'s inputs answered by `answering`, into `output`, counted by `progress`.
     public init(
-        runner: TaskRunner, reader: sending any BatchInputReader, output: BatchOutput, configuration: Configuration,
-        progress: BatchProgress
+        answering: any BatchAnswering, reader: sending any BatchInputReader, output: BatchOutput,
+        configuration: Configuration, progress: BatchProgress
     ) {
-        self.runner = runner
+        self.answering = answering
         self.output = output
         self.configuration = configuration
         self.progress = progress
         self.feed = Mutex(Feed(reader: reader))
-        self.quiet = Logger(label: "batch") { _ in SwiftLogNoOpLogHandler() }
     }
 
-    /// Runs until every input has its result, or something stops it; inputs in flight then
+    /// Runs until every input has its result, or something stops it; chunks in flight then
     /// finish first.
     public func run() async -> End {
         await withDiscardingTaskGroup { group in
-            for slot in runner.slots.all {
-                group.addTask(executorPreference: slot.executor) { await self.callerLoop() }
+            for lane in answering.lanes {
+                group.addTask(executorPreference: lane) { await self.callerLoop() }
             }
         }
         return feed.withLock { $0.end ?? .finished }
     }
 
-    /// Stops taking inputs: those in flight finish, and ``run()`` returns ``End/interrupted``.
+    /// Stops taking inputs: chunks in flight finish, and ``run()`` returns ``End/interrupted``.
     public func interrupt() {
         stop(.interrupted)
     }
 
     private func callerLoop() async {
-        while let item = take() {
-            if output.previous.done.contains(item.index) {
-                progress.skipped()
-                continue
+        let clock = ContinuousClock()
+        var size = 1
+        while let chunk = take(size) {
+            let started = clock.now
+            let requests = chunk.compactMap { item in
+                try? item.request.map { BatchRequest(line: item.line, request: $0) }.get()
             }
-            guard let response = await answer(item) else { return }
-            if let end = output.recordCounting(
-                item, response, progress: progress, maxFailures: configuration.maxFailures)
-            {
+            var answers: [TaskResponse] = []
+            if !requests.isEmpty {
+                do throws(BatchStop) {
+                    answers = try await answering.answer(requests)
+                } catch {
+                    stop(error.end)
+                    return
+                }
+            }
+            var next = answers.makeIterator()
+            let results = chunk.map { item -> (BatchItem, TaskResponse) in
+                switch item.request {
+                case .failure(let badRow): (item, .failure(traceback: badRow.description))
+                case .success: (item, next.next() ?? .failure(traceback: "no answer was given"))
+                }
+            }
+            if let end = output.recordCounting(results, progress: progress, maxFailures: configuration.maxFailures) {
                 stop(end)
                 return
             }
+            size = Self.nextSize(after: size, took: clock.now - started)
         }
     }
 
-    /// The response to `item`, nil when the run must stop (it says why).
-    private func answer(_ item: BatchItem) async -> TaskResponse? {
-        let request: PredictRequest
-        switch item.request {
-        case .failure(let badRow): return .failure(traceback: badRow.description)
-        case .success(let decoded): request = decoded
-        }
-        guard let slot = await runner.slots.acquire() else {
-            stop(.interrupted)
-            return nil
-        }
-        defer { runner.slots.release(slot) }
-        do {
-            // Pickles are named after the input's line, which no other input shares.
-            return try await runner.run(
-                request, taskID: String(item.line), on: slot, inputs: configuration.inputs, waited: nil, logger: quiet
-            ).response
-        } catch let error as DurableWriteError {
-            stop(.outputError("the pickled result of line \(item.line) cannot be stored: \(error); rerun to resume"))
-        } catch {
-            stop(.interrupted)
-        }
-        return nil
+    /// The next chunk's size after one of `size` inputs took `elapsed`: what fits in
+    /// ``chunkTarget`` at that pace, at most double the last and ``maxChunk``.
+    static func nextSize(after size: Int, took elapsed: Duration) -> Int {
+        let perInput = elapsed / size
+        guard perInput > .zero else { return min(size * 2, maxChunk) }
+        let fits = Int(chunkTarget / perInput)
+        return max(1, min(fits, size * 2, maxChunk))
     }
 
-    /// The next input, nil once the run stops or the input ends.
-    private func take() -> BatchItem? {
-        feed.withLock { feed -> BatchItem? in
+    /// Up to `size` inputs that still need their results (others are counted as skipped), nil
+    /// once the run stops or the input ends.
+    private func take(_ size: Int) -> [BatchItem]? {
+        feed.withLock { feed -> [BatchItem]? in
             guard feed.end == nil else { return nil }
+            var chunk: [BatchItem] = []
+            chunk.reserveCapacity(size)
             do throws(BatchInputError) {
-                return try feed.reader.next()
+                while chunk.count < size, let item = try feed.reader.next() {
+                    if output.previous.done.contains(item.index) {
+                        progress.skipped()
+                    } else {
+                        chunk.append(item)
+                    }
+                }
             } catch {
                 feed.end = .inputError(error.message)
-                return nil
+                // What was read before the bad line is still answered.
             }
+            return chunk.isEmpty ? nil : chunk
         }
     }
 

@@ -63,6 +63,7 @@ public struct BatchSummary: Sendable, Codable {
         case .interrupted: (stopped, message) = ("interrupted", "interrupted: rerun the same command to resume")
         case .inputError(let reason): (stopped, message) = ("input_error", reason)
         case .outputError(let reason): (stopped, message) = ("output_error", reason)
+        case .workerError(let reason): (stopped, message) = ("worker_error", reason)
         }
         let seconds = progress.elapsed / .seconds(1)
         run = Run(

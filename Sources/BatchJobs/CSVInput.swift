@@ -3,30 +3,45 @@ import Foundation
 import JSONBytes
 import WorkerCore
 
-/// A CSV in the shape Launch's batch jobs read, parsed a row at a time by CSV.swift: a header
-/// row naming a `url` column (the input's location) or an `args` column (predict's keyword
-/// arguments as a JSON object), or both (each row fills one), and optionally an `id` column.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A CSV in the shape Launch's batch jobs read, parsed by CSV.swift a block of rows at a time
+/// (``CSVBlocks``): a header row naming a `url` column (the input's location) or an `args`
+/// column (predict's keyword arguments as a JSON object), or both (each row fills one), and
+/// optionally an `id` column.
 ///
 /// Lines are counted as rows, the header being line 1: a quoted field that holds a line break
 /// makes the file's own line numbers run ahead of them.
 public struct CSVInput: BatchInputReader {
-    /// CSV.swift's reader is a class that its parse mutates; this value owns the only reference.
-    private let reader: CSVReader
+    private let file: OwnedDescriptor
+    private var blocks: CSVBlocks
+    /// CSV.swift's reader of the current block; this value owns the only reference.
+    private var reader: CSVReader
     private let name: String
     private let columns: (url: Int?, args: Int?, id: Int?)
     private let returnPickled: Bool
     private var index = 0
+    /// Why the rows after the current block's cannot be read (text that is not UTF-8).
+    private var unreadable: BatchInputError?
 
-    /// Reads the CSV from `stream`, named `name` in errors; with `returnPickled`, every
-    /// request's output is pickled.
+    /// Reads the CSV from `fd` (closed when the last copy of this value goes), named `name` in
+    /// errors; with `returnPickled`, every request's output is pickled.
     ///
     /// - Throws: ``BatchInputError`` when there is no header row, or it names neither a `url`
-    ///   nor an `args` column.
-    public init(_ stream: InputStream, name: String, returnPickled: Bool) throws(BatchInputError) {
+    ///   nor an `args` column, or the file cannot be read.
+    public init(fd: Int32, name: String, returnPickled: Bool) throws(BatchInputError) {
+        file = OwnedDescriptor(fd)
+        blocks = CSVBlocks(fd: fd)
+        self.name = name
+        self.returnPickled = returnPickled
+        let (first, badText) = Self.text(of: try Self.read(&blocks, name: name), name: name, firstLine: 1)
+        unreadable = badText
         do {
-            reader = try CSVReader(stream: stream, hasHeaderRow: true)
+            reader = try CSVReader(string: first, hasHeaderRow: true)
         } catch {
-            throw BatchInputError("\(name): cannot read a CSV header row (\(error)): is the file empty?")
+            throw badText ?? BatchInputError("\(name): cannot read a CSV header row (\(error)): is the file empty?")
         }
         let header = (reader.headerRow ?? []).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         columns = (header.firstIndex(of: "url"), header.firstIndex(of: "args"), header.firstIndex(of: "id"))
@@ -35,15 +50,21 @@ public struct CSVInput: BatchInputReader {
                 "\(name): the header row (line 1) names neither a url nor an args column; it has: "
                     + header.joined(separator: ", "))
         }
-        self.name = name
-        self.returnPickled = returnPickled
     }
 
     public mutating func next() throws(BatchInputError) -> BatchItem? {
-        guard let row = reader.next() else {
-            guard let error = reader.error, let reason = Self.failure(error) else { return nil }
-            throw BatchInputError("\(name): cannot read line \(index + 2): \(reason)")
+        var row = reader.next()
+        while row == nil {
+            if let unreadable { throw unreadable }
+            guard let block = try Self.read(&blocks, name: name) else { return nil }
+            let text: String
+            (text, unreadable) = Self.text(of: block, name: name, firstLine: index + 2)
+            // Cannot throw: only a header row that cannot be read throws, and none is asked for.
+            guard let next = try? CSVReader(string: text, hasHeaderRow: false) else { return nil }
+            reader = next
+            row = reader.next()
         }
+        guard let row else { return nil }
         defer { index += 1 }
         let line = index + 2
         let field = { (column: Int?) -> String? in
@@ -53,6 +74,27 @@ public struct CSVInput: BatchInputReader {
         return BatchItem(
             index: index, line: line, id: field(columns.id) ?? String(index + 1),
             request: request(url: field(columns.url), args: field(columns.args), line: line))
+    }
+
+    private static func read(_ blocks: inout CSVBlocks, name: String) throws(BatchInputError) -> ArraySlice<UInt8>? {
+        do throws(CSVReadError) {
+            return try blocks.next()
+        } catch {
+            throw BatchInputError("\(name): cannot read it: \(String(cString: strerror(error.errno)))")
+        }
+    }
+
+    /// `block` as text; when some of it is not UTF-8, the lines before the first that is not,
+    /// and the error naming that line (counted from `firstLine`).
+    private static func text(of block: ArraySlice<UInt8>?, name: String, firstLine: Int) -> (
+        String, BatchInputError?
+    ) {
+        guard let block else { return ("", nil) }
+        if let text = String(validating: block, as: UTF8.self) { return (text, nil) }
+        let lines = block.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let bad = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+        let valid = lines[..<bad].map { String(decoding: $0, as: UTF8.self) + "\n" }.joined()
+        return (valid, BatchInputError("\(name): cannot read line \(firstLine + bad): the text is not UTF-8"))
     }
 
     private func request(url: String?, args: String?, line: Int) -> Result<PredictRequest, BadRow> {
@@ -65,10 +107,14 @@ public struct CSVInput: BatchInputReader {
         case (.some(let url), .none):
             body = "{\"url\":\(JSONText.quote(url)),\"return_pickled\":\(returnPickled)}"
         case (.none, .some(let args)):
-            body = "{\"args\":\(args),\"return_pickled\":\(returnPickled)}"
             guard JSONValidator.firstInvalidByte(in: Array(args.utf8)) == nil else {
                 return .failure(BadRow(line: line, "args is not valid JSON: \(args.prefix(200))"))
             }
+            // A plain object is what the body below decodes to: no need to build and read it.
+            if args.utf8.first == UInt8(ascii: "{"), args.utf8.last == UInt8(ascii: "}") {
+                return .success(PredictRequest(input: .args(json: args), returnPickled: returnPickled))
+            }
+            body = "{\"args\":\(args),\"return_pickled\":\(returnPickled)}"
         }
         do {
             return .success(try PredictRequest(json: Array(body.utf8)))
@@ -76,16 +122,17 @@ public struct CSVInput: BatchInputReader {
             return .failure(BadRow(line: line, error.reason))
         }
     }
+}
 
-    /// What went wrong when CSV.swift's reader stopped with `error`, nil at the end of the input
-    /// (which it records as `cannotReadFile`).
-    private static func failure(_ error: any Error) -> String? {
-        switch error as? CSVError {
-        case .cannotReadFile: nil
-        case .unicodeDecoding: "the text is not UTF-8"
-        case .streamErrorHasOccurred(let error): error.localizedDescription
-        case .some(let error): "\(error)"
-        case .none: "\(error)"
-        }
+/// A file descriptor closed when the last reference goes.
+final class OwnedDescriptor: Sendable {
+    let fd: Int32
+
+    init(_ fd: Int32) {
+        self.fd = fd
+    }
+
+    deinit {
+        close(fd)
     }
 }

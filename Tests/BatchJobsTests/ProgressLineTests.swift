@@ -24,7 +24,7 @@ struct ProgressLineTests {
     @Test("counters count; an hour or more of ETA shows hours")
     func counters() {
         let progress = BatchProgress(total: 1_000_000, previouslyDone: 0, previouslyFailed: 0, start: .now)
-        progress.finished(failed: true)
+        progress.finished([true])
         progress.skipped()
         let snapshot = progress.snapshot(at: progress.start + .seconds(1))
         #expect(snapshot.done == 1 && snapshot.failed == 1 && snapshot.skipped == 1)

@@ -1,10 +1,16 @@
 """Running one request against a loaded predict callable (bundle contract, sections 3-4)."""
 
 import json
+import traceback
 from collections.abc import Callable
+from json import encoder as _json_encoder
 from typing import Any
 
 import cloudpickle
+
+# What `json.loads` and `json.dumps` run for one value, taken once (see run_args_chunk).
+_scan_json = json.JSONDecoder().scan_once
+_encode_json_str = _json_encoder.encode_basestring_ascii
 
 
 class ResultNotJSONSerializable(TypeError):
@@ -70,6 +76,61 @@ def run_request(
             f"the output of predict (type {type(output).__name__}) cannot be encoded as "
             f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
         ) from None
+
+
+def run_args_chunk(predict: Callable[..., Any], args_texts: list[str]) -> tuple[list[str], list[int]]:
+    """Call ``predict(**args)`` for each JSON object in ``args_texts`` and serialise each output
+    as ``json.dumps`` does: what ``run_request(predict, text, None, None, False)`` gives for each,
+    in one call for many inputs (``launch-worker batch``), so that the worker takes the GIL once
+    per chunk rather than once per input.
+
+    Each text must be a valid JSON object (the worker checked it): it is decoded by the scanner
+    ``json.loads`` itself ends in, and outputs are encoded by the C encoder ``json.dumps`` builds
+    for each call (built once here, as ``json.dumps`` with its defaults would build it), so the
+    results are the same text.
+
+    Returns the results in order, and the positions whose result is a failure: there the text is
+    the formatted traceback (as the worker formats any exception a predict raises, and
+    ``ResultNotJSONSerializable`` for an output JSON cannot encode).
+    """
+    results: list[str] = []
+    failed: list[int] = []
+    markers: dict[int, Any] = {}
+    encode = _make_json_encoder(markers)
+    for position, text in enumerate(args_texts):
+        try:
+            output = predict(**_scan_json(text, 0)[0])
+            try:
+                if isinstance(output, str):
+                    results.append(_encode_json_str(output))
+                else:
+                    results.append("".join(encode(output, 0)))
+            except (TypeError, ValueError) as err:
+                markers.clear()  # an encoding that failed half way leaves its containers there
+                raise ResultNotJSONSerializable(
+                    f"the output of predict (type {type(output).__name__}) cannot be encoded as "
+                    f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
+                ) from None
+        except BaseException as err:  # noqa: BLE001 - each input's failure is its own answer
+            results.append("".join(traceback.format_exception(err)))
+            failed.append(position)
+    return results, failed
+
+
+def _make_json_encoder(markers: dict[int, Any]) -> Callable[[Any, int], Any]:
+    """The C encoder that ``json.dumps(output)`` (every option at its default) builds and calls."""
+    default = json.JSONEncoder()
+    return _json_encoder.c_make_encoder(
+        markers,
+        default.default,
+        _encode_json_str,
+        default.indent,
+        default.key_separator,
+        default.item_separator,
+        default.sort_keys,
+        default.skipkeys,
+        default.allow_nan,
+    )
 
 
 def _call_with_pickled_inputs(predict: Callable[..., Any], call_pickle: bytes) -> Any:

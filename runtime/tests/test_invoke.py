@@ -9,7 +9,7 @@ import pytest
 import bundle_code
 import launch_worker
 from launch_worker import ResultNotJSONSerializable, TaskTimedOut
-from launch_worker.invoke import run_request
+from launch_worker.invoke import run_args_chunk, run_request
 
 
 def test_args_call_predict_with_keywords():
@@ -99,3 +99,38 @@ def test_task_timed_out_gets_past_except_exception():
 
     with pytest.raises(TaskTimedOut, match="timed out after 1 s"):
         run_request(predict, "{}", None, None, False)
+
+
+_OUTPUTS = [1, "h\u00e9llo\u2028\"x", 1.5, 1e16, float("nan"), float("-inf"), None, True, [1, {"a": [2.5, None]}],
+            {"b": 1, 2: 3, None: 4, 1.5: 5, True: 6}, (1, 2), 10**30, "", {"\U0001f600": "\U0001f600"}]
+
+
+def _output_number(i):
+    return _OUTPUTS[i]
+
+
+def test_run_args_chunk_gives_what_run_request_gives_for_each():
+    texts = [json.dumps({"i": i}) for i in range(len(_OUTPUTS))]
+    results, failed = run_args_chunk(_output_number, texts)
+    assert failed == []
+    assert results == [run_request(_output_number, text, None, None, False) for text in texts]
+
+
+def test_run_args_chunk_answers_each_failure_with_its_traceback_and_goes_on():
+    circular = []
+    circular.append(circular)
+
+    def predict(x):
+        if x == 3:
+            return 1 // 0
+        return [{1}, circular, x, None, x][x]
+
+    results, failed = run_args_chunk(predict, [json.dumps({"x": x}) for x in range(5)] + ['{"y": 1}'])
+    assert failed == [0, 1, 3, 5]
+    assert "ResultNotJSONSerializable: the output of predict (type set)" in results[0]
+    assert "Circular reference detected" in results[1]
+    assert results[2] == "2"
+    assert results[3].startswith("Traceback (most recent call last):")
+    assert results[3].rstrip().endswith("ZeroDivisionError: integer division or modulo by zero")
+    assert results[4] == "4"
+    assert "TypeError" in results[5] and "'y'" in results[5]

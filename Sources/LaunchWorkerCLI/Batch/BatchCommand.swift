@@ -22,16 +22,20 @@ struct BatchCommand: AsyncParsableCommand {
             finished and runs the rest; each input ends with exactly one line. A changed input or bundle is \
             refused unless --restart.
 
+            With --processes P, P worker processes (each its own interpreter) run the inputs; this process \
+            reads the input and writes the output folder, so resuming works the same way.
+
             With --queue, the inputs become tasks on a spool or a Celery queue on Redis, and workers anywhere \
             (launch-worker serve --queue ...) run them; the bundle is theirs, so leave BUNDLE out.
 
             Exit status: 0 when every input succeeded, 1 when some failed (or --max-failures stopped the \
-            batch), 2 on a usage error, an input that cannot be read or an output folder that cannot be used, \
-            130 when interrupted.
+            batch, or a worker process of --processes died), 2 on a usage error, an input that cannot be \
+            read or an output folder that cannot be used, 130 when interrupted.
 
             Examples:
               launch-worker batch sample-bundles/dist/arithmetic --input rows.csv --output out/
               cat requests.jsonl | launch-worker batch my-bundle --input - --output out/ --per-worker 4
+              launch-worker batch my-bundle --input rows.csv --output out/ --processes 8
               launch-worker batch --queue 'redis://broker:6379/0?queue=scores' --input rows.csv --output out/
             """
     )
@@ -60,10 +64,14 @@ struct BatchCommand: AsyncParsableCommand {
         if queueOptions.queue != nil, bundle != nil {
             throw ValidationError("with --queue the workers serving it load the bundle: leave BUNDLE out")
         }
+        if queueOptions.queue != nil, options.processes > 1 {
+            throw ValidationError("with --queue the workers serving it are the processes: leave --processes out")
+        }
     }
 
     func run() async throws {
         let logger = runtime.makeLogger()
+        if options.batchWorkerIndex != nil { try await runAsWorkerProcess(logger: logger) }
         let inputFile: BatchInputFile
         let digest: FileDigest?
         do {
@@ -86,23 +94,53 @@ struct BatchCommand: AsyncParsableCommand {
             let end = await drive(run.run, interrupt: run.interrupt, progress, folder, logger)
             finish(end, progress: progress, folder: folder, manifest: manifest, environment: environment(), logger)
         }
+        if options.processes > 1 {
+            let resolved = try await BundleSession.resolve(bundle, options: runtime.bundleSource, logger: logger)
+            let manifest = BatchManifest(
+                input: inputDescription, bundle: try bundleDescription(resolved.directory),
+                returnPickled: options.returnPickled, queue: nil)
+            let (folder, reader) = try open(manifest, inputFile)
+            let answering = try await ProcessAnswering.start(
+                count: options.processes, perWorker: options.perWorker, arguments: CommandLine.arguments)
+            let (end, progress) = await runHere(answering, reader, folder, inputFile, digest, logger)
+            var facts = environment()
+            facts["python_env"] = try? runtime.locateEnvironment().root.path
+            finish(end, progress: progress, folder: folder, manifest: manifest, environment: facts, logger)
+        }
         let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
         defer { session.close() }
         let manifest = BatchManifest(
-            input: inputDescription, bundle: try bundleDescription(session), returnPickled: options.returnPickled,
-            queue: nil)
+            input: inputDescription, bundle: try bundleDescription(session.bundle.bundle),
+            returnPickled: options.returnPickled, queue: nil)
         let (folder, reader) = try open(manifest, inputFile)
         let runner = try await makeRunner(session, results: folder.picklesFolder, logger: logger)
-        let progress = makeProgress(inputFile, digest, folder, logger: logger)
-        let run = BatchRun(
-            runner: runner, reader: reader, output: folder,
-            configuration: .init(maxFailures: options.maxFailures, inputs: download.localProducers),
-            progress: progress)
-        let end = await drive(run.run, interrupt: run.interrupt, progress, folder, logger)
+        let answering = SlotAnswering(runner: runner, inputs: download.localProducers)
+        let (end, progress) = await runHere(answering, reader, folder, inputFile, digest, logger)
         session.close()
         var facts = environment()
         facts["python_env"] = try? runtime.locateEnvironment().root.path
         finish(end, progress: progress, folder: folder, manifest: manifest, environment: facts, logger)
+    }
+
+    /// Runs the batch's inputs through `answering` (this process's slots or worker processes).
+    private func runHere(
+        _ answering: any BatchAnswering, _ reader: sending any BatchInputReader, _ folder: BatchOutput,
+        _ inputFile: BatchInputFile, _ digest: FileDigest?, _ logger: Logger
+    ) async -> (end: BatchRun.End, progress: BatchProgress) {
+        let progress = makeProgress(inputFile, digest, folder, logger: logger)
+        let run = BatchRun(
+            answering: answering, reader: reader, output: folder,
+            configuration: .init(maxFailures: options.maxFailures), progress: progress)
+        return (await drive(run.run, interrupt: run.interrupt, progress, folder, logger), progress)
+    }
+
+    /// A worker process of `--processes` (``BatchWorkerLoop``): loads the bundle, then answers
+    /// the chunks its batch sends until the batch ends.
+    private func runAsWorkerProcess(logger: Logger) async throws -> Never {
+        let session = try await BundleSession.open(bundle, runtime: runtime, logger: logger)
+        let pickles = URL(filePath: output).appending(path: BatchOutput.Name.pickles)
+        let runner = try await makeRunner(session, results: pickles, logger: logger)
+        await BatchWorkerLoop.serve(SlotAnswering(runner: runner, inputs: download.localProducers))
     }
 
     /// The output folder for `manifest`, and a reader of the input from its start.
@@ -169,6 +207,9 @@ struct BatchCommand: AsyncParsableCommand {
         case .finished: Foundation.exit(summary.byStatus["FAILURE", default: 0] == 0 ? 0 : 1)
         case .maxFailures: Foundation.exit(1)
         case .interrupted: Foundation.exit(130)
+        case .workerError(let message):
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            Foundation.exit(1)
         case .inputError(let message), .outputError(let message):
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             Foundation.exit(2)
@@ -196,8 +237,7 @@ struct BatchCommand: AsyncParsableCommand {
             metrics: WorkerMetrics(), configuration: configuration)
     }
 
-    private func bundleDescription(_ session: BundleSession) throws(CLIError) -> BatchManifest.Bundle {
-        let directory = session.bundle.bundle
+    private func bundleDescription(_ directory: BundleDirectory) throws(CLIError) -> BatchManifest.Bundle {
         do throws(BatchInputError) {
             let digest = try FileDigest.of([
                 directory.folder.appending(path: BundleDirectory.metadataName).path, directory.artifact.path,
@@ -219,6 +259,7 @@ struct BatchCommand: AsyncParsableCommand {
         } else {
             facts["python"] = PythonEnvironment.linkedVersion
             facts["per_worker"] = String(options.perWorker)
+            facts["processes"] = String(options.processes)
             facts["task_timeout_s"] = options.taskTimeout.map { String($0) }
         }
         return facts

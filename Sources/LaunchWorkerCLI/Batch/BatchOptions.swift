@@ -5,6 +5,14 @@ struct BatchOptions: ParsableArguments {
     @Option(help: "How many inputs run at once (Launch's per_worker), each on its own Python thread.")
     var perWorker = 1
 
+    @Option(
+        help: ArgumentHelp(
+            "Run the inputs in this many worker processes, each with its own interpreter and --per-worker slots; "
+                + "this process reads the input and writes the output folder."))
+    var processes = 1
+
+    @Option(help: .private) var batchWorkerIndex: Int?
+
     @Option(help: ArgumentHelp("Interrupt an input running longer, answering FAILURE.", valueName: "SECONDS"))
     var taskTimeout: Double?
 
@@ -31,6 +39,7 @@ struct BatchOptions: ParsableArguments {
 
     func validate() throws {
         guard perWorker >= 1 else { throw ValidationError("--per-worker must be at least 1") }
+        guard processes >= 1 else { throw ValidationError("--processes must be at least 1") }
         guard (taskTimeout ?? 1) > 0, progressInterval > 0, drainTimeout >= 0 else {
             throw ValidationError(
                 "--task-timeout and --progress-interval must be positive, --drain-timeout not negative")

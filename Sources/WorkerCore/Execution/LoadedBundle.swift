@@ -17,15 +17,17 @@ public final class LoadedBundle: Sendable {
     public let timeoutException: PythonHandle
     private let predict: PythonHandle
     private let runRequest: PythonHandle
+    private let runArgsChunk: PythonHandle
 
     private init(
         bundle: BundleDirectory, loadDuration: Duration, predict: PythonHandle, runRequest: PythonHandle,
-        timeoutException: PythonHandle
+        runArgsChunk: PythonHandle, timeoutException: PythonHandle
     ) {
         self.bundle = bundle
         self.loadDuration = loadDuration
         self.predict = predict
         self.runRequest = runRequest
+        self.runArgsChunk = runArgsChunk
         self.timeoutException = timeoutException
     }
 
@@ -44,7 +46,7 @@ public final class LoadedBundle: Sendable {
         let metadata = bundle.metadata
         let artifact = bundle.artifact.path
         do {
-            let (predict, runRequest, timeoutException) = try await thread.run { gil in
+            let (predict, runRequest, runArgsChunk, timeoutException) = try await thread.run { gil in
                 let loader = try gil.importModule("launch_worker.loader").attribute("load_bundle")
                 let predict = try loader.call(
                     gil.string(metadata.packagingType.rawValue),
@@ -57,12 +59,13 @@ public final class LoadedBundle: Sendable {
                 return (
                     PythonHandle(predict, droppedOn: thread),
                     PythonHandle(try invoke.attribute("run_request"), droppedOn: thread),
+                    PythonHandle(try invoke.attribute("run_args_chunk"), droppedOn: thread),
                     PythonHandle(try invoke.attribute("TaskTimedOut"), droppedOn: thread)
                 )
             }
             return LoadedBundle(
                 bundle: bundle, loadDuration: clock.now - start, predict: predict, runRequest: runRequest,
-                timeoutException: timeoutException)
+                runArgsChunk: runArgsChunk, timeoutException: timeoutException)
         } catch let error as PythonError {
             throw BundleLoadError(bundle: bundle.folder.path, python: error)
         } catch {
@@ -98,6 +101,38 @@ public final class LoadedBundle: Sendable {
                 traceback: "run_request returned neither str nor bytes")
         }
     }
+
+    /// Calls predict with each of `argsJSON` (JSON objects: keyword arguments) on one of `threads`, with
+    /// the GIL held once for them all (`launch_worker.invoke.run_args_chunk`), and encodes each
+    /// output as JSON text, the same text ``call(_:pickled:on:started:)`` gives for each.
+    ///
+    /// - Throws: ``PythonError`` when the call itself fails (not a predict: each predict's
+    ///   failure is its own ``ArgsOutcome``); `CancellationError` as ``call(_:pickled:on:started:)``.
+    public func callArgs(_ argsJSON: [String], on threads: PythonThreads) async throws -> [ArgsOutcome] {
+        let predict = self.predict
+        let runArgsChunk = self.runArgsChunk
+        return try await threads.run { gil in
+            let answer = try runArgsChunk.object(gil).call(predict.object(gil), gil.stringList(argsJSON))
+            let texts = try answer.item(0)
+            let failedList = try answer.item(1)
+            var failed = Set<Int>()
+            for position in 0..<(try failedList.count()) {
+                if let index = try failedList.item(position).intValue() { failed.insert(index) }
+            }
+            return try (0..<texts.count()).map { index throws(PythonError) in
+                let text = try texts.item(index).stringValue() ?? ""
+                return failed.contains(index) ? .failure(traceback: text) : .json(text)
+            }
+        }
+    }
+}
+
+/// What one input of ``LoadedBundle/callArgs(_:on:)`` came to.
+public enum ArgsOutcome: Sendable, Equatable {
+    /// predict's output, as `json.dumps` writes it.
+    case json(String)
+    /// predict raised, or its output cannot be encoded: the formatted traceback.
+    case failure(traceback: String)
 }
 
 /// What predict is called with, once any file the request names has been read.

@@ -8,7 +8,7 @@ import Synchronization
 /// overlap on as many threads as there are slots. A timeout interrupts the slot's own predict
 /// by raising the runtime's `TaskTimedOut` in the job that runs it, from the interpreter's main
 /// thread.
-public final class PythonSlot: Slot {
+public final class PythonSlot: ArgsChunkPredicting {
     public let name: String
     /// The threads the slot's predicts run on, shared with the worker's other slots.
     public let threads: PythonThreads
@@ -47,6 +47,14 @@ public final class PythonSlot: Slot {
             return try await bundle.call(input, pickled: pickled, on: threads) { job in
                 self.runningJob.withLock { $0 = job }
             }
+        } catch let error as PythonError {
+            throw PredictFailure(traceback: error.traceback)
+        }
+    }
+
+    public func predictArgs(_ argsJSON: [String]) async throws -> [ArgsOutcome] {
+        do {
+            return try await bundle.callArgs(argsJSON, on: threads)
         } catch let error as PythonError {
             throw PredictFailure(traceback: error.traceback)
         }

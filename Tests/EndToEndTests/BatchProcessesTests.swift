@@ -1,0 +1,94 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("launch-worker batch --processes")
+struct BatchProcessesTests {
+    @Test("--processes 2: every id exactly once, answered by two worker processes")
+    func twoProcesses() async throws {
+        let folder = try BatchFolder.make()
+        var text = "id,args\n"
+        for row in 0..<2000 { text += "row-\(row),\"{\"\"x\"\": \(row)}\"\n" }
+        let input = try batchInput("rows.csv", text)
+        let outcome = try await launchWorker([
+            "batch", try await FixtureBundles.path("whoami"), "--input", input.path, "--output", folder.url.path,
+            "--processes", "2",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        try expectEachOnce(folder, ids: (0..<2000).map { "row-\($0)" })
+        let pids = try folder.results().map { line in
+            let result = try #require(line["result"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any])
+            return try #require(object["pid"] as? Int)
+        }
+        #expect(Set(pids).count == 2, "pids seen: \(Set(pids))")
+        #expect(!Set(pids).contains(Int(getpid())))
+        #expect(try folder.summary()["environment"].flatMap { ($0 as? [String: Any])?["processes"] as? String } == "2")
+    }
+
+    @Test("kill -9 of the whole batch (its worker processes too), then the same command: every id exactly once")
+    func killedThenResumed() async throws {
+        let folder = try BatchFolder.make()
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open")
+        let input = try gatedCSV(count: 600, gatedRow: 40, gate: gate)
+        let arguments = [
+            "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output", folder.url.path,
+            "--processes", "2",
+        ]
+        let first = try LaunchedProcess(Checkout.executable, arguments)
+        // Row 40 holds one worker process until the gate opens, so the batch cannot end first.
+        try await eventually("the batch is well past the held row") { folder.resultCount() >= 100 }
+        let workers = children(of: first.pid)
+        #expect(workers.count == 2, "\(first.stderr())")
+        first.send(SIGKILL)
+        for worker in workers { kill(worker, SIGKILL) }
+        #expect(await first.exitStatus() == SIGKILL)
+        #expect(folder.resultCount() < 600)
+        try Data().write(to: gate)
+        let again = try await launchWorker(arguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("resuming:"))
+        try expectEachOnce(folder, ids: (0..<600).map { "row-\($0)" })
+        #expect(try folder.byStatus() == ["SUCCESS": 600])
+    }
+
+    @Test("kill -9 of the batch alone: its worker processes end with it")
+    func workersEndWithTheBatch() async throws {
+        let folder = try BatchFolder.make()
+        let gate = try Checkout.temporaryFolder("gate").appending(path: "open")
+        let input = try gatedCSV(count: 50, gatedRow: 0, gate: gate)
+        let batch = try LaunchedProcess(
+            Checkout.executable,
+            [
+                "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output",
+                folder.url.path, "--processes", "2",
+            ])
+        try await eventually("the batch is past the rows not held") { folder.resultCount() >= 40 }
+        let workers = children(of: batch.pid)
+        #expect(workers.count == 2, "\(batch.stderr())")
+        batch.send(SIGKILL)
+        #expect(await batch.exitStatus() == SIGKILL)
+        try await eventually("the worker processes are gone") { !workers.contains(where: isRunning) }
+    }
+
+    @Test("a worker process that dies stops the batch (exit 1), saying which and to rerun")
+    func workerDied() async throws {
+        let folder = try BatchFolder.make()
+        let input = try batchInput(
+            "rows.jsonl",
+            (0..<20).map { #"{"args": {"x": \#($0 == 7 ? "\"crash\"" : "\($0)")}}"# }.joined(separator: "\n"))
+        let arguments = [
+            "batch", try await FixtureBundles.path("segfault-on"), "--input", input.path, "--output", folder.url.path,
+            "--processes", "2",
+        ]
+        let crashed = try await launchWorker(arguments)
+        #expect(crashed.status == 1, "\(crashed.stderr)")
+        #expect(crashed.stderr.contains("batch worker process"), "\(crashed.stderr)")
+        #expect(crashed.stderr.contains("rerun the same command to resume"))
+        #expect(try folder.summary()["stopped"] as? String == "worker_error")
+    }
+}
