@@ -202,6 +202,20 @@ struct ProcessPoolTests {
         }
     }
 
+    @Test("a test that lets go of a pool without stopping it leaves no process of it running")
+    func droppedPoolIsKilled() async throws {
+        var pids: [pid_t] = []
+        do {
+            let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
+            let pool = PoolProcess(process: worker.process)
+            try await eventually("both worker processes started") { pool.current.count == 2 }
+            pids = [worker.process.pid] + pool.current.values
+        }
+        for pid in pids {
+            try await eventually("process \(pid) is gone") { kill(pid, 0) != 0 }
+        }
+    }
+
     @Test("--processes 1 is one process, as before: no supervisor, its own pid in the ready file")
     func single() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "1"])
