@@ -202,6 +202,21 @@ struct ProcessPoolTests {
         }
     }
 
+    @Test("kept-alive connections opened at once are spread over the worker processes")
+    func connectionsSpread() async throws {
+        let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
+        let pool = PoolProcess(process: worker.process)
+        try await eventually("both worker processes are ready") {
+            try await worker.send("GET", "/metrics").body.contains(#"launch_worker_pool_processes{state="ready"} 2"#)
+        }
+        let responses = try await RawHTTP.openedAtOnce(
+            worker.address, count: 8, RawHTTP.request("POST", "/predict", body: #"{"args": {"x": 1}}"#))
+        #expect(responses.allSatisfy { $0.status == 200 }, "\(responses.map(\.body))")
+        let pids = Set(responses.compactMap { Self.result($0)["pid"] as? Int })
+        #expect(pids == Set(pool.current.values.map(Int.init)), "answered by \(pids)")
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a test that lets go of a pool without stopping it leaves no process of it running")
     func droppedPoolIsKilled() async throws {
         var pids: [pid_t] = []
