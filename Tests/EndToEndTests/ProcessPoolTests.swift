@@ -24,6 +24,16 @@ struct PoolProcess {
         Dictionary(started.map { ($0.place, $0.pid) }, uniquingKeysWith: { $1 })
     }
 
+    /// Waits until `count` worker processes of `worker`'s pool are ready (its gauge in
+    /// `/metrics`): the pool's ready file needs only one, and while none is, the supervisor
+    /// answers 503 itself.
+    static func allReady(_ worker: HTTPWorker, _ count: Int) async throws {
+        try await eventually("\(count) worker processes are ready") {
+            try await worker.send("GET", "/metrics").body.contains(
+                #"launch_worker_pool_processes{state="ready"} \#(count)"#)
+        }
+    }
+
     /// How many times the log says a worker process died.
     var deaths: Int { process.stderr().components(separatedBy: "worker process died").count - 1 }
 
@@ -107,6 +117,7 @@ struct ProcessPoolTests {
     func killedUnderHTTPLoad() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
         let pool = PoolProcess(process: worker.process)
+        try await PoolProcess.allReady(worker, 2)
         let victim = try #require(pool.current[0])
         // Each request is answered once: by the survivor (or the replacement), or, for one the
         // killed process had taken, never (its connection closes unanswered).
@@ -119,7 +130,7 @@ struct ProcessPoolTests {
             if round == 2 { kill(victim, SIGKILL) }
             for outcome in try await outcomes {
                 if let outcome {
-                    #expect(outcome.status == 200)
+                    #expect(outcome.status == 200, "\(outcome.body)")
                     answered += 1
                 } else {
                     lost += 1
@@ -206,9 +217,7 @@ struct ProcessPoolTests {
     func connectionsSpread() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
         let pool = PoolProcess(process: worker.process)
-        try await eventually("both worker processes are ready") {
-            try await worker.send("GET", "/metrics").body.contains(#"launch_worker_pool_processes{state="ready"} 2"#)
-        }
+        try await PoolProcess.allReady(worker, 2)
         let responses = try await RawHTTP.openedAtOnce(
             worker.address, count: 8, RawHTTP.request("POST", "/predict", body: #"{"args": {"x": 1}}"#))
         #expect(responses.allSatisfy { $0.status == 200 }, "\(responses.map(\.body))")
