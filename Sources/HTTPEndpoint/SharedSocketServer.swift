@@ -27,6 +27,8 @@ struct SharedSocketServer: Service {
     let channel: HTTP1Channel
     /// Whether to take a connection now, given how many this process has open.
     let readiness: @Sendable (Int) -> SharedSocketAcceptor.Readiness
+    /// How many event-loop threads serve the connections (nil: NIO's shared group).
+    let eventLoopThreads: Int?
     /// Called once the server accepts, with the port it accepts on (TCP).
     let onServerRunning: @Sendable (Int?) async -> Void
     let logger: Logger
@@ -52,6 +54,8 @@ struct SharedSocketServer: Service {
     }
 
     func run() async throws {
+        let ownLoops = eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+        let loops: any EventLoopGroup = ownLoops ?? MultiThreadedEventLoopGroup.singleton
         let open = OpenConnections()
         let acceptor = SharedSocketAcceptor(
             descriptor: descriptor, readiness: { [readiness] in readiness(open.count) }, accepted: open.accepted)
@@ -60,20 +64,22 @@ struct SharedSocketServer: Service {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await connection in connections {
-                    group.addTask { await serve(connection, open: open) }
+                    group.addTask { await serve(connection, on: loops, open: open) }
                 }
             }
         } onGracefulShutdown: {
             acceptor.stop()
             open.quiesce()
         }
+        // Every connection has closed.
+        try? await ownLoops?.shutdownGracefully()
     }
 
     /// Answers the requests on one accepted connection until it closes.
-    private func serve(_ connection: Int32, open: OpenConnections) async {
+    private func serve(_ connection: Int32, on loops: any EventLoopGroup, open: OpenConnections) async {
         let value: HTTP1Channel.Value
         do {
-            value = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            value = try await ClientBootstrap(group: loops)
                 .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(connection) { [channel, logger] in channel.setup(channel: $0, logger: logger) }
         } catch {

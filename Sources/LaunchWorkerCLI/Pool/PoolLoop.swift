@@ -85,6 +85,7 @@ final class PoolLoop: @unchecked Sendable {
         let readyFile = "\(folder)/worker-\(index)-\(places[index].generation).ready"
         var environment = plan.environment(index)
         environment[PoolMember.folderVariable] = folder
+        environment[PoolMember.sizeVariable] = String(plan.processes)
         if let maxTasks = plan.maxTasksPerProcess {
             environment[PoolMember.maxTasksVariable] = String(maxTasks)
             environment[PoolMember.recycleFileVariable] = readyFile + ".recycle"
