@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+import WorkerCore
 
 /// Every route of the endpoint, in Hummingbird's router: `GET /healthz` and `/healthcheck`
 /// (alive), `/readyz` (ready), `/metrics` (Prometheus text), and `POST /predict` for the requests
@@ -22,8 +23,14 @@ extension PredictEndpoint {
         return router
     }
 
+    /// `/readyz`. A pool's draining process, which still answers on the connections it holds,
+    /// answers for the pool there, as the process a new connection reaches does: ready while a
+    /// sibling is.
     private func readyz() -> Answer {
         let state = readiness.current
+        if state == .draining, configuration.sharedSocket != nil, (configuration.poolMetrics?.readyProcesses ?? 0) > 0 {
+            return Answer(200, detail: Readiness.State.ready.rawValue)
+        }
         return Answer(state == .ready ? 200 : 503, detail: state.rawValue)
     }
 

@@ -48,6 +48,9 @@ public struct HTTPServer: Service {
         public var sharedSocket: Int32?
         /// In a pool, how `/metrics` labels this process and where the pool's series are.
         public var poolMetrics: PoolMetrics?
+        /// In a pool, how many event-loop threads serve the connections (the process's share of
+        /// the cores); nil: NIO's shared group, one thread per core.
+        public var eventLoopThreads: Int?
 
         /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot, 10 s for a
         /// head, 60 s for a body, 75 s between requests.
@@ -83,7 +86,8 @@ public struct HTTPServer: Service {
                 channel: SharedSocketServer.channel(
                     router: endpoint.router(), configuration: channelConfiguration, serverName: Self.serverName,
                     logger: logger),
-                readiness: endpoint.acceptance(openConnections:), onServerRunning: onServerRunning, logger: logger)
+                readiness: endpoint.acceptance(openConnections:), eventLoopThreads: configuration.eventLoopThreads,
+                onServerRunning: onServerRunning, logger: logger)
             return
         }
         if case .unix(let path) = address {

@@ -35,6 +35,15 @@ public struct PoolMetrics: Sendable {
         return merged.text
     }
 
+    /// How many of the pool's worker processes are ready, from the gauges' file the supervisor
+    /// keeps (at most a tick old); nil when it cannot be read.
+    var readyProcesses: Int? {
+        guard let gauges = try? String(contentsOfFile: "\(folder)/pool.prom", encoding: .utf8) else { return nil }
+        let sample = #"launch_worker_pool_processes{state="ready"} "#
+        guard let line = gauges.split(separator: "\n").first(where: { $0.hasPrefix(sample) }) else { return nil }
+        return Int(line.dropFirst(sample.count))
+    }
+
     /// Leaves this process's labelled series for its siblings.
     public func publish(_ own: String) {
         try? Data(labelled(own).utf8).write(to: URL(filePath: "\(folder)/\(ownFile)"), options: .atomic)

@@ -16,6 +16,13 @@ import NIOHTTPTypes
 /// arrives after it waits here (reads stop while it waits). Graceful shutdown's quiesce event
 /// and a half-closed input wait likewise, so an answer in flight is written before the
 /// connection closes.
+///
+/// In a pool's worker process (``PredictEndpoint/idleGraceOnQuiesce``), a quiesce that finds the
+/// connection idle does not close it at once: a kept-alive client has often sent its next request
+/// already, and closing would fail it although a sibling process could have served it. The
+/// connection waits that grace for a request; one that arrives is answered with
+/// `Connection: close` (the client reconnects, to a sibling), and the connection closes only when
+/// none came.
 final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -57,6 +64,9 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var passedOn = 0
     private var readHeld = false
     private var quiesceHeld = false
+    /// Whether the quiesce went on to Hummingbird, which closes the connection once its last
+    /// response is written: that response says `Connection: close`.
+    private var quiesceForwarded = false
     private var draining = false
 
     /// The handler's place in the pipeline, while it is there: where answers from predict
@@ -89,6 +99,12 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, state == .reading || state == .answering || !held.isEmpty {
             quiesceHeld = true
+        } else if event is ChannelShouldQuiesceEvent, state == .idle, passedOn == 0,
+            let grace = endpoint.idleGraceOnQuiesce
+        {
+            quiesceHeld = true
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: grace) { handler.value.closeIfStillIdle() }
         } else if state == .answering || !held.isEmpty {
             held.append(.event(event))
         } else {
@@ -122,10 +138,19 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    /// A response from Hummingbird: its end answers one of the requests passed on.
+    /// A response from Hummingbird: its end answers one of the requests passed on. The last one
+    /// before Hummingbird closes a quiesced connection says so.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), passedOn > 0 { passedOn -= 1 }
-        context.write(data, promise: promise)
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where quiesceForwarded && passedOn == 1 && held.isEmpty && state != .reading:
+            head.headerFields[.connection] = "close"
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .end:
+            if passedOn > 0 { passedOn -= 1 }
+            context.write(data, promise: promise)
+        default:
+            context.write(data, promise: promise)
+        }
     }
 
     // MARK: Requests
@@ -145,6 +170,8 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             passedOn += 1
             state = .passing
             context.fireChannelRead(wrapInboundOut(part))
+            // Held for a grace, the quiesce goes on with the request: Hummingbird closes after it.
+            releaseQuiesce(context)
         case (.passing, .end):
             state = .idle
             context.fireChannelRead(wrapInboundOut(part))
@@ -163,7 +190,14 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func handle(event: Any, _ context: ChannelHandlerContext) {
         // An input closed before the body ended leaves the request unanswerable.
         if state == .reading, case .inputClosed? = event as? ChannelEvent { close() }
+        if event is ChannelShouldQuiesceEvent { quiesceForwarded = true }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Ends an idle connection's grace after a quiesce: closes it unless a request came.
+    private func closeIfStillIdle() {
+        guard let context, quiesceHeld, state == .idle, held.isEmpty, passedOn == 0 else { return }
+        releaseQuiesce(context)
     }
 
     private func handle(error: any Error, _ context: ChannelHandlerContext) {
@@ -225,7 +259,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// server shuts down, the answer after which nothing waits closes the connection and says so.
     private func write(_ answer: Answer, closing: Bool, _ context: ChannelHandlerContext) {
         guard state == .answering else { return }  // the connection closed meanwhile
-        let closing = closing || (quiesceHeld && held.isEmpty)
+        let closing = closing || quiesceForwarded || (quiesceHeld && held.isEmpty)
         context.write(wrapOutboundOut(.head(answer.head(closing: closing))), promise: nil)
         context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
         if closing {
@@ -272,6 +306,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func releaseQuiesce(_ context: ChannelHandlerContext) {
         guard quiesceHeld else { return }
         quiesceHeld = false
+        quiesceForwarded = true
         context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
     }
 

@@ -27,6 +27,10 @@ final class PredictEndpoint: Sendable {
     /// The requests answered on the event loop whose predict is running or waiting.
     let inFlight = InFlightPredicts()
     private let waiting = Mutex(0)
+    /// In a pool's worker process, how long a stop leaves an idle connection open for a request
+    /// its client may have sent already (``PredictChannelHandler``); nil in a single worker,
+    /// which closes idle connections at once (nothing else would answer their next request).
+    let idleGraceOnQuiesce: TimeAmount?
     private let loaded = Mutex<(runner: TaskRunner, inputs: InputPolicy)?>(nil)
 
     init(readiness: Readiness, metrics: WorkerMetrics, configuration: HTTPServer.Configuration, logger: Logger) {
@@ -35,6 +39,7 @@ final class PredictEndpoint: Sendable {
         self.httpMetrics = HTTPMetrics(registry: metrics.registry)
         self.configuration = configuration
         self.logger = logger
+        idleGraceOnQuiesce = configuration.sharedSocket == nil ? nil : .seconds(1)
     }
 
     /// Starts answering `/predict` with `runner` (once the bundle has loaded), reading requests'
@@ -45,11 +50,13 @@ final class PredictEndpoint: Sendable {
 
     /// Whether a pool's worker process with `openConnections` takes one more now
     /// (``SharedSocketAcceptor``): at once while it has a free slot and fewer connections than
-    /// slots, so kept-alive connections spread over the processes; after idle siblings had their
-    /// chance otherwise.
+    /// slots, so kept-alive connections spread over the processes; after its siblings had their
+    /// chance otherwise, the longer the more connections it holds.
     @Sendable func acceptance(openConnections: Int) -> SharedSocketAcceptor.Readiness {
         guard readiness.current == .ready, let runner = loaded.withLock({ $0?.runner }) else { return .no }
-        return runner.slots.hasFreeSlot && openConnections < runner.slots.count ? .now : .deferred
+        let slots = runner.slots.count
+        guard !runner.slots.hasFreeSlot || openConnections >= slots else { return .now }
+        return .deferred(excess: max(1, openConnections - slots + 1))
     }
 
     /// A request's body as read: whole, over `--max-body-bytes`, or broken off.
@@ -126,14 +133,20 @@ final class PredictEndpoint: Sendable {
             PredictWork(request: predictRequest, runner: runner, inputs: inputs, slot: nil, arrived: arrived))
     }
 
-    /// Runs admitted work: on its slot, or after waiting for one (a 503 when the worker stops
-    /// lending slots meanwhile). Best called from a task that prefers
+    /// Runs admitted work: on its slot, or after waiting for one (a 503 when a single worker
+    /// drains meanwhile, or the slots close). Best called from a task that prefers
     /// ``PredictWork/preferredExecutor``. `answerEarly` may get a 504 before this returns (a
     /// predict past its timeout that cannot be interrupted), from another thread; the caller
     /// answers whichever comes first.
+    ///
+    /// A pool's draining process waits on when the drain wakes the wait: it answers every
+    /// request on the connections it holds, as their slots come free.
     func perform(_ work: PredictWork, answerEarly: @escaping @Sendable (Answer) -> Void) async -> Answer {
         if let slot = work.slot { return await run(work, on: slot, answerEarly: answerEarly) }
-        let slot = await work.runner.slots.acquire()
+        var slot = await work.runner.slots.acquire()
+        while slot == nil, configuration.sharedSocket != nil, !work.runner.slots.isClosed {
+            slot = await work.runner.slots.acquire()
+        }
         waiting.withLock { $0 -= 1 }
         guard let slot else {
             return Answer(503, detail: "not ready: the worker is \(work.runner.readiness.current.rawValue)")

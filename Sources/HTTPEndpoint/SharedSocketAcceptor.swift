@@ -16,33 +16,44 @@ import Synchronization
 /// It accepts as `readiness` says: never while the worker is not ready (a process still loading
 /// its bundle, with every slot stuck, or draining leaves connections to the others rather than
 /// answering 503), and, while every slot is busy or it holds as many connections as slots, only
-/// once idle siblings had ``deferral`` to take the connection first (so work and kept-alive
-/// connections go where a slot is free, yet `/healthz` is answered when every process is busy).
+/// once its siblings had ``deferral`` to take the connection first, longer the more connections
+/// it holds beyond its slots (so work and kept-alive connections go where a slot is free and
+/// spread over the processes, yet `/healthz` is answered when every process is busy).
+/// `accepted` counts each connection as it is taken, so the next look at `readiness` sees it
+/// even when a burst of connections is waiting.
 final class SharedSocketAcceptor: Sendable {
     /// How long a wait for a connection lasts before the stop request is checked again.
     static let pollInterval: Int32 = 100
-    /// How long a process with every slot busy leaves a waiting connection to the others.
+    /// How long a process with every slot busy leaves a waiting connection to the others, per
+    /// connection it holds beyond its slots.
     static let deferral: UInt32 = 10_000
+    /// The most deferrals a connection waits.
+    static let maxDeferrals = 10
 
     /// Whether to accept a connection now.
-    enum Readiness {
+    enum Readiness: Equatable {
         /// Ready, with a free slot.
         case now
-        /// Ready, but busy: after ``deferral``, if nobody else took it.
-        case deferred
+        /// Ready, but busy, holding `excess` connections beyond its slots (at least 1): after
+        /// ``deferral`` times that (at most ``maxDeferrals``), if nobody else took it.
+        case deferred(excess: Int)
         /// Not ready.
         case no
     }
 
     private let descriptor: Int32
     private let readiness: @Sendable () -> Readiness
+    private let accepted: @Sendable () -> Void
     private let stopped = Atomic(false)
 
     /// An acceptor on `descriptor` (listening, non-blocking) that takes connections as
-    /// `readiness` says.
-    init(descriptor: Int32, readiness: @escaping @Sendable () -> Readiness) {
+    /// `readiness` says, telling `accepted` of each one.
+    init(
+        descriptor: Int32, readiness: @escaping @Sendable () -> Readiness, accepted: @escaping @Sendable () -> Void
+    ) {
         self.descriptor = descriptor
         self.readiness = readiness
+        self.accepted = accepted
     }
 
     /// Starts accepting; `stream` ends once ``stop()`` was called.
@@ -59,8 +70,8 @@ final class SharedSocketAcceptor: Sendable {
                 // Looked at again: it may have changed during the wait.
                 switch readiness() {
                 case .no: continue
-                case .deferred:
-                    usleep(Self.deferral)
+                case .deferred(let excess):
+                    usleep(Self.deferral * UInt32(min(max(excess, 1), Self.maxDeferrals)))
                     guard readiness() != .no else { continue }
                 case .now: break
                 }
@@ -72,6 +83,7 @@ final class SharedSocketAcceptor: Sendable {
                     continue
                 }
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                accepted()
                 continuation.yield(connection)
             }
             continuation.finish()

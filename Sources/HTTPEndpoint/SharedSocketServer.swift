@@ -17,8 +17,9 @@ import Synchronization
 ///
 /// Hummingbird's `Application` can only bind an address of its own, so this accepts with a
 /// ``SharedSocketAcceptor`` and runs Hummingbird's HTTP/1.1 channel on each connection. A
-/// graceful shutdown stops this process accepting (the others still do), then closes its idle
-/// connections and lets in-flight requests finish, as Hummingbird's own server does.
+/// graceful shutdown stops this process accepting (the others still do), lets in-flight
+/// requests finish and answers those already on their way on the connections it holds, each
+/// connection closing after its last answer (`Connection: close`), or after a grace when idle.
 struct SharedSocketServer: Service {
     /// The inherited listening socket.
     let descriptor: Int32
@@ -26,6 +27,8 @@ struct SharedSocketServer: Service {
     let channel: HTTP1Channel
     /// Whether to take a connection now, given how many this process has open.
     let readiness: @Sendable (Int) -> SharedSocketAcceptor.Readiness
+    /// How many event-loop threads serve the connections (nil: NIO's shared group).
+    let eventLoopThreads: Int?
     /// Called once the server accepts, with the port it accepts on (TCP).
     let onServerRunning: @Sendable (Int?) async -> Void
     let logger: Logger
@@ -51,84 +54,86 @@ struct SharedSocketServer: Service {
     }
 
     func run() async throws {
+        let ownLoops = eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+        let loops: any EventLoopGroup = ownLoops ?? MultiThreadedEventLoopGroup.singleton
         let open = OpenConnections()
-        let acceptor = SharedSocketAcceptor(descriptor: descriptor) { [readiness] in readiness(open.count) }
+        let acceptor = SharedSocketAcceptor(
+            descriptor: descriptor, readiness: { [readiness] in readiness(open.count) }, accepted: open.accepted)
         let connections = acceptor.start()
         await onServerRunning(ListenAddress.port(boundTo: descriptor))
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await connection in connections {
-                    group.addTask { await serve(connection, open: open) }
+                    group.addTask { await serve(connection, on: loops, open: open) }
                 }
             }
         } onGracefulShutdown: {
             acceptor.stop()
             open.quiesce()
         }
+        // Every connection has closed.
+        try? await ownLoops?.shutdownGracefully()
     }
 
     /// Answers the requests on one accepted connection until it closes.
-    private func serve(_ connection: Int32, open: OpenConnections) async {
+    private func serve(_ connection: Int32, on loops: any EventLoopGroup, open: OpenConnections) async {
         let value: HTTP1Channel.Value
         do {
-            value = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            value = try await ClientBootstrap(group: loops)
                 .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(connection) { [channel, logger] in channel.setup(channel: $0, logger: logger) }
         } catch {
+            open.ended(nil)
             logger.warning("cannot serve an accepted connection: \(error)")
             return
         }
         open.opened(value.channel)
-        defer { open.closed(value.channel) }
+        defer { open.ended(value.channel) }
         await channel.handle(value: value, logger: logger)
     }
 }
 
-/// The connections a ``SharedSocketServer`` serves, told to quiesce when it stops.
+/// The connections a ``SharedSocketServer`` serves, counted from the moment each is accepted
+/// (so an acceptor taking several at once sees each one it took), and told to quiesce when the
+/// server stops.
 ///
-/// A connection accepted moments before the stop may not have had its first request read yet,
-/// and quiescing would close it as idle, unanswered, although its client did nothing wrong; so a
-/// connection younger than ``firstRequestGrace`` is told only once it is that old (by then its
-/// request is in flight, and finishes).
+/// An idle connection quiesced is not closed at once: ``PredictChannelHandler`` gives it
+/// ``PredictEndpoint/idleGraceOnQuiesce`` for a request already on its way, which covers a
+/// connection accepted moments before the stop whose first request was not read yet.
 private final class OpenConnections: Sendable {
-    /// How long a new connection has to start its first request before a stop may close it.
-    static let firstRequestGrace = TimeAmount.seconds(1)
+    private let state = Mutex((quiescing: false, accepted: 0, channels: [ObjectIdentifier: any Channel]()))
 
-    private let state = Mutex((quiescing: false, channels: [ObjectIdentifier: (any Channel, NIODeadline)]()))
+    /// Counts a connection just accepted, before its channel exists.
+    func accepted() {
+        state.withLock { $0.accepted += 1 }
+    }
+
+    /// How many connections are accepted and not closed yet.
+    var count: Int { state.withLock { $0.accepted } }
 
     func opened(_ channel: any Channel) {
-        let now = NIODeadline.now()
         let quiescing = state.withLock { state in
-            state.channels[ObjectIdentifier(channel)] = (channel, now)
+            state.channels[ObjectIdentifier(channel)] = channel
             return state.quiescing
         }
-        if quiescing { Self.quiesce(channel, openedAt: now) }
+        if quiescing { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
     }
 
-    /// How many connections are open.
-    var count: Int { state.withLock { $0.channels.count } }
-
-    func closed(_ channel: any Channel) {
-        _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    /// Uncounts a connection accepted: closed, or never served.
+    func ended(_ channel: (any Channel)?) {
+        state.withLock { state in
+            state.accepted -= 1
+            if let channel { state.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
     }
 
-    /// Closes idle connections and lets those in flight finish their request, then close.
+    /// Closes idle connections (after their grace) and lets those in flight finish their
+    /// request, then close.
     func quiesce() {
         let channels = state.withLock { state in
             state.quiescing = true
             return Array(state.channels.values)
         }
-        for (channel, opened) in channels { Self.quiesce(channel, openedAt: opened) }
-    }
-
-    private static func quiesce(_ channel: any Channel, openedAt opened: NIODeadline) {
-        let due = opened + firstRequestGrace
-        guard due > .now() else {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-            return
-        }
-        channel.eventLoop.scheduleTask(deadline: due) {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -42,6 +43,48 @@ struct PoolRecyclingTests {
         #expect(log.contains("the replacement is ready: draining the recycled worker process"))
         #expect(!log.contains("worker process died"))
         #expect(pool.current.count == 2)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test(
+        "--max-tasks-per-process under kept-alive clients sending back to back: every request answered 200, right"
+    )
+    func byTaskCountKeptAlive() async throws {
+        let worker = try await HTTPWorker.start(
+            "whoami", "127.0.0.1:0", ["--processes", "2", "--max-tasks-per-process", "20"])
+        let stop = StopFlag()
+        let failed = StopFlag()
+        let address = worker.address
+        // As wrk does: each client sends its next request the moment the previous one is answered.
+        let clients = (0..<4).map { client in
+            Task {
+                do {
+                    return try await RawHTTP.keptAlive(address) { index in
+                        let body = #"{"args": {"x": \#(client * 100_000 + index)}}"#
+                        return stop.isSet ? nil : RawHTTP.request("POST", "/predict", body: body)
+                    }
+                } catch {
+                    failed.set()
+                    throw error
+                }
+            }
+        }
+        try await eventually(timeout: .seconds(240), "several recycled worker processes exited, or a client failed") {
+            failed.isSet || worker.process.stderr().components(separatedBy: "recycled worker process exited").count > 4
+        }
+        stop.set()
+        var pids = Set<Int>()
+        for (client, task) in clients.enumerated() {
+            let responses = try await task.value
+            for (index, response) in responses.enumerated() {
+                #expect(response.status == 200, "client \(client), request \(index): \(response.body)")
+                let result = ProcessPoolTests.result(response)
+                #expect(result["x"] as? Int == client * 100_000 + index, "client \(client), request \(index)")
+                if let pid = result["pid"] as? Int { pids.insert(pid) }
+            }
+        }
+        #expect(pids.count > 4)
+        #expect(!worker.process.stderr().contains("worker process died"))
         #expect(await worker.stop() == 0)
     }
 
@@ -93,4 +136,13 @@ struct PoolRecyclingTests {
         }
         #expect(await worker.stop() == 0)
     }
+}
+
+/// A flag one task sets and others read: when kept-alive clients stop, or that one failed.
+private final class StopFlag: Sendable {
+    private let value = Atomic(false)
+
+    var isSet: Bool { value.load(ordering: .relaxed) }
+
+    func set() { value.store(true, ordering: .relaxed) }
 }

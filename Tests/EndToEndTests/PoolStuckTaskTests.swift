@@ -13,6 +13,7 @@ struct PoolStuckTaskTests {
         let sleepy = try await HTTPWorker.start(
             "sleepy", "127.0.0.1:0", ["--processes", "2", "--task-timeout", "1", "--stuck-grace", "1"])
         let sleepyPool = PoolProcess(process: sleepy.process)
+        try await PoolProcess.allReady(sleepy, 2)
         let started = sleepyPool.started.count
         let stuck = try await sleepy.send("POST", "/predict", body: #"{"args": {"seconds": 600}}"#)
         #expect(stuck.status == 504, "\(stuck.body)")

@@ -24,6 +24,16 @@ struct PoolProcess {
         Dictionary(started.map { ($0.place, $0.pid) }, uniquingKeysWith: { $1 })
     }
 
+    /// Waits until `count` worker processes of `worker`'s pool are ready (its gauge in
+    /// `/metrics`): the pool's ready file needs only one, and while none is, the supervisor
+    /// answers 503 itself.
+    static func allReady(_ worker: HTTPWorker, _ count: Int) async throws {
+        try await eventually("\(count) worker processes are ready") {
+            try await worker.send("GET", "/metrics").body.contains(
+                #"launch_worker_pool_processes{state="ready"} \#(count)"#)
+        }
+    }
+
     /// How many times the log says a worker process died.
     var deaths: Int { process.stderr().components(separatedBy: "worker process died").count - 1 }
 
@@ -107,6 +117,7 @@ struct ProcessPoolTests {
     func killedUnderHTTPLoad() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
         let pool = PoolProcess(process: worker.process)
+        try await PoolProcess.allReady(worker, 2)
         let victim = try #require(pool.current[0])
         // Each request is answered once: by the survivor (or the replacement), or, for one the
         // killed process had taken, never (its connection closes unanswered).
@@ -119,7 +130,7 @@ struct ProcessPoolTests {
             if round == 2 { kill(victim, SIGKILL) }
             for outcome in try await outcomes {
                 if let outcome {
-                    #expect(outcome.status == 200)
+                    #expect(outcome.status == 200, "\(outcome.body)")
                     answered += 1
                 } else {
                     lost += 1
@@ -199,6 +210,33 @@ struct ProcessPoolTests {
         #expect(try await process.exitStatus(within: .seconds(60)) == 128 + SIGTERM)
         for pid in workers {
             try await eventually("worker process \(pid) is gone") { kill(pid, 0) != 0 }
+        }
+    }
+
+    @Test("kept-alive connections opened at once are spread over the worker processes")
+    func connectionsSpread() async throws {
+        let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
+        let pool = PoolProcess(process: worker.process)
+        try await PoolProcess.allReady(worker, 2)
+        let responses = try await RawHTTP.openedAtOnce(
+            worker.address, count: 8, RawHTTP.request("POST", "/predict", body: #"{"args": {"x": 1}}"#))
+        #expect(responses.allSatisfy { $0.status == 200 }, "\(responses.map(\.body))")
+        let pids = Set(responses.compactMap { Self.result($0)["pid"] as? Int })
+        #expect(pids == Set(pool.current.values.map(Int.init)), "answered by \(pids)")
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("a test that lets go of a pool without stopping it leaves no process of it running")
+    func droppedPoolIsKilled() async throws {
+        var pids: [pid_t] = []
+        do {
+            let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
+            let pool = PoolProcess(process: worker.process)
+            try await eventually("both worker processes started") { pool.current.count == 2 }
+            pids = [worker.process.pid] + pool.current.values
+        }
+        for pid in pids {
+            try await eventually("process \(pid) is gone") { kill(pid, 0) != 0 }
         }
     }
 

@@ -15,11 +15,20 @@ public final class ChildProcess: Sendable {
     private let exited: Task<Int32, Never>
 
     /// Starts `executable` with `arguments` and `environment` (this process's when nil),
-    /// stdin from `stdin` (/dev/null when nil), stdout and stderr appended to the given files.
+    /// stdin from `stdin` (/dev/null when nil), stdout and stderr appended to the given files;
+    /// with `ownProcessGroup`, as the leader of a process group of its own (its id is the
+    /// child's pid), so that the child and every process it starts can be killed at once.
     public init(
         _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stdin: URL? = nil,
-        stdout: URL, stderr: URL
+        stdout: URL, stderr: URL, ownProcessGroup: Bool = false
     ) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if ownProcessGroup {
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -34,7 +43,7 @@ public final class ChildProcess: Sendable {
             variables.forEach { free($0) }
         }
         var child: pid_t = 0
-        let result = posix_spawn(&child, executable.path, &actions, nil, argv, envp)
+        let result = posix_spawn(&child, executable.path, &actions, &attributes, argv, envp)
         guard result == 0 else {
             throw FixtureError("cannot start \(executable.path): \(String(cString: strerror(result)))")
         }

@@ -5,6 +5,10 @@ import Foundation
 #endif
 
 /// A child process left running while the test works: signal it, then await its exit.
+///
+/// The child leads a process group of its own, which is killed (SIGKILL) once the test lets go
+/// of it, whichever way the test ends: a test that fails or throws before it stops its process
+/// (a pool's supervisor and its worker processes included) leaves nothing running.
 public final class LaunchedProcess: Sendable {
     private let child: ChildProcess
     /// The file its stderr goes to.
@@ -14,7 +18,18 @@ public final class LaunchedProcess: Sendable {
     public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
         stderrFile = try Checkout.temporaryFolder("stderr").appending(path: "stderr")
         child = try ChildProcess(
-            executable, arguments, environment: environment, stdout: URL(filePath: "/dev/null"), stderr: stderrFile)
+            executable, arguments, environment: environment, stdout: URL(filePath: "/dev/null"), stderr: stderrFile,
+            ownProcessGroup: true)
+    }
+
+    deinit {
+        killGroup()
+    }
+
+    /// Kills the process and every process of its group (a pool's worker processes, a bundle's
+    /// children); nothing when they have all ended.
+    public func killGroup() {
+        kill(-child.pid, SIGKILL)
     }
 
     /// The process's id.
@@ -42,7 +57,7 @@ public final class LaunchedProcess: Sendable {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let status = first else {
-                send(SIGKILL)
+                killGroup()
                 throw FixtureError("the process did not end within \(timeout)")
             }
             return status

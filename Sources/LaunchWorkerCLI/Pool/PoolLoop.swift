@@ -24,6 +24,8 @@ final class PoolLoop: @unchecked Sendable {
     let folder: String
     let control: PoolControl
     let readiness: Readiness
+    /// The supervisor's answers on the listening socket while no worker process is ready.
+    let probes: PoolProbeAnswerer?
     let logger: Logger
     let clock = ContinuousClock()
     var places: [PoolPlace]
@@ -40,13 +42,14 @@ final class PoolLoop: @unchecked Sendable {
 
     init(
         plan: PoolSupervisor.Plan, listener: SharedListener?, folder: String, control: PoolControl,
-        readiness: Readiness, logger: Logger
+        readiness: Readiness, probes: PoolProbeAnswerer?, logger: Logger
     ) {
         self.plan = plan
         self.listener = listener
         self.folder = folder
         self.control = control
         self.readiness = readiness
+        self.probes = probes
         self.logger = logger
         places = (0..<plan.processes).map(PoolPlace.init)
         gauges = PoolGauges(wanted: plan.processes)
@@ -82,6 +85,7 @@ final class PoolLoop: @unchecked Sendable {
         let readyFile = "\(folder)/worker-\(index)-\(places[index].generation).ready"
         var environment = plan.environment(index)
         environment[PoolMember.folderVariable] = folder
+        environment[PoolMember.sizeVariable] = String(plan.processes)
         if let maxTasks = plan.maxTasksPerProcess {
             environment[PoolMember.maxTasksVariable] = String(maxTasks)
             environment[PoolMember.recycleFileVariable] = readyFile + ".recycle"
@@ -178,10 +182,12 @@ final class PoolLoop: @unchecked Sendable {
         }
     }
 
-    /// Mirrors whether any worker process is ready in the pool's readiness.
+    /// Mirrors whether any worker process is ready in the pool's readiness, and has the
+    /// supervisor answer on the listening socket while none is.
     private func follow(ready now: Bool) {
         guard now != ready else { return }
         ready = now
+        probes?.answering = !now
         if now, !everReady {
             everReady = true
             readiness.partStarted(detail: listener.map { "listen \($0.address)" })

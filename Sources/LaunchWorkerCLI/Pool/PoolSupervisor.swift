@@ -56,9 +56,13 @@ struct PoolSupervisor {
         logger.info(
             "starting a pool",
             metadata: ["processes": "\(plan.processes)", "listen": "\(listener.map { "\($0.address)" } ?? "none")"])
+        let readiness = Readiness(readyFile: plan.readyFile)
+        let probes = listener.map { PoolProbeAnswerer(descriptor: $0.descriptor, readiness: readiness) }
+        probes?.start()
+        defer { probes?.stop() }
         let loop = PoolLoop(
-            plan: plan, listener: listener, folder: folder, control: control,
-            readiness: Readiness(readyFile: plan.readyFile), logger: logger)
+            plan: plan, listener: listener, folder: folder, control: control, readiness: readiness, probes: probes,
+            logger: logger)
         await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
             // One thread starts and reaps every worker process: each is killed when the thread
             // that started it ends (``PoolMember/join()``), so it must live as long as they do.
