@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(name: "BatchJobsTests", dependencies: ["BatchJobs", "WorkerCore", "TestSupport"]),
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+        .testTarget(
+            name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],

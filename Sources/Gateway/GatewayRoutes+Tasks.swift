@@ -21,13 +21,12 @@ extension GatewayRoutes {
             let result: Result<UpstreamAnswer, any Error>
             do {
                 result = .success(
-                    try await forwarding.pool.predict(
-                        body, socket: lease.socket, on: MultiThreadedEventLoopGroup.singleton.any()
+                    try await forwarding.forward(
+                        body, via: runner.dispatch, lease: lease, on: MultiThreadedEventLoopGroup.singleton.any()
                     ).get())
             } catch {
                 result = .failure(error)
             }
-            runner.dispatch.release(lease)
             let answer = forwarding.answer(
                 result, route: SyncRoutes.Route(endpointID: runner.id, dispatch: runner.dispatch), head: request.head)
             return Response(

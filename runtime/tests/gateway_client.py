@@ -10,6 +10,8 @@ import http.server
 import json
 import os
 import pickle
+import signal
+import socket
 import sys
 import threading
 import time
@@ -471,6 +473,35 @@ def gpu_endpoints(client, uploads):
     answer = json.loads(too_many.predict(EndpointRequest(args={"x": 1}, return_pickled=False)).result)
     return {"status": status, "devices": sorted(seen.values()), "failed": failed, "logs": logs, "after": after,
             "after_devices": answer["devices"]}
+
+
+def sync_pair(client, uploads):
+    """A sync endpoint with two workers, READY."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    endpoint = client.create_model_endpoint("pair", bundle, min_workers=2, max_workers=2, per_worker=1)
+    return {"status": wait_for_status(endpoint, {"READY", "UPDATE_FAILED"})}
+
+
+def sync_predicts(client, uploads, count, kill=None, socket_path=None):
+    """``count`` sync predicts one after the other, right after killing the process ``kill``
+    (a worker) and seeing its socket at ``socket_path`` refuse connections, before the
+    gateway's next look at its workers: their answers, or the errors raised."""
+    endpoint = client.get_model_endpoint("pair")
+    if kill:
+        os.kill(kill, signal.SIGKILL)
+        while True:
+            with socket.socket(socket.AF_UNIX) as probe:
+                try:
+                    probe.connect(socket_path)
+                except ConnectionRefusedError:
+                    break
+    answers = []
+    for n in range(count):
+        try:
+            answers.append(endpoint.predict(EndpointRequest(args={"x": n, "y": 1}, return_pickled=False)).result)
+        except APIError as error:
+            answers.append(f"APIError {error.status_code}: {error}")
+    return {"answers": answers}
 
 
 def collect_async(client, uploads, task_ids):

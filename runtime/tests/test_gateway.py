@@ -230,6 +230,15 @@ def test_a_killed_worker_is_replaced_and_its_tasks_answered(gateway, client_pyth
     assert gateway.worker_pids() and worker not in gateway.worker_pids()
 
 
+def test_a_killed_sync_worker_costs_no_request(gateway, client_python):
+    assert gateway.run(client_python, "sync_pair")["status"] == "READY"
+    (endpoint,) = json.loads(_get(gateway.url + "/status")[1])["endpoints"]
+    worker = endpoint["workers"][0]
+    socket_path = gateway.state / "sockets" / f"{endpoint['id']}-{worker['number']}.sock"
+    outcome = gateway.run(client_python, "sync_predicts", count=20, kill=worker["pid"], socket_path=str(socket_path))
+    assert outcome["answers"] == [json.dumps({"sum": n + 1}) for n in range(20)]
+
+
 def _state(pid):
     """The process's state line from /proc (empty once it is gone)."""
     try:

@@ -53,6 +53,7 @@ final class SyncForwardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let forwarding: SyncForwarding
+    private var owners = SyncForwarding.OwnerCache()
     private var state = State.idle
     private var reading: Reading?
     private var held = CircularBuffer<Input>()
@@ -134,7 +135,7 @@ final class SyncForwardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func handle(_ part: HTTPRequestPart, _ context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if passedOn == 0, let route = forwarding.route(for: head) {
+            if passedOn == 0, let route = forwarding.route(for: head, owners: &owners) {
                 state = .reading
                 reading = Reading(head: head, route: route)
             } else {
@@ -204,12 +205,13 @@ final class SyncForwardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let forwarding = forwarding
-        forwarding.pool.predict(request.body ?? ByteBuffer(), socket: lease.socket, on: context.eventLoop)
-            .whenComplete { result in
-                request.route.dispatch.release(lease)
-                let answer = forwarding.answer(result, route: request.route, head: request.head)
-                handler.value.deliver(answer, closing: closing)
-            }
+        forwarding.forward(
+            request.body ?? ByteBuffer(), via: request.route.dispatch, lease: lease, on: context.eventLoop
+        )
+        .whenComplete { result in
+            let answer = forwarding.answer(result, route: request.route, head: request.head)
+            handler.value.deliver(answer, closing: closing)
+        }
     }
 
     /// Passes a request read here on to the router, as if it had been passed on from its head.

@@ -30,16 +30,54 @@ struct SyncForwarding: Sendable {
         }
     }
 
+    /// A connection's last `Authorization` header and its owner: a client sends the same key
+    /// with every request, and working out the owner (base64, SHA-256) each time cost more
+    /// than the rest of the request's own work.
+    struct OwnerCache {
+        var authorization: String?
+        var owner: String?
+    }
+
     /// The sync endpoint a request's head names, when its key is good and the endpoint has a
     /// ready worker now; nil sends the request to the router, which answers every other case.
-    func route(for head: HTTPRequest) -> SyncRoutes.Route? {
-        guard head.method == .post, let path = head.path, path.hasPrefix("/task_sync/") else { return nil }
-        let name = path.dropFirst("/task_sync/".count).prefix { $0 != "?" }
-        guard !name.isEmpty, !name.contains("/"), !name.contains("%"),
-            let owner = try? authentication.owner(of: head.headerFields),
-            let route = routes.route(owner: owner, name: String(name)), route.dispatch.hasReadyWorker
+    func route(for head: HTTPRequest, owners cache: inout OwnerCache) -> SyncRoutes.Route? {
+        guard head.method == .post, let path = head.path, path.utf8.starts(with: Self.prefix) else { return nil }
+        let name = path.utf8.dropFirst(Self.prefix.count).prefix { $0 != UInt8(ascii: "?") }
+        guard !name.isEmpty, !name.contains(UInt8(ascii: "/")), !name.contains(UInt8(ascii: "%")) else { return nil }
+        let authorization = head.headerFields[.authorization]
+        let owner: String
+        if let cached = cache.owner, authorization != nil, authorization == cache.authorization {
+            owner = cached
+        } else {
+            guard let checked = try? authentication.owner(of: head.headerFields) else { return nil }
+            cache = OwnerCache(authorization: authorization, owner: checked)
+            owner = checked
+        }
+        guard let route = routes.route(owner: owner, name: String(decoding: name, as: UTF8.self)),
+            route.dispatch.hasReadyWorker
         else { return nil }
         return route
+    }
+
+    private static let prefix = Array("/task_sync/".utf8)
+
+    /// Forwards `body` to the worker `lease` names, releasing the lease when it answered; a
+    /// worker whose socket refuses connections (it died since the endpoint last looked) is
+    /// taken out of service and the next ready one tried, once.
+    func forward(
+        _ body: ByteBuffer, via dispatch: SyncDispatch, lease: SyncDispatch.Lease, on eventLoop: any EventLoop,
+        retries: Int = 1
+    ) -> EventLoopFuture<UpstreamAnswer> {
+        pool.predict(body, socket: lease.socket, on: eventLoop)
+            .always { _ in dispatch.release(lease) }
+            .flatMapError { error in
+                guard retries > 0, case UpstreamFailure.unreachable = error else {
+                    return eventLoop.makeFailedFuture(error)
+                }
+                dispatch.withdraw(lease.worker)
+                guard let next = dispatch.acquire() else { return eventLoop.makeFailedFuture(error) }
+                return forward(body, via: dispatch, lease: next, on: eventLoop, retries: retries - 1)
+            }
     }
 
     /// 413 for a body over ``maxBodyBytes``.
@@ -59,12 +97,12 @@ struct SyncForwarding: Sendable {
             return refusal(GatewayRefusal(.badGateway, "the endpoint's worker did not answer: \(error); try again"))
         }
         let answers = TaskAnswer(results: results, baseURL: "http://\(head.authority ?? "127.0.0.1")")
-        guard let answer = answers.sync(status: worker.status, body: Data(worker.body.readableBytesView)) else {
+        guard let answer = answers.sync(status: worker.status, body: worker.body) else {
             metrics.task(endpoint: route.endpointID, state: "ERROR")
             return Answer(status: .init(code: worker.status), body: worker.body)
         }
         metrics.task(endpoint: route.endpointID, state: answer.state)
-        return Answer(status: .ok, body: ByteBuffer(bytes: answer.body))
+        return Answer(status: .ok, body: answer.body)
     }
 
     private func refusal(_ refusal: GatewayRefusal) -> Answer {

@@ -43,6 +43,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundIn = UpstreamRequest
     typealias OutboundOut = HTTPClientRequestPart
 
+    /// Every request's head but its length, made once.
+    private static let head = HTTPRequestHead(
+        version: .http1_1, method: .POST, uri: "/predict",
+        headers: ["Host": "localhost", "Content-Type": "application/json"])
+
     private var pending: EventLoopPromise<UpstreamAnswer>?
     private var status = 0
     private var reusable = true
@@ -53,9 +58,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         let request = unwrapOutboundIn(data)
         pending = request.answer
         (status, reusable, body, answering) = (0, true, nil, false)
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/predict")
-        head.headers.add(name: "Host", value: "localhost")
-        head.headers.add(name: "Content-Type", value: "application/json")
+        var head = Self.head
         head.headers.add(name: "Content-Length", value: String(request.body.readableBytes))
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(request.body))), promise: nil)
