@@ -62,6 +62,8 @@ actor EndpointRunner {
     private var supervision: Task<Void, Never>?
     /// Sync requests waiting for a ready worker.
     var waiting = 0
+    /// Whether the creation log says that too few GPUs are free for another worker.
+    private var saidTooFewGPUs = false
     /// When the load last needed every worker there is (the cooldown counts from it).
     var lastFullyNeeded = ContinuousClock.now
     /// The pause before replacing a worker that died (doubling with each death), and when the
@@ -295,11 +297,16 @@ actor EndpointRunner {
         var devices: [String] = []
         if record.settings.gpus > 0 {
             guard let taken = context.gpus.take(record.settings.gpus) else {
-                let (free, total) = context.gpus.counts
-                files.appendToCreationLog(
-                    "cannot start a worker: it needs \(record.settings.gpus) GPUs, \(free) of \(total) are free\n")
+                // Said once until a worker gets its GPUs: the autoscaler asks again every 0.1 s.
+                if !saidTooFewGPUs {
+                    let (free, total) = context.gpus.counts
+                    files.appendToCreationLog(
+                        "cannot start a worker: it needs \(record.settings.gpus) GPUs, \(free) of \(total) are free\n")
+                    saidTooFewGPUs = true
+                }
                 return nil
             }
+            saidTooFewGPUs = false
             devices = taken
         }
         nextNumber += 1
