@@ -98,16 +98,16 @@ let package = Package(
             ]
         ),
         // `launch-worker gateway`: the Launch REST API the scale-launch client speaks (bundles,
-        // endpoints whose workers are child `serve` processes, sync and async tasks), its state
-        // in SQLite.
+        // endpoints whose workers are child `serve` processes, sync tasks forwarded on the event
+        // loop, async tasks), its state in SQLite.
         .target(
             name: "Gateway",
             dependencies: [
                 "SpoolQueue", "RedisQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle", "BundleArchive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -164,7 +164,8 @@ let package = Package(
             dependencies: ["BatchJobs", "WorkerCore", "TestSupport", .product(name: "CSV", package: "CSV.swift")]),
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+        .testTarget(
+            name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],

@@ -16,14 +16,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def wrk(url, body, connections, seconds, expect_errors=False):
+def wrk(url, body, connections, seconds, expect_errors=False, path="/predict", authorization=None):
     """Requests/s, latency percentiles (ms) and failed requests (answers that are not 2xx, and
-    socket errors) from wrk with the POST script; every answer must be a success unless
-    `expect_errors`."""
+    socket errors) from wrk with the POST script to `path`, with the `authorization` header if
+    given; every answer must be a success unless `expect_errors`."""
+    extra = {"BENCH_PATH": path, **({"BENCH_AUTH": authorization} if authorization else {})}
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", HERE / "wrk_post.lua",
-         url],
-        env={**os.environ, "BENCH_BODY": body}, capture_output=True, text=True, check=True).stdout
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s",
+         HERE / "wrk_post.lua", url],
+        env={**os.environ, "BENCH_BODY": body, **extra}, capture_output=True, text=True, check=True).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx and not expect_errors:
         raise SystemExit(f"wrk saw {non_2xx.group(1)} failed responses from {url}:\n{output}")

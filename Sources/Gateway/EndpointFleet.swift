@@ -11,9 +11,12 @@ actor EndpointFleet {
     private var runners: [Key: EndpointRunner] = [:]
     private var byID: [String: EndpointRunner] = [:]
     private let context: EndpointRunner.Context
+    /// The sync endpoints as the event loop's forwarding finds them.
+    private let syncRoutes: SyncRoutes
 
-    init(context: EndpointRunner.Context) {
+    init(context: EndpointRunner.Context, syncRoutes: SyncRoutes) {
         self.context = context
+        self.syncRoutes = syncRoutes
     }
 
     /// Starts a runner for an endpoint (new, or found in the database after a restart).
@@ -21,6 +24,9 @@ actor EndpointFleet {
         let runner = try EndpointRunner(record: record, context: context)
         runners[Key(owner: owner, name: record.name)] = runner
         byID[record.id] = runner
+        if record.kind == .sync {
+            syncRoutes.add(.init(endpointID: record.id, dispatch: runner.dispatch), owner: owner, name: record.name)
+        }
         await runner.start()
     }
 
@@ -51,12 +57,15 @@ actor EndpointFleet {
         return false
     }
 
-    /// Drains and forgets `owner`'s endpoint `name`; false when there was none.
-    func remove(_ name: String, owner: String) async -> Bool {
-        guard let runner = runners.removeValue(forKey: Key(owner: owner, name: name)) else { return false }
-        byID.removeValue(forKey: await runner.record.id)
+    /// Drains and forgets `owner`'s endpoint `name`, removing its files.
+    ///
+    /// - Returns: the endpoint's id; nil when there was none.
+    func remove(_ name: String, owner: String) async -> String? {
+        guard let runner = runners.removeValue(forKey: Key(owner: owner, name: name)) else { return nil }
+        syncRoutes.remove(owner: owner, name: name)
+        byID.removeValue(forKey: runner.id)
         await runner.stop(deleting: true)
-        return true
+        return runner.id
     }
 
     /// Drains every endpoint's workers (the gateway stops; the endpoints stay recorded).

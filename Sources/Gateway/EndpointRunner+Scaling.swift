@@ -8,7 +8,7 @@ import Foundation
 extension EndpointRunner {
     /// The tasks running and waiting: the queue's (async) or the requests being forwarded (sync).
     func currentLoad() async -> Int {
-        guard let queue else { return inFlight }
+        guard let queue else { return dispatch.inFlight + waiting }
         return await queue.load()
     }
 
@@ -31,6 +31,7 @@ extension EndpointRunner {
                     "worker": "\(worker.number)", "how": "\(worker.ending)", "after": "\(restartPause)",
                     "log": "\(worker.logTail(lines: 5))",
                 ])
+            context.gpus.give(worker.devices)
         }
         workers.removeAll { !$0.isRunning }
         if !workers.isEmpty, workers.allSatisfy(\.isReady) { restartPause = .zero }

@@ -33,6 +33,8 @@ actor EndpointRunner {
         var readyWait: Duration
         /// Makes async endpoints' queues.
         var queues: EndpointQueues
+        /// The host's GPUs, for endpoints with `gpus > 0`.
+        var gpus: GPUInventory
         var logger: Logger
 
         /// Where workers write pickled results (the gateway serves them at `/results/`).
@@ -54,13 +56,14 @@ actor EndpointRunner {
     var workers: [WorkerProcess] = []
     /// Workers taken out of service, draining before they stop.
     private var retiring: [WorkerProcess] = []
-    /// Sync requests forwarded to each worker now, by its number.
-    private var routed: [Int: Int] = [:]
+    /// A sync endpoint's ready workers, as requests pick them.
+    nonisolated let dispatch = SyncDispatch()
     private var nextNumber = 0
     private var supervision: Task<Void, Never>?
-    private var turn = 0
-    /// Sync requests being forwarded now.
-    var inFlight = 0
+    /// Sync requests waiting for a ready worker.
+    var waiting = 0
+    /// Whether the creation log says that too few GPUs are free for another worker.
+    private var saidTooFewGPUs = false
     /// When the load last needed every worker there is (the cooldown counts from it).
     var lastFullyNeeded = ContinuousClock.now
     /// The pause before replacing a worker that died (doubling with each death), and when the
@@ -101,9 +104,13 @@ actor EndpointRunner {
         if deleting { status = .deleteInProgress }
         supervision?.cancel()
         await supervision?.value
+        dispatch.publish([])
         let all = workers + retiring
         for worker in all { worker.stop() }
-        for worker in all { await worker.waitForExit() }
+        for worker in all {
+            await worker.waitForExit()
+            context.gpus.give(worker.devices)
+        }
         workers = []
         retiring = []
         if deleting { files.remove() }
@@ -121,31 +128,23 @@ actor EndpointRunner {
             wantedWorkers: wantedWorkers(load: load), load: load, workers: states)
     }
 
-    /// A ready sync worker's socket for one request (round robin), counted in flight (on it
-    /// too, so it is not stopped under the request) until ``finished(worker:)``; waits for one
-    /// up to the context's `readyWait`.
+    /// A ready sync worker for one request, waiting for one up to the context's `readyWait`
+    /// (requests that find one ready take it from ``dispatch`` without coming here). The
+    /// caller releases the lease.
     ///
     /// - Throws: ``GatewayRefusal`` 503 when none became ready in time, 500 when the endpoint
     ///   failed (its creation log says why).
-    func acquireSocket() async throws(GatewayRefusal) -> (socket: URL, worker: Int) {
+    func waitForWorker() async throws(GatewayRefusal) -> SyncDispatch.Lease {
         let clock = ContinuousClock()
         let deadline = clock.now + context.readyWait
-        inFlight += 1
+        waiting += 1
+        defer { waiting -= 1 }
         while true {
-            let ready = workers.filter(\.isReady)
-            if !ready.isEmpty {
-                let worker = ready[turn % ready.count]
-                turn &+= 1
-                if case .socket(let socket) = worker.frontEnd {
-                    routed[worker.number, default: 0] += 1
-                    return (socket, worker.number)
-                }
-            }
+            if let lease = dispatch.acquire() { return lease }
             // Also when the client went away (the request's task is cancelled): nothing waits.
             if (status == .updateFailed && workers.isEmpty) || status == .deleteInProgress || clock.now > deadline
                 || Task.isCancelled
             {
-                inFlight -= 1
                 throw status == .updateFailed
                     ? GatewayRefusal(
                         .internalServerError,
@@ -156,24 +155,39 @@ actor EndpointRunner {
         }
     }
 
-    /// Ends a request that ``acquireSocket()`` counted.
-    func finished(worker: Int) {
-        inFlight -= 1
-        routed[worker, default: 1] -= 1
+    /// Publishes the workers that are ready now to ``dispatch``.
+    func publishReady() {
+        dispatch.publish(
+            workers.compactMap { worker in
+                guard case .socket(let socket) = worker.frontEnd, worker.isReady else { return nil }
+                return SyncDispatch.Lease(worker: worker.number, socket: socket.path)
+            })
     }
 
     /// Takes `worker` out of service, lets the requests forwarded to it finish, then drains and
     /// stops it (an edit's old workers, scaling down): no request is sent to a stopping worker.
     func retire(_ worker: WorkerProcess) async {
         workers.removeAll { $0 === worker }
+        dispatch.withdraw(worker.number)
         retiring.append(worker)
-        while routed[worker.number, default: 0] > 0, worker.isRunning {
+        while dispatch.routed(to: worker.number) > 0, worker.isRunning {
             await pause(milliseconds: 10)
         }
         worker.stop()
         await worker.waitForExit()
+        context.gpus.give(worker.devices)
         retiring.removeAll { $0 === worker }
-        routed[worker.number] = nil
+    }
+
+    /// Removes the logs (and ready files) of workers that have stopped, last written before
+    /// `cutoff`; those of the workers running stay.
+    ///
+    /// - Returns: how many files were removed.
+    func expireWorkerLogs(before cutoff: Date) -> Int {
+        let running = Set((workers + retiring).map { "worker-\($0.number)." })
+        return StateExpiry.removeFiles(in: files.folder, before: cutoff) { name in
+            name.hasPrefix("worker-") && !running.contains { name.hasPrefix($0) }
+        }
     }
 
     // MARK: Roll-out
@@ -182,6 +196,7 @@ actor EndpointRunner {
         guard await rollOut() else { return }
         while !Task.isCancelled {
             await scale()
+            publishReady()
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
@@ -195,9 +210,14 @@ actor EndpointRunner {
         guard await prepareEnvironment() else { return failed("preparing the bundle's environment failed (above)") }
         // An edit came while the environment was prepared: its own roll-out takes over.
         guard !Task.isCancelled else { return false }
-        if record.settings.gpus > 0 {
+        let (gpus, minWorkers) = (record.settings.gpus, record.settings.minWorkers)
+        if gpus > 0, context.gpus.counts.free < gpus * minWorkers {
+            let (free, total) = context.gpus.counts
             return failed(
-                "gpus: \(record.settings.gpus) asked per worker, but this gateway assigns no GPUs yet; use gpus=0")
+                "gpus: \(gpus) per worker for min_workers \(minWorkers) needs \(gpus * minWorkers) GPUs, but \(free) of "
+                    + "this host's \(total) are free (the gateway's --devices, else nvidia-smi -L; other endpoints' "
+                    + "workers, and during an edit the previous workers, hold the rest): lower gpus or min_workers, "
+                    + "or delete an endpoint that holds GPUs")
         }
         var fresh: [WorkerProcess] = []
         for _ in 0..<record.settings.minWorkers {
@@ -212,9 +232,11 @@ actor EndpointRunner {
                             + worker.logTail(), stopping: fresh)
                 }
                 guard !Task.isCancelled else { return false }
+                publishReady()
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
+        publishReady()
         status = .ready
         lastFullyNeeded = .now
         files.appendToCreationLog("== READY with \(fresh.count) worker(s)\n")
@@ -228,8 +250,12 @@ actor EndpointRunner {
         status = .updateFailed
         files.appendToCreationLog("== UPDATE_FAILED: \(reason)\n")
         logger.error("roll-out failed", metadata: ["reason": "\(reason)"])
-        for worker in fresh { worker.stop() }
+        for worker in fresh {
+            worker.stop()
+            context.gpus.give(worker.devices)
+        }
         workers.removeAll { worker in fresh.contains { $0 === worker } }
+        publishReady()
         return false
     }
 
@@ -265,19 +291,37 @@ actor EndpointRunner {
         return process.terminationReason == .exit && process.terminationStatus == 0
     }
 
-    /// Starts one more worker of the current roll-out; nil (logged) when it cannot start.
+    /// Starts one more worker of the current roll-out, on GPUs of its own when the endpoint
+    /// asks for them; nil (logged) when it cannot start.
     func startWorker() -> WorkerProcess? {
+        var devices: [String] = []
+        if record.settings.gpus > 0 {
+            guard let taken = context.gpus.take(record.settings.gpus) else {
+                // Said once until a worker gets its GPUs: the autoscaler asks again every 0.1 s.
+                if !saidTooFewGPUs {
+                    let (free, total) = context.gpus.counts
+                    files.appendToCreationLog(
+                        "cannot start a worker: it needs \(record.settings.gpus) GPUs, \(free) of \(total) are free\n")
+                    saidTooFewGPUs = true
+                }
+                return nil
+            }
+            saidTooFewGPUs = false
+            devices = taken
+        }
         nextNumber += 1
         let frontEnd: WorkerProcess.FrontEnd =
-            queue.map { .queue($0.workerArgument) } ?? .socket(files.socket(nextNumber))
+            queue.map { .queue(arguments: $0.workerArguments) } ?? .socket(files.socket(nextNumber))
         do {
             let worker = try WorkerProcess(
                 number: nextNumber, executable: context.executable, bundle: record.bundleFolder, frontEnd: frontEnd,
-                perWorker: record.settings.perWorker, files: files.folder, results: context.results)
+                perWorker: record.settings.perWorker, files: files.folder, results: context.results,
+                devices: devices)
             workers.append(worker)
             logger.info("worker started", metadata: ["worker": "\(worker.number)", "pid": "\(worker.pid)"])
             return worker
         } catch {
+            context.gpus.give(devices)
             files.appendToCreationLog("cannot start a worker: \(error)\n")
             return nil
         }

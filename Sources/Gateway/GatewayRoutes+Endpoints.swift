@@ -63,7 +63,8 @@ extension GatewayRoutes {
             guard try await database.deleteEndpoint(name, owner: owner) else {
                 throw GatewayRefusal.notFound("endpoint \(name)")
             }
-            _ = await fleet.remove(name, owner: owner)
+            // Its tasks go with it (their answers went with its spool).
+            if let id = await fleet.remove(name, owner: owner) { try await database.deleteTasks(endpointID: id) }
             logger.info("endpoint deleted", metadata: ["endpoint": "\(name)"])
             return JSONAnswer.response(["deleted": true])
         }

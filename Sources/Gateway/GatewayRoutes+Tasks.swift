@@ -1,34 +1,37 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
 import SpoolQueue
 
 /// `POST /task_sync/{endpoint}`, `POST /task_async/{endpoint}`, `GET /task/result/{id}`,
 /// `GET /endpoints/{endpoint}/task_async/{id}`, and `GET /results/{file}` for pickled results.
 extension GatewayRoutes {
     func addTaskRoutes(to router: Router<BasicRequestContext>) {
+        // The requests SyncForwardHandler cannot forward at once: refusals, and a wait for an
+        // endpoint's first ready worker.
         route(router, .post, "task_sync/:endpoint") { request, context, owner in
             let runner = try await runner(try Self.parameter("endpoint", context), owner: owner)
             guard runner.kind == .sync else {
                 throw GatewayRefusal(.badRequest, "this endpoint is async: use task_async (AsyncEndpoint.predict)")
             }
             var request = request
-            let body = try await request.collectBody(upTo: 100 << 20)
-            let (socket, worker) = try await runner.acquireSocket()
-            let forwarded: (status: Int, body: Data)
+            let body = try await request.collectBody(upTo: SyncForwarding.maxBodyBytes)
+            let lease = try await runner.waitForWorker()
+            let result: Result<UpstreamAnswer, any Error>
             do {
-                forwarded = try await forwarder.predict(body, socket: socket)
-                await runner.finished(worker: worker)
+                result = .success(
+                    try await forwarding.forward(
+                        body, via: runner.dispatch, lease: lease, on: MultiThreadedEventLoopGroup.singleton.any()
+                    ).get())
             } catch {
-                await runner.finished(worker: worker)
-                throw error
+                result = .failure(error)
             }
-            guard let answer = answers(request).sync(status: forwarded.status, body: forwarded.body) else {
-                metrics.task(endpoint: runner.id, state: "ERROR")
-                return JSONAnswer.response(bytes: forwarded.body, status: .init(code: forwarded.status))
-            }
-            metrics.task(endpoint: runner.id, state: answer.state)
-            return JSONAnswer.response(bytes: answer.body)
+            let answer = forwarding.answer(
+                result, route: SyncRoutes.Route(endpointID: runner.id, dispatch: runner.dispatch), head: request.head)
+            return Response(
+                status: answer.status, headers: answer.head(closing: false).headerFields,
+                body: .init(byteBuffer: answer.body))
         }
         route(router, .post, "task_async/:endpoint") { request, context, owner in
             let runner = try await runner(try Self.parameter("endpoint", context), owner: owner)

@@ -10,7 +10,7 @@ struct GatewayRoutes: Sendable {
     let fleet: EndpointFleet
     let batchJobs: BatchJobFleet
     let folders: BundleFolders
-    let forwarder: SyncForwarder
+    let forwarding: SyncForwarding
     let authentication: APIKeyAuthentication
     let results: URL
     let metrics: GatewayMetrics

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPEndpoint
 import Hummingbird
@@ -29,6 +28,11 @@ public struct GatewayServer: Service {
         /// `redis://...`: async endpoints queue on this broker, as llm-engine's do, instead of
         /// spools.
         public var broker: String?
+        /// The host's GPUs (their indices) that endpoints with `gpus > 0` get, each worker its own.
+        public var gpuDevices: [String] = []
+        /// How long async tasks, pickled results, ended batch jobs and stopped workers' logs are
+        /// kept (a day, as Celery keeps results).
+        public var keepResults = Duration.seconds(86_400)
 
         public init(address: ListenAddress, stateDirectory: URL, executable: String) {
             self.address = address
@@ -45,10 +49,12 @@ public struct GatewayServer: Service {
         self.logger = logger
     }
 
-    /// The broker of `--broker url`.
-    private static func broker(_ url: String) throws(GatewayRefusal) -> RedisBroker {
+    /// The broker of `--broker url`, its password (if any) for workers in `state/broker-password`.
+    private static func broker(_ url: String, state: URL) throws(GatewayRefusal) -> RedisBroker {
         do {
-            return try RedisBroker(url: url)
+            return try RedisBroker(url: url, passwordFile: state.appending(path: "broker-password"))
+        } catch let refusal as GatewayRefusal {
+            throw refusal
         } catch {
             throw GatewayRefusal(.internalServerError, "--broker: \(error)")
         }
@@ -64,8 +70,12 @@ public struct GatewayServer: Service {
         let context = EndpointRunner.Context(
             executable: configuration.executable, stateDirectory: state,
             scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait,
-            queues: EndpointQueues(broker: try configuration.broker.map(Self.broker)), logger: logger)
-        let fleet = EndpointFleet(context: context)
+            queues: EndpointQueues(
+                broker: try configuration.broker.map { url throws(GatewayRefusal) in
+                    try Self.broker(url, state: state)
+                }), gpus: GPUInventory(devices: configuration.gpuDevices), logger: logger)
+        let syncRoutes = SyncRoutes()
+        let fleet = EndpointFleet(context: context, syncRoutes: syncRoutes)
         for (owner, endpoint) in try await database.allEndpoints() {
             logger.info(
                 "bringing back endpoint", metadata: ["endpoint": "\(endpoint.name)", "endpoint_id": "\(endpoint.id)"])
@@ -73,21 +83,33 @@ public struct GatewayServer: Service {
         }
         let batchJobs = BatchJobFleet(stateDirectory: state, executable: configuration.executable, logger: logger)
         for job in try await database.allBatchJobs() { await batchJobs.launch(job) }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let pool = UpstreamPool()
+        let authentication = APIKeyAuthentication(
+            allowedOwners: configuration.apiKeys.map { Set($0.map(APIKeyAuthentication.owner(ofKey:))) })
+        let metrics = GatewayMetrics()
+        let forwarding = SyncForwarding(
+            routes: syncRoutes, pool: pool, authentication: authentication, metrics: metrics,
+            results: state.appending(path: "results"))
         let routes = GatewayRoutes(
             database: database, fleet: fleet, batchJobs: batchJobs,
             folders: BundleFolders(root: state.appending(path: "bundles")),
-            forwarder: SyncForwarder(client: client),
-            authentication: APIKeyAuthentication(
-                allowedOwners: configuration.apiKeys.map { Set($0.map(APIKeyAuthentication.owner(ofKey:))) }),
-            results: state.appending(path: "results"), metrics: GatewayMetrics(), logger: logger)
+            forwarding: forwarding, authentication: authentication, results: state.appending(path: "results"),
+            metrics: metrics, logger: logger)
         guard case .tcp(let host, let port) = configuration.address else {
             throw GatewayRefusal(.internalServerError, "the gateway listens on TCP: give --listen HOST:PORT")
         }
         let readyFile = configuration.readyFile
         let logger = logger
+        let expiry = Task {
+            await StateExpiry(
+                database: database, fleet: fleet, batchJobs: batchJobs, stateDirectory: state,
+                keep: configuration.keepResults, logger: logger
+            ).run()
+        }
         let application = Application(
             router: routes.router(),
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [SyncForwardHandler(forwarding: forwarding)])),
             configuration: .init(address: .hostname(host, port: port), serverName: "launch-worker-gateway"),
             onServerRunning: { channel in
                 let bound = ListenAddress.tcp(host: host, port: channel.localAddress?.port ?? port)
@@ -101,10 +123,12 @@ public struct GatewayServer: Service {
         } catch {
             failure = error
         }
+        expiry.cancel()
+        await expiry.value
         logger.info("draining endpoints")
         await fleet.stopAll()
         await batchJobs.stopAll()
-        try? await client.shutdown()
+        pool.closeAll()
         await database.close()
         if let readyFile { try? FileManager.default.removeItem(at: readyFile) }
         logger.info("gateway stopped")

@@ -26,6 +26,14 @@ final class StateDatabase: Sendable {
         ] {
             _ = try await connection.query(statement)
         }
+        // Tasks expire (`--keep-results`): a database made before that learns their creation
+        // time, its older tasks counted from now.
+        let columns = try await connection.query("PRAGMA table_info(tasks)").compactMap { $0.column("name")?.string }
+        if !columns.contains("created_at") {
+            _ = try await connection.query("ALTER TABLE tasks ADD COLUMN created_at REAL")
+            _ = try await connection.query(
+                "UPDATE tasks SET created_at = ?", [.float(Date().timeIntervalSince1970)])
+        }
         return database
     }
 
@@ -89,7 +97,22 @@ final class StateDatabase: Sendable {
     /// Records an async task of `owner` on the endpoint `endpointID`.
     func insertTask(_ id: String, owner: String, endpointID: String) async throws {
         _ = try await connection.query(
-            "INSERT INTO tasks (id, owner, endpoint_id) VALUES (?, ?, ?)", [.text(id), .text(owner), .text(endpointID)])
+            "INSERT INTO tasks (id, owner, endpoint_id, created_at) VALUES (?, ?, ?, ?)",
+            [.text(id), .text(owner), .text(endpointID), .float(Date().timeIntervalSince1970)])
+    }
+
+    /// Forgets the tasks of a deleted endpoint.
+    func deleteTasks(endpointID: String) async throws {
+        _ = try await connection.query("DELETE FROM tasks WHERE endpoint_id = ?", [.text(endpointID)])
+    }
+
+    /// Forgets the tasks queued before `date`.
+    ///
+    /// - Returns: each one's id and endpoint id, so their answers can go too.
+    func expireTasks(queuedBefore date: Date) async throws -> [(id: String, endpointID: String)] {
+        try await connection.query(
+            "DELETE FROM tasks WHERE created_at < ? RETURNING id, endpoint_id", [.float(date.timeIntervalSince1970)]
+        ).map { ($0.column("id")?.string ?? "", $0.column("endpoint_id")?.string ?? "") }
     }
 
     /// Forgets a task that could not be queued.
@@ -118,6 +141,11 @@ final class StateDatabase: Sendable {
         try await !connection.query(
             "SELECT id FROM batch_jobs WHERE id = ? AND owner = ?", [.text(id), .text(owner)]
         ).isEmpty
+    }
+
+    /// Forgets batch job `id`.
+    func deleteBatchJob(_ id: String) async throws {
+        _ = try await connection.query("DELETE FROM batch_jobs WHERE id = ?", [.text(id)])
     }
 
     /// Every batch job, for resuming them after a restart.

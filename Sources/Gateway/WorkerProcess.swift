@@ -8,10 +8,10 @@ import Foundation
 /// (`<state-dir>/logs/<endpoint id>/worker-<n>.log`) and, for a sync endpoint, its Unix socket.
 final class WorkerProcess: Sendable {
     /// What a worker serves: where it listens (sync) or the queue it takes tasks from (async:
-    /// `spool:DIR` or `redis://...?queue=NAME`).
+    /// `--queue spool:DIR` or `--queue redis://...?queue=NAME` with its password file).
     enum FrontEnd: Sendable {
         case socket(URL)
-        case queue(String)
+        case queue(arguments: [String])
     }
 
     /// The worker's number within its endpoint (names its files).
@@ -22,17 +22,21 @@ final class WorkerProcess: Sendable {
     let readyFile: URL
     /// Everything the worker writes on stderr.
     let logFile: URL
+    /// The GPUs it holds (its `CUDA_VISIBLE_DEVICES`), given back once it stopped.
+    let devices: [String]
     private let process: Process
 
-    /// Starts `executable serve bundle ...` for `frontEnd` with `perWorker` slots.
+    /// Starts `executable serve bundle ...` for `frontEnd` with `perWorker` slots, on the GPUs
+    /// `devices` (none: `CUDA_VISIBLE_DEVICES` left as it is).
     ///
     /// - Throws: when the process cannot be started (the executable or the log cannot be opened).
     init(
         number: Int, executable: String, bundle: String, frontEnd: FrontEnd, perWorker: Int, files: URL,
-        results: URL
+        results: URL, devices: [String]
     ) throws {
         self.number = number
         self.frontEnd = frontEnd
+        self.devices = devices
         readyFile = files.appending(path: "worker-\(number).ready")
         logFile = files.appending(path: "worker-\(number).log")
         try? FileManager.default.removeItem(at: readyFile)
@@ -43,9 +47,12 @@ final class WorkerProcess: Sendable {
             "serve", bundle, "--per-worker", String(perWorker), "--ready-file", readyFile.path, "--results-dir",
             results.path,
         ]
+        if !devices.isEmpty {
+            arguments += ["--gpus", String(devices.count), "--devices", devices.joined(separator: ",")]
+        }
         switch frontEnd {
         case .socket(let socket): arguments += ["--listen", "unix:\(socket.path)"]
-        case .queue(let queue): arguments += ["--queue", queue]
+        case .queue(let queue): arguments += queue
         }
         let process = Process()
         process.executableURL = URL(filePath: executable)

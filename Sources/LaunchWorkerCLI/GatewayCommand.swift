@@ -55,6 +55,18 @@ struct GatewayCommand: AsyncParsableCommand {
             valueName: "redis[s]://HOST:PORT/DB"))
     var broker: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How long async tasks' answers, pickled results, ended batch jobs and stopped workers' logs are kept.",
+            valueName: "SECONDS"))
+    var keepResults: Double = 86_400
+
+    @Option(
+        help: ArgumentHelp(
+            "The GPUs endpoints with gpus > 0 get, each worker its own (default: those nvidia-smi -L lists).",
+            valueName: "LIST"))
+    var devices: String?
+
     @Option(help: ArgumentHelp("A file written with 'listen HOST:PORT' once the gateway listens.", valueName: "PATH"))
     var readyFile: String?
 
@@ -67,6 +79,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 "--listen \(listen) is reachable from other machines: add --allow-remote and --api-keys-file FILE")
         }
         guard scaleDownAfter >= 0 else { throw ValidationError("--scale-down-after must not be negative") }
+        guard keepResults > 0 else { throw ValidationError("--keep-results must be above 0 seconds") }
     }
 
     func run() async throws {
@@ -80,6 +93,8 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.scaleDownCooldown = .seconds(scaleDownAfter)
         configuration.readyFile = readyFile.map { URL(filePath: $0) }
         configuration.broker = broker
+        configuration.keepResults = .seconds(keepResults)
+        configuration.gpuDevices = gpuDevices(logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: GatewayServer(configuration: configuration, logger: logger))],
@@ -88,6 +103,21 @@ struct GatewayCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             throw CLIError(message: "the gateway stopped: \(error)", status: 1)
+        }
+    }
+
+    /// The GPUs of `--devices`, else those `nvidia-smi -L` lists (none, logged, without it).
+    private func gpuDevices(logger: Logger) -> [String] {
+        if let devices {
+            return devices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        switch GPUDevices.listed() {
+        case .success(let listed):
+            logger.info("GPUs for endpoints", metadata: ["devices": "\(listed.joined(separator: ","))"])
+            return listed
+        case .failure(let error):
+            logger.info("no GPUs for endpoints: \(error.message); name them with --devices")
+            return []
         }
     }
 

@@ -10,6 +10,8 @@ import http.server
 import json
 import os
 import pickle
+import signal
+import socket
 import sys
 import threading
 import time
@@ -36,6 +38,11 @@ def predict(x, y, sleep=0, mark=None):
         with open(mark, "a", encoding="utf-8") as file:
             file.write(f"{x}\n")
     return {"sum": x + y}
+
+
+def cuda_devices(x):
+    """The GPU bundle's predict: which devices its worker was given, and which worker it is."""
+    return {"devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "pid": os.getpid()}
 
 
 def predict_plus_100(x, y):
@@ -384,6 +391,117 @@ def batch_job(client, uploads):
         "other_key": api_error(lambda: other.get_batch_async_response(job)),
         "unknown_bundle": api_error(lambda: client.batch_async_request("no-such-bundle", inputs=inputs)),
     }
+
+
+def batch_pickled(client, uploads):
+    """A batch job with serialization_format PICKLE: its result_urls are the gateway's, opened
+    with the key."""
+    client.register_upload_batch_csv_fn(upload_csv)
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    job = client.batch_async_request(bundle, inputs=[{"x": n, "y": 10} for n in range(3)], serialization_format="PICKLE")
+    answer = batch_wait(client, uploads, job)["answer"]
+    results = [json.loads(line) for line in requests.get(answer["result"], timeout=60).text.splitlines()]
+    key = (client.connection.api_key, "")
+    values = {r["id"]: pickle.loads(requests.get(r["result_url"], auth=key, timeout=60).content) for r in results}
+    url = results[0]["result_url"]
+    return {
+        "status": answer["status"],
+        "urls": [r["result_url"] for r in results],
+        "values": values,
+        "without_key": requests.get(url, timeout=60).status_code,
+        "other_key": requests.get(url, auth=("key-two", ""), timeout=60).status_code,
+    }
+
+
+def batch_cancel(client, uploads):
+    """A batch job cancelled through the client's connection (llm-engine's cancel on this API's
+    path) once it finished an input: CANCELLED, its results kept."""
+    job = batch_start(client, uploads, count=40, sleep=0.3)["job_id"]
+    deadline = time.monotonic() + DEADLINE_S
+    while client.get_batch_async_response(job)["num_tasks_completed"] < 1:
+        assert time.monotonic() < deadline, "the batch job never finished an input"
+        time.sleep(0.1)
+    cancelled = client.connection.put({"cancel": True}, f"batch_job/{job}")
+    answer = batch_wait(client, uploads, job)
+    again = client.connection.put({"cancel": True}, f"batch_job/{job}")
+    return {"job_id": job, "cancelled": cancelled, "again": again, **answer}
+
+
+def batch_timeout(client, uploads):
+    """A batch job given timeout_seconds (by an auth decorator: the 0.3.3 client has no option
+    for it) that runs longer: TIMEOUT."""
+    client.register_endpoint_auth_decorator(lambda payload: {**payload, "timeout_seconds": 2})
+    job = batch_start(client, uploads, count=40, sleep=0.3)["job_id"]
+    return {"job_id": job, **batch_wait(client, uploads, job)}
+
+
+def results_to_expire(client, uploads):
+    """An async endpoint's answers, one pickled: their task ids and the pickle's URL."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    endpoint = client.create_model_endpoint(
+        "async-adder", bundle, min_workers=1, max_workers=1, per_worker=1, endpoint_type="async"
+    )
+    wait_for_status(endpoint, {"READY"})
+    as_json = endpoint.predict(EndpointRequest(args={"x": 1, "y": 2}, return_pickled=False))
+    pickled = endpoint.predict(EndpointRequest(args={"x": 3, "y": 4}))
+    url = pickled.get().result_url
+    return {"task_ids": [as_json.async_task_id, pickled.async_task_id], "result": as_json.get().result,
+            "url": url, "value": pickle.loads(requests.get(url, timeout=60).content)}
+
+
+def gpu_endpoints(client, uploads):
+    """On a host with 3 GPUs: 2 workers of gpus=1 get one each; an endpoint then asking for 2
+    fails, saying why; once the first is deleted, an edit of the second gets its 2."""
+    bundle = client.create_model_bundle("whoami", ENV_PARAMS, predict_fn_or_cls=cuda_devices, requirements=[])
+    endpoint = client.create_model_endpoint(
+        "on-gpus", bundle, gpus=1, gpu_type="nvidia-ampere-a10", min_workers=2, max_workers=2, per_worker=1
+    )
+    status = wait_for_status(endpoint, {"READY", "UPDATE_FAILED"})
+    seen = {}
+    deadline = time.monotonic() + DEADLINE_S
+    while status == "READY" and len(seen) < 2:
+        answer = json.loads(endpoint.predict(EndpointRequest(args={"x": 1}, return_pickled=False)).result)
+        seen[answer["pid"]] = answer["devices"]
+        assert time.monotonic() < deadline, f"only {seen} answered"
+    too_many = client.create_model_endpoint("too-many", bundle, gpus=2, gpu_type="nvidia-ampere-a10", min_workers=1)
+    failed = wait_for_status(too_many, {"READY", "UPDATE_FAILED"})
+    logs = client.read_endpoint_creation_logs("too-many")
+    client.delete_model_endpoint("on-gpus")
+    client.edit_model_endpoint("too-many", per_worker=2)
+    wait_for_status(too_many, {"UPDATE_PENDING", "UPDATE_IN_PROGRESS", "READY"})
+    after = wait_for_status(too_many, {"READY", "UPDATE_FAILED"})
+    answer = json.loads(too_many.predict(EndpointRequest(args={"x": 1}, return_pickled=False)).result)
+    return {"status": status, "devices": sorted(seen.values()), "failed": failed, "logs": logs, "after": after,
+            "after_devices": answer["devices"]}
+
+
+def sync_pair(client, uploads):
+    """A sync endpoint with two workers, READY."""
+    bundle = client.create_model_bundle("adder", ENV_PARAMS, predict_fn_or_cls=predict, requirements=[])
+    endpoint = client.create_model_endpoint("pair", bundle, min_workers=2, max_workers=2, per_worker=1)
+    return {"status": wait_for_status(endpoint, {"READY", "UPDATE_FAILED"})}
+
+
+def sync_predicts(client, uploads, count, kill=None, socket_path=None):
+    """``count`` sync predicts one after the other, right after killing the process ``kill``
+    (a worker) and seeing its socket at ``socket_path`` refuse connections, before the
+    gateway's next look at its workers: their answers, or the errors raised."""
+    endpoint = client.get_model_endpoint("pair")
+    if kill:
+        os.kill(kill, signal.SIGKILL)
+        while True:
+            with socket.socket(socket.AF_UNIX) as probe:
+                try:
+                    probe.connect(socket_path)
+                except ConnectionRefusedError:
+                    break
+    answers = []
+    for n in range(count):
+        try:
+            answers.append(endpoint.predict(EndpointRequest(args={"x": n, "y": 1}, return_pickled=False)).result)
+        except APIError as error:
+            answers.append(f"APIError {error.status_code}: {error}")
+    return {"answers": answers}
 
 
 def collect_async(client, uploads, task_ids):

@@ -12,11 +12,13 @@ import base64
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,9 @@ def client_python():
 class Gateway:
     """A ``launch-worker gateway`` on a free loopback port with its state under ``root``."""
 
-    def __init__(self, root, *options):
+    def __init__(self, root, *options, path=None):
         self.root = root
+        self.path = path
         self.options = [str(option) for option in options]
         self.state = root / "state"
         self.uploads = root / "uploads"
@@ -68,6 +71,8 @@ class Gateway:
             UV_NO_INDEX="1",
             PIP_NO_INDEX="1",
         )
+        if self.path:
+            environment["PATH"] = f"{self.path}:{environment['PATH']}"
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [EXECUTABLE, "gateway", "--listen", "127.0.0.1:0", "--state-dir", self.state,
@@ -225,6 +230,15 @@ def test_a_killed_worker_is_replaced_and_its_tasks_answered(gateway, client_pyth
     assert gateway.worker_pids() and worker not in gateway.worker_pids()
 
 
+def test_a_killed_sync_worker_costs_no_request(gateway, client_python):
+    assert gateway.run(client_python, "sync_pair")["status"] == "READY"
+    (endpoint,) = json.loads(_get(gateway.url + "/status")[1])["endpoints"]
+    worker = endpoint["workers"][0]
+    socket_path = gateway.state / "sockets" / f"{endpoint['id']}-{worker['number']}.sock"
+    outcome = gateway.run(client_python, "sync_predicts", count=20, kill=worker["pid"], socket_path=str(socket_path))
+    assert outcome["answers"] == [json.dumps({"sum": n + 1}) for n in range(20)]
+
+
 def _state(pid):
     """The process's state line from /proc (empty once it is gone)."""
     try:
@@ -378,3 +392,170 @@ def test_a_zip_bundle_cloned_with_another_app_config_is_served_with_it(gateway, 
     outcome = gateway.run(client_python, "zip_bundle_clone_served")
     assert outcome["status"] == "SUCCESS", outcome["traceback"]
     assert json.loads(outcome["result"]) == {"score": 600, "config": {"factor": 100}}
+
+
+def test_a_pickled_batch_jobs_results_are_served_by_the_gateway_to_its_key(gateway, client_python):
+    outcome = gateway.run(client_python, "batch_pickled")
+    assert outcome["status"] == "SUCCESS"
+    assert all(url.startswith(gateway.url + "/batch_results/") for url in outcome["urls"]), outcome["urls"]
+    assert outcome["values"] == {str(n): {"sum": n + 10} for n in range(3)}
+    assert outcome["without_key"] == 401
+    assert outcome["other_key"] == 404
+
+
+def test_a_batch_job_stops_when_its_gateway_is_killed_and_resumes_after_a_restart(gateway, client_python):
+    job = gateway.run(client_python, "batch_start", count=40, sleep=0.3)["job_id"]
+    deadline = time.monotonic() + 120
+    while json.loads(_get(f"{gateway.url}/batch_job/{job}")[1])["num_tasks_completed"] < 1:
+        assert time.monotonic() < deadline, "the batch job never finished an input"
+        time.sleep(0.05)
+    (batch,) = gateway.worker_pids()
+    assert gateway.stop(signal.SIGKILL) == -signal.SIGKILL
+    while Path(f"/proc/{batch}").exists() and "zombie" not in _state(batch):
+        assert time.monotonic() < deadline, "the batch job outlived its gateway"
+        time.sleep(0.05)
+    # It stopped, rather than running to its end (40 inputs of 0.3 s, one at a time).
+    results = gateway.state / "batch" / job / "output" / "results.jsonl"
+    assert len(results.read_text().splitlines()) < 40
+    gateway.start()
+    outcome = gateway.run(client_python, "batch_wait", job_id=job)
+    assert outcome["answer"]["status"] == "SUCCESS"
+    assert sorted(outcome["ids"], key=int) == [str(n) for n in range(40)]
+
+
+def test_a_cancelled_batch_job_stops_keeps_its_results_and_stays_cancelled(gateway, client_python):
+    outcome = gateway.run(client_python, "batch_cancel")
+    assert outcome["cancelled"] == {"success": True}
+    assert outcome["again"] == {"success": False}
+    answer = outcome["answer"]
+    assert answer["status"] == "CANCELLED"
+    assert 1 <= answer["num_tasks_completed"] < 40
+    assert 1 <= len(outcome["ids"]) < 40
+    deadline = time.monotonic() + 120
+    while gateway.worker_pids():
+        assert time.monotonic() < deadline, "the cancelled batch never stopped"
+        time.sleep(0.05)
+    # A restarted gateway does not resume it.
+    assert gateway.stop() == 0
+    gateway.start()
+    status, text = _get(f"{gateway.url}/batch_job/{outcome['job_id']}")
+    assert (status, json.loads(text)["status"]) == (200, "CANCELLED")
+    assert gateway.worker_pids() == []
+
+
+def test_a_batch_job_past_its_timeout_is_stopped_as_timeout(gateway, client_python):
+    outcome = gateway.run(client_python, "batch_timeout")
+    assert outcome["answer"]["status"] == "TIMEOUT"
+    assert outcome["answer"]["num_tasks_completed"] < 40
+
+
+def test_the_brokers_password_is_not_in_a_workers_command_line(tmp_path, client_python):
+    require_or_skip(REDIS_URL, "set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
+    import redis  # the worker's venv has it (the Celery tests use it)
+
+    user, password = f"lw-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    admin = redis.Redis.from_url(REDIS_URL)
+    admin.acl_setuser(user, enabled=True, passwords=[f"+{password}"], keys=["*"], channels=["*"], commands=["+@all"])
+    running = Gateway(tmp_path, "--broker", REDIS_URL.replace("redis://", f"redis://{user}:{password}@"))
+    running.start()
+    try:
+        queued = running.run(client_python, "queue_async", min_workers=1)
+        (worker,) = running.worker_pids()
+        command_line = Path(f"/proc/{worker}/cmdline").read_bytes().decode()
+        assert user in command_line and password not in command_line
+        assert password not in subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout.replace(
+            running.options[1], "")  # the gateway's own --broker, as the user gave it
+        outcome = running.run(client_python, "collect_async", task_ids=queued["task_ids"])
+        assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
+        assert (running.state / "broker-password").stat().st_mode & 0o777 == 0o600
+    finally:
+        assert running.stop() == 0, running.log.read_text()
+        admin.acl_deluser(user)
+
+
+def _delete(url, key="key-one"):
+    """DELETE with the API key as Basic user name; returns the status."""
+    token = base64.b64encode(f"{key}:".encode()).decode()
+    request = urllib.request.Request(url, method="DELETE", headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.status
+
+
+def test_answers_pickles_and_stopped_workers_logs_expire_after_keep_results(tmp_path, client_python):
+    running = Gateway(tmp_path, "--keep-results", "3")
+    running.start()
+    try:
+        outcome = running.run(client_python, "results_to_expire")
+        assert outcome["result"] == json.dumps({"sum": 3}) and outcome["value"] == {"sum": 7}
+        (endpoint,) = json.loads(_get(running.url + "/status")[1])["endpoints"]
+        (worker,) = running.worker_pids()
+        os.kill(worker, signal.SIGKILL)
+        logs = running.state / "logs" / endpoint["id"]
+
+        def replacement_log():
+            workers = json.loads(_get(running.url + "/status")[1])["endpoints"][0]["workers"]
+            return logs / f"worker-{workers[0]['number']}.log" if workers else None
+
+        def expired():
+            log = replacement_log()
+            return (all(_get(f"{running.url}/task/result/{task}")[0] == 404 for task in outcome["task_ids"])
+                    and not _reachable(outcome["url"]) and not (logs / "worker-1.log").exists()
+                    and log is not None and time.time() - log.stat().st_mtime > 4)
+
+        deadline = time.monotonic() + 120
+        while not expired():
+            assert time.monotonic() < deadline, "the old answers and the dead worker's log were never removed"
+            time.sleep(0.1)
+        # Once a later pass removed an old file, the running worker's log, as old, is still there.
+        canary = logs / "worker-999.log"
+        canary.write_text("")
+        os.utime(canary, (time.time() - 60, time.time() - 60))
+        while canary.exists():
+            assert time.monotonic() < deadline, "no later expiry"
+            time.sleep(0.1)
+        assert replacement_log().exists()
+    finally:
+        assert running.stop() == 0, running.log.read_text()
+
+
+def _reachable(url):
+    """Whether ``url`` answers 200 (False for 404)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60):
+            return True
+    except urllib.error.HTTPError as error:
+        assert error.code == 404
+        return False
+
+
+def test_a_deleted_endpoint_takes_its_tasks_and_files_with_it(gateway, client_python):
+    queued = gateway.run(client_python, "queue_async", min_workers=1)["task_ids"]
+    gateway.run(client_python, "collect_async", task_ids=queued)
+    (endpoint,) = json.loads(_get(gateway.url + "/status")[1])["endpoints"]
+    assert _delete(gateway.url + "/endpoints/async-adder") == 200
+    with sqlite3.connect(gateway.state / "gateway.sqlite") as database:
+        (rows,) = database.execute("SELECT count(*) FROM tasks WHERE endpoint_id = ?", (endpoint["id"],)).fetchone()
+    assert rows == 0
+    assert not (gateway.state / "logs" / endpoint["id"]).exists()
+    assert not (gateway.state / "spools" / endpoint["id"]).exists()
+    assert not list((gateway.state / "sockets").glob(endpoint["id"] + "-*"))
+
+
+def test_gpu_endpoints_get_devices_of_their_own_and_fail_clearly_when_too_few_are_free(tmp_path, client_python):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    fake = tools / "nvidia-smi"
+    fake.write_text("#!/bin/sh\n" + "".join(f"echo 'GPU {n}: NVIDIA Fake 80GB (UUID: GPU-{n}000)'\n" for n in range(3)))
+    fake.chmod(0o755)
+    running = Gateway(tmp_path, path=tools)
+    running.start()
+    try:
+        outcome = running.run(client_python, "gpu_endpoints")
+        assert outcome["status"] == "READY"
+        assert outcome["devices"] == ["0", "1"]
+        assert outcome["failed"] == "UPDATE_FAILED"
+        assert "needs 2 GPUs, but 1 of this host's 3 are free" in outcome["logs"]
+        assert outcome["after"] == "READY"
+        assert outcome["after_devices"] in ("0,1", "0,2", "1,2")
+    finally:
+        assert running.stop() == 0, running.log.read_text()

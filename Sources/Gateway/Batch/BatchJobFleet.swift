@@ -31,6 +31,19 @@ actor BatchJobFleet {
         runners[id]
     }
 
+    /// Forgets the jobs that ended before `cutoff`, removing their folders.
+    ///
+    /// - Returns: their ids.
+    func expire(endedBefore cutoff: Date) async -> [String] {
+        var expired: [String] = []
+        for (id, runner) in runners where await runner.hasEnded(before: cutoff) {
+            runners[id] = nil
+            try? FileManager.default.removeItem(at: runner.files.folder)
+            expired.append(id)
+        }
+        return expired
+    }
+
     /// Stops every running job (they resume when the gateway starts again).
     func stopAll() async {
         for runner in runners.values { await runner.stop() }

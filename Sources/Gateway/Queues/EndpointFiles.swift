@@ -60,5 +60,9 @@ struct EndpointFiles: Sendable {
     func remove() {
         try? FileManager.default.removeItem(at: folder)
         try? FileManager.default.removeItem(at: spool)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sockets.path)) ?? []
+        for name in names where name.hasPrefix("\(id)-") {
+            try? FileManager.default.removeItem(at: sockets.appending(path: name))
+        }
     }
 }

@@ -5,8 +5,8 @@ import WorkerCore
 /// spool under the state folder (``SpoolEndpointQueue``), or a Celery queue on Redis as
 /// llm-engine lays it out (``RedisEndpointQueue``, `--broker`).
 protocol EndpointQueue: Sendable {
-    /// The `--queue` its workers serve.
-    var workerArgument: String { get }
+    /// Its workers' arguments for it: `--queue` and what it needs.
+    var workerArguments: [String] { get }
 
     /// Queues a task (the request body, a JSON object) under `id`.
     ///

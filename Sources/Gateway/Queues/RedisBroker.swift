@@ -1,28 +1,61 @@
 import Foundation
 import RedisQueue
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `--broker redis://...`: the Redis server async endpoints queue on, as llm-engine's gateway
 /// does, so workers on other machines, Swift or Python Celery, can serve the same endpoint.
+///
+/// Workers get the URL without its password, which anyone on the machine could read in their
+/// command lines (`ps`, `/proc/PID/cmdline`): the password goes to an owner-only file under the
+/// state folder, which workers read with `--redis-password-file`.
 struct RedisBroker: Sendable {
-    /// The broker URL as given (workers get it with their queue's name).
+    /// The broker URL as given.
     let url: String
+    /// The file holding the URL's password, for workers; nil when the URL has none.
+    let passwordFile: URL?
     /// The gateway's connection.
     let client: RedisClient
 
-    /// Checks the URL and makes the (lazily connecting) client.
+    /// Checks the URL and makes the (lazily connecting) client; writes the URL's password, if
+    /// any, into `passwordFile` (owner-only).
     ///
-    /// - Throws: ``RedisAddressError`` naming what is wrong with the URL or its TLS files.
-    init(url: String) throws(RedisAddressError) {
+    /// - Throws: ``RedisAddressError`` naming what is wrong with the URL or its TLS files, or
+    ///   ``GatewayRefusal`` when the password file cannot be written.
+    init(url: String, passwordFile: URL) throws {
         self.url = url
         client = RedisClient(endpoint: try RedisEndpoint(RedisAddress(url: url)))
+        guard let password = URLComponents(string: url)?.password else {
+            self.passwordFile = nil
+            return
+        }
+        try Self.writeOwnerOnly(Data(password.utf8), to: passwordFile)
+        self.passwordFile = passwordFile
     }
 
-    /// The broker URL with `?queue=name`, for a worker's `--queue`.
-    func workerURL(queue name: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
+    /// A worker's arguments for the endpoint's queue `name`: `--queue` with the broker URL
+    /// (without its password) and the queue, and `--redis-password-file` when there is one.
+    func workerArguments(queue name: String) -> [String] {
+        guard var components = URLComponents(string: url) else { return ["--queue", url] }
         var items = (components.queryItems ?? []).filter { $0.name != "queue" }
         items.append(URLQueryItem(name: "queue", value: name))
         components.queryItems = items
-        return components.string ?? url
+        components.password = nil
+        if components.user?.isEmpty == true { components.user = nil }
+        return ["--queue", components.string ?? url] + (passwordFile.map { ["--redis-password-file", $0.path] } ?? [])
+    }
+
+    /// Writes `data` to `file`, readable and writable by this user only from its creation.
+    private static func writeOwnerOnly(_ data: Data, to file: URL) throws {
+        unlink(file.path)
+        let descriptor = open(file.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw GatewayRefusal(
+                .internalServerError, "cannot write the broker's password file \(file.path): errno \(errno)")
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        try handle.write(contentsOf: data)
     }
 }

@@ -11,7 +11,7 @@ struct RedisEndpointQueue: EndpointQueue {
     /// The queue's name.
     let name: String
 
-    var workerArgument: String { broker.workerURL(queue: name) }
+    var workerArguments: [String] { broker.workerArguments(queue: name) }
 
     func submit(_ body: [UInt8], id: String) async throws(GatewayRefusal) {
         let request = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]

@@ -7,7 +7,7 @@ struct SpoolEndpointQueue: EndpointQueue {
     let root: URL
     let files: EndpointFiles
 
-    var workerArgument: String { "spool:\(root.path)" }
+    var workerArguments: [String] { ["--queue", "spool:\(root.path)"] }
 
     func submit(_ body: [UInt8], id: String) async throws(GatewayRefusal) {
         do {

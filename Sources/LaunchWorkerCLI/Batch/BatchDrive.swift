@@ -4,7 +4,8 @@ import Synchronization
 
 /// Runs a batch under the worker's signals: the first SIGINT or SIGTERM stops taking inputs and
 /// lets those in flight finish for up to the drain timeout; a second exits at once. Either way
-/// what was recorded stays, and a rerun resumes.
+/// what was recorded stays, and a rerun resumes. A batch started by the gateway stops (as on
+/// SIGTERM) once the gateway is gone (``ParentWatch``).
 enum BatchDrive {
     /// Runs `work` until it ends, or until the drain timeout after a signal (which calls
     /// `interrupt`), showing its progress with `reporter` and writing `output` durably every second.
@@ -19,6 +20,7 @@ enum BatchDrive {
                 interrupt()
                 signalled.continuation.yield()
             }, snapshot: {})
+        let parentWatch = ParentWatch(logger: logger)
         let showing = Task { await reporter.run() }
         let syncing = Task {
             // A write that fails here fails again at the end, which reports it.
@@ -29,7 +31,7 @@ enum BatchDrive {
             showing.cancel()
             syncing.cancel()
             reporter.finish()
-            withExtendedLifetime(signals) {}
+            withExtendedLifetime((signals, parentWatch)) {}
         }
         let settled = Mutex(false)
         // Unstructured, so that a predict stuck past the drain timeout cannot keep the batch from

@@ -7,11 +7,12 @@ import Synchronization
     import Glibc
 #endif
 
-/// A worker that `launch-worker gateway` started stops with it: while
+/// A worker or batch that `launch-worker gateway` started stops with it: while
 /// `LAUNCH_WORKER_PARENT_PID` names this process's parent, a timer looks every 200 ms whether
 /// the parent is still there, and once it is gone (even killed with SIGKILL) sends this process
-/// SIGTERM, so the worker drains as on any stop and gives its queued tasks back, for the
-/// restarted gateway's workers.
+/// SIGTERM, so a worker drains as on any stop and gives its queued tasks back, for the
+/// restarted gateway's workers, and a batch finishes the inputs in flight and keeps its journal,
+/// for the restarted gateway to resume.
 ///
 /// Polling, not `prctl(PR_SET_PDEATHSIG)`: that signal follows the parent's *thread* that
 /// started the child, and the gateway starts workers from pooled threads that may end.
