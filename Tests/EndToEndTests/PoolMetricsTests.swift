@@ -12,10 +12,14 @@ struct PoolMetricsTests {
     func metrics() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
         let pool = PoolProcess(process: worker.process)
+        // The ready file needs one ready process; killing the only one would leave the
+        // supervisor answering 503 until its replacement is ready.
+        try await PoolProcess.allReady(worker, 2)
         let victim = try #require(pool.current[1])
         kill(victim, SIGKILL)
         try await eventually("the pool is back to two ready processes, one restart counted") {
             let answer = try await worker.send("GET", "/metrics")
+            guard answer.status == 200 else { return false }
             let samples = try PrometheusText.parse(answer.body)
             return samples[#"launch_worker_pool_processes{state="wanted"}"#] == 2
                 && samples[#"launch_worker_pool_processes{state="alive"}"#] == 2
