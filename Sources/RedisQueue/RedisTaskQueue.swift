@@ -31,6 +31,8 @@ public final class RedisTaskQueue: TaskQueue {
         /// How long storing a result keeps retrying through a lost connection before the task
         /// is given back.
         public var storeRetryTimeout: Duration = .seconds(120)
+        /// How long a connection may take to open and answer its first call.
+        public var connectTimeout: Duration = .seconds(5)
 
         /// The defaults: kombu's 1 h visibility timeout, Celery's 1 day result expiry.
         public init() {}
@@ -72,9 +74,11 @@ public final class RedisTaskQueue: TaskQueue {
         self.endpoint = endpoint
         self.configuration = configuration
         self.logger = logger
-        commands = RedisClient(endpoint: endpoint)
-        blocking = RedisClient(endpoint: endpoint)
-        slotCommands = endpoint.address.tls == nil ? SyncRedisClient(address: endpoint.address) : nil
+        commands = RedisClient(endpoint: endpoint, connectTimeout: configuration.connectTimeout)
+        blocking = RedisClient(endpoint: endpoint, connectTimeout: configuration.connectTimeout)
+        slotCommands =
+            endpoint.address.tls == nil
+            ? SyncRedisClient(address: endpoint.address, connectTimeout: configuration.connectTimeout) : nil
         claims = Self.claimsKey(hostname: hostname)
         consumeKeys =
             [KombuLayout.unackedIndex, KombuLayout.unacked, claims] + KombuLayout.lists(of: endpoint.address.queue)

@@ -29,7 +29,7 @@ func ciGivesTheTestsARedisServer() {
 struct RedisClientTests {
     @Test(arguments: testRedisEndpoints)
     func pipelinedCommandsGetTheirOwnReplies(endpoint: RedisEndpoint) async throws {
-        let client = RedisClient(endpoint: endpoint)
+        let client = RedisClient(endpoint: endpoint, connectTimeout: .seconds(30))
         let key = "launch-worker-test-\(UUID().uuidString)"
         let replies = try await client.send(
             [RedisCommand("DEL", key), RedisCommand("RPUSH", key, "a", "b")]
@@ -47,10 +47,10 @@ struct RedisClientTests {
 
     @Test(arguments: testRedisEndpoints)
     func reconnectsAfterTheServerDropsTheConnection(endpoint: RedisEndpoint) async throws {
-        let client = RedisClient(endpoint: endpoint)
+        let client = RedisClient(endpoint: endpoint, connectTimeout: .seconds(30))
         let name = "launch-worker-test-\(UUID().uuidString)"
         try await client.run(RedisCommand("CLIENT", "SETNAME", name))
-        let killer = RedisClient(endpoint: endpoint)
+        let killer = RedisClient(endpoint: endpoint, connectTimeout: .seconds(30))
         let id = try await client.run(RedisCommand("CLIENT", "ID")).integer
         try await killer.run(RedisCommand("CLIENT", "KILL", "ID", String(try #require(id))))
         // The call in flight when the connection died may fail; the next one reconnects.

@@ -47,7 +47,7 @@ struct RedisScriptsTests {
         let (message, tag, exchange, key) = Self.cases[index]
         var address = try #require(testRedisAddress)
         address.database = 10
-        let client = RedisClient(endpoint: try RedisEndpoint(address))
+        let client = RedisClient(endpoint: try RedisEndpoint(address), connectTimeout: .seconds(30))
         let prefix = "test-\(UUID().uuidString)"
         let (unackedIndex, unacked, queue) = ("\(prefix)-index", "\(prefix)-unacked", "\(prefix)-queue")
         let claims = "\(prefix)-claims"
@@ -80,7 +80,7 @@ struct RedisScriptsTests {
     @Test func aMessageThatIsNotJSONIsTakenWithoutATag() async throws {
         var address = try #require(testRedisAddress)
         address.database = 10
-        let client = RedisClient(endpoint: try RedisEndpoint(address))
+        let client = RedisClient(endpoint: try RedisEndpoint(address), connectTimeout: .seconds(30))
         let prefix = "test-\(UUID().uuidString)"
         try await client.run(RedisCommand("LPUSH", "\(prefix)-queue", #"not json "delivery_tag": "x"}}"#))
         let reply = try await client.evaluate(

@@ -30,12 +30,16 @@ struct RedisTaskQueueTests {
         address.database = database
         address.queue = "test-\(UUID().uuidString)"
         let endpoint = try RedisEndpoint(address)
-        let client = RedisClient(endpoint: endpoint)
+        let client = RedisClient(endpoint: endpoint, connectTimeout: .seconds(30))
         // kombu LPUSHes, so the oldest message is on the right, where the worker pops.
         for id in ids {
             try await client.run(RedisCommand("LPUSH", address.queue, message(id: id, queue: address.queue)))
         }
-        return (RedisTaskQueue(endpoint: endpoint, configuration: .init(), logger: Logger(label: "test")), client)
+        // A generous connect timeout: the suite runs beside many worker processes on 2 cores,
+        // where a connection waited past the 5 s default (seen failing under load).
+        var configuration = RedisTaskQueue.Configuration()
+        configuration.connectTimeout = .seconds(30)
+        return (RedisTaskQueue(endpoint: endpoint, configuration: configuration, logger: Logger(label: "test")), client)
     }
 
     @Test func claimsUpToTheFreeSlotsInOneCallEachRecordedAsUnacked() async throws {
