@@ -28,7 +28,7 @@ struct TestTLS: Sendable {
     }
 
     /// What a PING through `endpoint` gives: PONG, or the error.
-    func ping(_ endpoint: RedisEndpoint, timeout: Duration = .seconds(10)) async -> Result<RESPValue, RedisClientError>
+    func ping(_ endpoint: RedisEndpoint, timeout: Duration = .seconds(30)) async -> Result<RESPValue, RedisClientError>
     {
         let client = RedisClient(endpoint: endpoint, connectTimeout: timeout)
         defer { client.close() }
