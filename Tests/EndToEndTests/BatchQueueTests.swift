@@ -54,7 +54,7 @@ struct BatchQueueTests {
         .enabled(if: redisURL != nil, "set LAUNCH_WORKER_TEST_REDIS (scripts/test does)"))
     func redis() async throws {
         let port = try #require(redisURL?.port)
-        let queue = "redis://127.0.0.1:\(port)/12?queue=batch-\(UUID().uuidString)"
+        let queue = "redis://127.0.0.1:\(port)/7?queue=batch-\(UUID().uuidString)"
         let log = try Checkout.temporaryFolder("batch-log").appending(path: "runs.log")
         let input = try recordInputs(30, log: log)
         let folder = try BatchFolder.make()

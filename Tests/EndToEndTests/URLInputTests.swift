@@ -118,19 +118,19 @@ struct URLInputTests {
                             "body_encoding": "base64", "delivery_tag": "tag-\(id)"}}
             """
         let redisCLI = URL(filePath: "/usr/bin/redis-cli")
-        let pushed = try await runProcess(redisCLI, ["-p", port, "-n", "11", "LPUSH", queue, message])
+        let pushed = try await runProcess(redisCLI, ["-p", port, "-n", "8", "LPUSH", queue, message])
         #expect(pushed.status == 0, "\(pushed.stderr)")
         let worker = try LaunchedProcess(
             Checkout.executable,
             [
                 "serve", try await FixtureBundles.path("bytes-echo"), "--queue",
-                "redis://127.0.0.1:\(port)/11?queue=\(queue)", "--exit-when-empty",
+                "redis://127.0.0.1:\(port)/8?queue=\(queue)", "--exit-when-empty",
             ])
         #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
-        let stored = try await runProcess(redisCLI, ["-p", port, "-n", "11", "GET", "celery-task-meta-\(id)"])
+        let stored = try await runProcess(redisCLI, ["-p", port, "-n", "8", "GET", "celery-task-meta-\(id)"])
         #expect(stored.stdout.contains(#""status": "FAILURE""#), "\(stored.stdout)")
         #expect(stored.stdout.contains("file:///etc/passwd is refused"))
         #expect(stored.stdout.contains("--url-root DIR"))
-        _ = try await runProcess(redisCLI, ["-p", port, "-n", "11", "DEL", "celery-task-meta-\(id)"])
+        _ = try await runProcess(redisCLI, ["-p", port, "-n", "8", "DEL", "celery-task-meta-\(id)"])
     }
 }
