@@ -18,6 +18,7 @@ from pathlib import Path
 
 from batch_rows import batch_rows
 from environments import environment_rows
+from gateway_async import gateway_async_rows
 from gateway_rows import gateway_rows
 from launch_worker.spool import SpoolClient
 from measure import (busy_core, free_port, http_ok, loadavg, machine_description, spool_throughput, stop, timed_ms,
@@ -146,6 +147,7 @@ class Suite:
         self.concurrency_rows()
         pool_rows(self)
         gateway_rows(self)  # a sync predict through the gateway against the worker directly
+        gateway_async_rows(self)  # async tasks through the gateway against FastAPI + Celery
         self.cold_start_row()
         environment_rows(self)  # a cold prepare with uv against venv + pip, and a warm one
         batch_rows(self, self.batch_inputs)  # batch against a hand-written Python loop, and its memory

@@ -1,0 +1,201 @@
+"""Async tasks through the gateway: tasks/s from the first `POST /task_async/{endpoint}` to the
+last result read back with `GET /task/result/{id}`, as one client sees them, for
+
+- `launch-worker gateway` with its endpoint's tasks in a spool (the default),
+- `launch-worker gateway --broker redis://...` (Celery's messages on Redis), and
+- llm-engine's shape: a FastAPI gateway that queues with Celery's `send_task`
+  (benchmarks/baselines/celery_gateway.py) and a Celery worker serving the queue as llm-engine's
+  does (runtime/tests/celery_bundle_worker.py: prefork, acks_late, prefetch 1);
+
+each with one worker of `--per-worker` slots (Celery: as many processes) for the trivial bundle,
+in alternating rounds. The client submits every task on one kept-alive connection, then reads
+each result on another until it is no longer PENDING. A part of suite.py's run, and runnable
+alone:
+
+    benchmarks/gateway_async.py WORKER FIXTURES_DIR [--tasks N] [--rounds N] [--markdown BENCHMARKS.md]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gateway_rows import AUTHORIZATION, call, start_gateway
+from measure import free_port, loadavg, stop, wait_until
+
+REPO = Path(__file__).resolve().parents[1]
+BODY = json.dumps({"args": {"x": 1}, "return_pickled": False})
+ENDPOINT = "bench-async"
+
+
+def run_tasks(url, path, count):
+    """Submits `count` tasks to `url`'s `path` and reads each result back; returns tasks/s from
+    the first submission to the last result, failing on any answer that is not SUCCESS."""
+    host = url.removeprefix("http://")
+    submit, read = http.client.HTTPConnection(host, timeout=60), http.client.HTTPConnection(host, timeout=60)
+    headers = {"Authorization": AUTHORIZATION, "Content-Type": "application/json"}
+    began = time.monotonic()
+    ids = []
+    for _ in range(count):
+        submit.request("POST", path, BODY, headers)
+        answer = submit.getresponse()
+        ids.append(json.loads(answer.read())["task_id"])
+    submitted = time.monotonic()
+    for task_id in ids:
+        while True:
+            read.request("GET", f"/task/result/{task_id}", "{}", headers)
+            result = json.loads(read.getresponse().read())
+            if result["state"] != "PENDING":
+                break
+            time.sleep(0.001)
+        if result["state"] != "SUCCESS":
+            raise SystemExit(f"bench: task {task_id} ended {result}")
+    ended = time.monotonic()
+    print(f"  submitted {count / (submitted - began):.0f}/s, read back in {ended - submitted:.2f} s", flush=True)
+    return count / (ended - began)
+
+
+def create_async_endpoint(url, bundle, per_worker):
+    """Records the bundle folder's bundle and an async endpoint of one worker; waits until READY."""
+    body = json.loads((bundle / "bundle.json").read_text())
+    fields = ("packaging_type", "bundle_name", "bundle_metadata", "requirements", "env_params", "app_config")
+    call(url, "POST", "model_bundle", {**{key: body[key] for key in fields}, "location": str(bundle / "artifact")})
+    call(url, "POST", "endpoints", {"endpoint_name": ENDPOINT, "bundle_name": body["bundle_name"], "min_workers": 1,
+                                    "max_workers": 1, "per_worker": per_worker, "endpoint_type": "async"})
+    wait_until(lambda: call(url, "GET", f"endpoints/{ENDPOINT}")["status"] == "READY", "the endpoint is READY")
+
+
+def start_celery(broker, bundle, port, concurrency, children):
+    """Starts llm-engine's shape: the FastAPI gateway on `port` and a Celery worker on its queue."""
+    gateway = subprocess.Popen([sys.executable, REPO / "benchmarks" / "baselines" / "celery_gateway.py", broker,
+                                str(port)])
+    children.append(gateway)
+    tests = REPO / "runtime" / "tests"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_bundle_worker", "worker", "-Q",
+         f"launch-endpoint-id-{ENDPOINT}", "-P", "prefork", "-c", str(concurrency), "--prefetch-multiplier", "1",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
+        cwd=tests, env={**os.environ, "CELERY_BROKER": broker, "CELERY_BUNDLE": str(bundle),
+                        "PYTHONPATH": str(tests)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children.append(worker)
+
+    def answers():
+        try:
+            return call(f"http://127.0.0.1:{port}", "GET", "task/result/none")["state"] == "PENDING"
+        except OSError:
+            return False
+
+    wait_until(answers, "the FastAPI gateway answers")
+    return [gateway, worker]
+
+
+def measure(worker, fixtures, scratch, tasks, rounds, per_worker, children):
+    """The median tasks/s of `rounds` alternating rounds of each configuration, by name
+    (`spool`, `redis`, `celery`), and the load average when they began."""
+    trivial = fixtures / "trivial"
+    (scratch / "spool").mkdir(parents=True)
+    broker = subprocess.run([REPO / "scripts" / "test-redis", "start", scratch / "redis"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    try:
+        spool, spool_url = start_gateway(worker, scratch / "spool", children)
+        create_async_endpoint(spool_url, trivial, per_worker)
+        redis = subprocess.Popen(
+            [worker, "gateway", "--listen", "127.0.0.1:0", "--state-dir", scratch / "redis-gateway", "--ready-file",
+             scratch / "redis.ready", "--broker", broker, "--log-level", "error"])
+        children.append(redis)
+        wait_until((scratch / "redis.ready").exists, "the Redis gateway listens")
+        redis_url = "http://" + (scratch / "redis.ready").read_text().split()[1]
+        create_async_endpoint(redis_url, trivial, per_worker)
+        port = free_port()
+        celery = start_celery(broker, trivial, port, per_worker, children)
+        since = loadavg()
+        runs = {"spool": [], "redis": [], "celery": []}
+        path = f"/task_async/{ENDPOINT}"
+        for _ in range(rounds):
+            runs["spool"].append(run_tasks(spool_url, path, tasks))
+            runs["celery"].append(run_tasks(f"http://127.0.0.1:{port}", path, tasks))
+            runs["redis"].append(run_tasks(redis_url, path, tasks))
+        for process in [spool, redis, *celery]:
+            stop(process)
+        return {name: statistics.median(values) for name, values in runs.items()}, runs, since
+    finally:
+        subprocess.run([REPO / "scripts" / "test-redis", "stop", scratch / "redis"], check=False)
+
+
+def gateway_async_rows(suite, tasks=2000):
+    """Adds the async rows to `suite` (a suite.Suite)."""
+    per_worker = os.cpu_count() or 2
+    medians, _, since = measure(suite.worker, suite.fixtures, suite.scratch / "gateway-async", tasks, suite.rounds,
+                                per_worker, suite.children)
+    for name, ours, baseline, reproduce in rows(medians, tasks, suite.rounds, per_worker):
+        suite.row(name, ours, baseline, "tasks/s", "(info)", None, reproduce, since)
+
+
+def rows(medians, tasks, rounds, per_worker):
+    """The rows' fields (name, ours, baseline, reproduce) from `measure`'s medians."""
+    how = (f"{tasks} trivial tasks a round, median of {rounds} alternating rounds: POST /task_async then GET "
+           f"/task/result/{{id}} from one client through `launch-worker gateway` (1 worker, per_worker {per_worker}) "
+           f"vs benchmarks/baselines/celery_gateway.py + a Celery worker of {per_worker} processes: "
+           f"benchmarks/gateway_async.py")
+    return [
+        ("async tasks through the gateway, spool: tasks/s vs llm-engine's shape (FastAPI + Celery)",
+         medians["spool"], medians["celery"], how),
+        ("async tasks through the gateway, --broker redis: tasks/s vs llm-engine's shape (FastAPI + Celery)",
+         medians["redis"], medians["celery"], how),
+    ]
+
+
+def write_rows(path, medians, since, tasks, rounds, per_worker):
+    """Puts the rows into BENCHMARKS.md's table at `path` in suite.py's format, replacing
+    earlier ones (a run of this file alone; scripts/bench writes the whole file)."""
+    load = f"{since:.2f} → {loadavg():.2f}"
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [line for line in Path(path).read_text().splitlines() if "async tasks through the gateway" not in line]
+    new = [f"| {name} | {ours:.1f} tasks/s | {baseline:.1f} tasks/s | {ours / baseline:.2f} | (info) | - | {load} | "
+           f"{how} (measured alone, {when}) |" for name, ours, baseline, how in rows(medians, tasks, rounds, per_worker)]
+    end = next(index for index, line in enumerate(lines) if line.startswith("| case | ours |"))
+    while lines[end + 1].startswith("|"):
+        end += 1
+    Path(path).write_text("\n".join(lines[:end + 1] + new + lines[end + 1:]) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("worker")
+    parser.add_argument("fixtures", type=Path)
+    parser.add_argument("--tasks", type=int, default=2000, help="tasks a round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-worker", type=int, default=os.cpu_count() or 2,
+                        help="the worker's slots and the Celery worker's processes")
+    parser.add_argument("--markdown", type=Path, help="put the rows into this BENCHMARKS.md's table")
+    options = parser.parse_args()
+    children = []
+    try:
+        # A worker the gateway stopped may still be writing its answers into the folder.
+        with tempfile.TemporaryDirectory(prefix="launch-worker-gateway-async-",
+                                         ignore_cleanup_errors=True) as scratch:
+            medians, runs, since = measure(options.worker, options.fixtures, Path(scratch), options.tasks,
+                                           options.rounds, options.per_worker, children)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    print(f"load {since:.2f} -> {loadavg():.2f}")
+    for name, values in runs.items():
+        print(f"{name:7} median {medians[name]:8.1f} tasks/s  rounds {', '.join(f'{value:.0f}' for value in values)}")
+    for name in ("spool", "redis"):
+        print(f"{name}: {medians[name] / medians['celery']:.2f}x llm-engine's shape")
+    if options.markdown:
+        write_rows(options.markdown, medians, since, options.tasks, options.rounds, options.per_worker)
+
+
+if __name__ == "__main__":
+    main()
