@@ -13,25 +13,15 @@ Usage: celery_gateway.py BROKER PORT
 
 import datetime
 import sys
-from typing import Any, Optional
 
 import uvicorn
 from celery import Celery
 from celery.result import AsyncResult
 from fastapi import FastAPI
-from pydantic import BaseModel
+
+from llm_engine_request import EndpointPredictV1Request
 
 TASK = "hosted_model_inference.inference.async_inference.tasks.predict"
-
-
-class EndpointPredictV1Request(BaseModel):
-    """llm-engine's request body."""
-
-    url: Optional[str] = None
-    args: Optional[Any] = None
-    cloudpickle: Optional[str] = None
-    callback_url: Optional[str] = None
-    return_pickled: bool = False
 
 
 def main() -> None:

@@ -15,24 +15,13 @@ import threading
 import traceback
 import uuid
 from pathlib import Path
-from typing import Any, Optional
 
 import cloudpickle
 import uvicorn
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
 
 from bundle_loading import load
-
-
-class EndpointPredictV1Request(BaseModel):
-    """llm-engine's request body."""
-
-    url: Optional[str] = None
-    args: Optional[Any] = None
-    cloudpickle: Optional[str] = None
-    callback_url: Optional[str] = None
-    return_pickled: bool = False
+from llm_engine_request import EndpointPredictV1Request
 
 
 def main() -> None:
