@@ -38,9 +38,10 @@ struct PoolProbeTests {
         #expect(!FileManager.default.fileExists(atPath: readyFile.path))
 
         try Data().write(to: gate)
-        try await eventually("a worker process is ready") {
-            try await RawHTTP.send(address, "GET", "/readyz").status == 200
-        }
+        // The ready file, not a /readyz 200: a worker process answers as soon as it is ready, and
+        // the supervisor stops answering when it learns so, just before it writes the ready file.
+        try await eventually("the pool is ready") { FileManager.default.fileExists(atPath: readyFile.path) }
+        #expect(try await RawHTTP.send(address, "GET", "/readyz").status == 200)
         let answered = try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"values": [1]}}"#)
         #expect(answered.status == 200, "\(answered.body)")
         process.send(SIGTERM)
