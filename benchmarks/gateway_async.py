@@ -24,11 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from gateway_rows import AUTHORIZATION, call, start_gateway
+from gateway_rows import AUTHORIZATION, call, create_endpoint, start_gateway, write_rows
 from measure import free_port, loadavg, stop, wait_until
+from redis_celery import start_celery_worker
 
 REPO = Path(__file__).resolve().parents[1]
 BODY = json.dumps({"args": {"x": 1}, "return_pickled": False})
@@ -62,29 +62,12 @@ def run_tasks(url, path, count):
     return count / (ended - began)
 
 
-def create_async_endpoint(url, bundle, per_worker):
-    """Records the bundle folder's bundle and an async endpoint of one worker; waits until READY."""
-    body = json.loads((bundle / "bundle.json").read_text())
-    fields = ("packaging_type", "bundle_name", "bundle_metadata", "requirements", "env_params", "app_config")
-    call(url, "POST", "model_bundle", {**{key: body[key] for key in fields}, "location": str(bundle / "artifact")})
-    call(url, "POST", "endpoints", {"endpoint_name": ENDPOINT, "bundle_name": body["bundle_name"], "min_workers": 1,
-                                    "max_workers": 1, "per_worker": per_worker, "endpoint_type": "async"})
-    wait_until(lambda: call(url, "GET", f"endpoints/{ENDPOINT}")["status"] == "READY", "the endpoint is READY")
-
-
 def start_celery(broker, bundle, port, concurrency, children):
     """Starts llm-engine's shape: the FastAPI gateway on `port` and a Celery worker on its queue."""
     gateway = subprocess.Popen([sys.executable, REPO / "benchmarks" / "baselines" / "celery_gateway.py", broker,
                                 str(port)])
     children.append(gateway)
-    tests = REPO / "runtime" / "tests"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_bundle_worker", "worker", "-Q",
-         f"launch-endpoint-id-{ENDPOINT}", "-P", "prefork", "-c", str(concurrency), "--prefetch-multiplier", "1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
-        cwd=tests, env={**os.environ, "CELERY_BROKER": broker, "CELERY_BUNDLE": str(bundle),
-                        "PYTHONPATH": str(tests)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = start_celery_worker(bundle, broker, f"launch-endpoint-id-{ENDPOINT}", concurrency)
     children.append(worker)
 
     def answers():
@@ -101,19 +84,14 @@ def measure(worker, fixtures, scratch, tasks, rounds, per_worker, children):
     """The median tasks/s of `rounds` alternating rounds of each configuration, by name
     (`spool`, `redis`, `celery`), and the load average when they began."""
     trivial = fixtures / "trivial"
-    (scratch / "spool").mkdir(parents=True)
+    scratch.mkdir(parents=True, exist_ok=True)
     broker = subprocess.run([REPO / "scripts" / "test-redis", "start", scratch / "redis"], capture_output=True,
                             text=True, check=True).stdout.strip()
     try:
         spool, spool_url = start_gateway(worker, scratch / "spool", children)
-        create_async_endpoint(spool_url, trivial, per_worker)
-        redis = subprocess.Popen(
-            [worker, "gateway", "--listen", "127.0.0.1:0", "--state-dir", scratch / "redis-gateway", "--ready-file",
-             scratch / "redis.ready", "--broker", broker, "--log-level", "error"])
-        children.append(redis)
-        wait_until((scratch / "redis.ready").exists, "the Redis gateway listens")
-        redis_url = "http://" + (scratch / "redis.ready").read_text().split()[1]
-        create_async_endpoint(redis_url, trivial, per_worker)
+        create_endpoint(spool_url, trivial, ENDPOINT, "async", per_worker)
+        redis, redis_url = start_gateway(worker, scratch / "redis-gateway", children, "--broker", broker)
+        create_endpoint(redis_url, trivial, ENDPOINT, "async", per_worker)
         port = free_port()
         celery = start_celery(broker, trivial, port, per_worker, children)
         since = loadavg()
@@ -135,36 +113,20 @@ def gateway_async_rows(suite, tasks=2000):
     per_worker = os.cpu_count() or 2
     medians, _, since = measure(suite.worker, suite.fixtures, suite.scratch / "gateway-async", tasks, suite.rounds,
                                 per_worker, suite.children)
-    for name, ours, baseline, reproduce in rows(medians, tasks, suite.rounds, per_worker):
-        suite.row(name, ours, baseline, "tasks/s", "(info)", None, reproduce, since)
+    for row in rows(medians, tasks, suite.rounds, per_worker):
+        suite.row(*row, since)
 
 
 def rows(medians, tasks, rounds, per_worker):
-    """The rows' fields (name, ours, baseline, reproduce) from `measure`'s medians."""
+    """The rows' fields (name, ours, baseline, unit, target, met, reproduce) from `measure`'s
+    medians; "(info)" rows, with no target."""
     how = (f"{tasks} trivial tasks a round, median of {rounds} alternating rounds: POST /task_async then GET "
            f"/task/result/{{id}} from one client through `launch-worker gateway` (1 worker, per_worker {per_worker}) "
            f"vs benchmarks/baselines/celery_gateway.py + a Celery worker of {per_worker} processes: "
            f"benchmarks/gateway_async.py")
-    return [
-        ("async tasks through the gateway, spool: tasks/s vs llm-engine's shape (FastAPI + Celery)",
-         medians["spool"], medians["celery"], how),
-        ("async tasks through the gateway, --broker redis: tasks/s vs llm-engine's shape (FastAPI + Celery)",
-         medians["redis"], medians["celery"], how),
-    ]
-
-
-def write_rows(path, medians, since, tasks, rounds, per_worker):
-    """Puts the rows into BENCHMARKS.md's table at `path` in suite.py's format, replacing
-    earlier ones (a run of this file alone; scripts/bench writes the whole file)."""
-    load = f"{since:.2f} → {loadavg():.2f}"
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [line for line in Path(path).read_text().splitlines() if "async tasks through the gateway" not in line]
-    new = [f"| {name} | {ours:.1f} tasks/s | {baseline:.1f} tasks/s | {ours / baseline:.2f} | (info) | - | {load} | "
-           f"{how} (measured alone, {when}) |" for name, ours, baseline, how in rows(medians, tasks, rounds, per_worker)]
-    end = next(index for index, line in enumerate(lines) if line.startswith("| case | ours |"))
-    while lines[end + 1].startswith("|"):
-        end += 1
-    Path(path).write_text("\n".join(lines[:end + 1] + new + lines[end + 1:]) + "\n")
+    return [(f"async tasks through the gateway, {kind}: tasks/s vs llm-engine's shape (FastAPI + Celery)",
+             medians[name], medians["celery"], "tasks/s", "(info)", None, how)
+            for name, kind in (("spool", "spool"), ("redis", "--broker redis"))]
 
 
 def main():
@@ -194,7 +156,8 @@ def main():
     for name in ("spool", "redis"):
         print(f"{name}: {medians[name] / medians['celery']:.2f}x llm-engine's shape")
     if options.markdown:
-        write_rows(options.markdown, medians, since, options.tasks, options.rounds, options.per_worker)
+        write_rows(options.markdown, rows(medians, options.tasks, options.rounds, options.per_worker), since,
+                   marker="async tasks through the gateway")
 
 
 if __name__ == "__main__":

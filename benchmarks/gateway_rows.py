@@ -50,17 +50,17 @@ def rows(results, seconds, rounds):
     ]
 
 
-def write_rows(path, table_rows, since):
+def write_rows(path, table_rows, since, marker="sync predict through the gateway"):
     """Puts `table_rows` into the table of BENCHMARKS.md at `path` in suite.py's format,
-    replacing earlier rows of the gateway (a run of this file alone; scripts/bench writes the
-    whole file)."""
+    replacing earlier rows whose line holds `marker` (a run of this file or another gateway
+    file alone; scripts/bench writes the whole file). A row whose `met` is None is "(info)"."""
     load = f"{since:.2f} → {loadavg():.2f}"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [line for line in Path(path).read_text().splitlines() if "sync predict through the gateway" not in line]
+    lines = [line for line in Path(path).read_text().splitlines() if marker not in line]
     new = []
     for name, ours, baseline, unit, target, met, reproduce in table_rows:
         ratio = ours / baseline
-        verdict = "yes" if met(ratio) else "**no**"
+        verdict = "-" if met is None else "yes" if met(ratio) else "**no**"
         new.append(f"| {name} | {ours:.1f} {unit} | {baseline:.1f} {unit} | {ratio:.2f} | {target} | {verdict} | "
                    f"{load} | {reproduce} (measured alone, {when}) |")
     end = next(index for index, line in enumerate(lines) if line.startswith("| case | ours |"))
@@ -75,7 +75,7 @@ def measure(worker, fixtures, scratch, seconds, rounds, children):
     when they began."""
     trivial = fixtures / "trivial"
     gateway, gateway_url = start_gateway(worker, scratch, children)
-    create_endpoint(gateway_url, trivial, scratch)
+    create_endpoint(gateway_url, trivial)
     direct = subprocess.Popen(
         [worker, "serve", trivial, "--listen", "127.0.0.1:0", "--per-worker", str(PER_WORKER),
          "--ready-file", scratch / "direct.ready", "--log-level", "error"], stdout=subprocess.DEVNULL)
@@ -96,25 +96,28 @@ def measure(worker, fixtures, scratch, seconds, rounds, children):
             for name, results in runs.items()}, since
 
 
-def start_gateway(worker, scratch, children):
-    """Starts `launch-worker gateway` on a free port; returns it and its URL."""
+def start_gateway(worker, scratch, children, *options):
+    """Starts `launch-worker gateway` on a free port with `options` (its state and ready file in
+    the folder `scratch`); returns it and its URL."""
+    scratch.mkdir(parents=True, exist_ok=True)
     ready = scratch / "gateway.ready"
     gateway = subprocess.Popen(
         [worker, "gateway", "--listen", "127.0.0.1:0", "--state-dir", scratch / "gateway", "--ready-file", ready,
-         "--log-level", "error"])
+         "--log-level", "error", *options])
     children.append(gateway)
     wait_until(ready.exists, "the gateway listens")
     return gateway, "http://" + ready.read_text().split()[1]
 
 
-def create_endpoint(url, bundle, scratch):
-    """Records the bundle folder's bundle and a sync endpoint `bench` of it; waits until READY."""
+def create_endpoint(url, bundle, name="bench", kind="sync", per_worker=PER_WORKER):
+    """Records the bundle folder's bundle and an endpoint `name` of one worker of it; waits
+    until READY."""
     body = json.loads((bundle / "bundle.json").read_text())
     fields = ("packaging_type", "bundle_name", "bundle_metadata", "requirements", "env_params", "app_config")
     call(url, "POST", "model_bundle", {**{key: body[key] for key in fields}, "location": str(bundle / "artifact")})
-    call(url, "POST", "endpoints", {"endpoint_name": "bench", "bundle_name": body["bundle_name"], "min_workers": 1,
-                                    "max_workers": 1, "per_worker": PER_WORKER, "endpoint_type": "sync"})
-    wait_until(lambda: call(url, "GET", "endpoints/bench")["status"] == "READY", "the endpoint is READY")
+    call(url, "POST", "endpoints", {"endpoint_name": name, "bundle_name": body["bundle_name"], "min_workers": 1,
+                                    "max_workers": 1, "per_worker": per_worker, "endpoint_type": kind})
+    wait_until(lambda: call(url, "GET", f"endpoints/{name}")["status"] == "READY", "the endpoint is READY")
 
 
 def call(url, method, route, body=None):

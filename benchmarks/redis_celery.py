@@ -93,14 +93,19 @@ def run_launch_worker(worker, bundle, broker, queue, per_worker, ids, client):
         process.wait(timeout=60)
 
 
-def run_celery(bundle, broker, queue, concurrency, ids, client):
+def start_celery_worker(bundle, broker, queue, concurrency):
+    """A Celery worker shaped like llm-engine's serving `queue` with `concurrency` processes."""
     env = {**os.environ, "CELERY_BROKER": broker, "CELERY_BUNDLE": str(bundle), "PYTHONPATH": str(TESTS)}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "celery_bundle_worker", "worker", "-Q", queue, "-P", "prefork",
          "-c", str(concurrency), "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle",
          "--without-heartbeat", "-l", "WARNING"],
         cwd=TESTS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+
+
+def run_celery(bundle, broker, queue, concurrency, ids, client):
+    process = start_celery_worker(bundle, broker, queue, concurrency)
     try:
         return throughput(client, ids, timeout=600)
     finally:
