@@ -45,7 +45,7 @@ struct BatchProcessesTests {
         let workers = children(of: first.pid)
         #expect(workers.count == 2, "\(first.stderr())")
         first.send(SIGKILL)
-        for worker in workers { kill(worker, SIGKILL) }
+        for worker in workers { kill(worker.pid, SIGKILL) }
         #expect(await first.exitStatus() == SIGKILL)
         #expect(folder.resultCount() < 600)
         try Data().write(to: gate)
@@ -72,7 +72,7 @@ struct BatchProcessesTests {
         #expect(workers.count == 2, "\(batch.stderr())")
         batch.send(SIGKILL)
         #expect(await batch.exitStatus() == SIGKILL)
-        try await eventually("the worker processes are gone") { !workers.contains(where: isRunning) }
+        try await eventually("the worker processes are gone") { !workers.contains(where: \.isRunning) }
     }
 
     @Test("a worker process that dies stops the batch (exit 1), saying which and to rerun")

@@ -77,7 +77,11 @@ struct RunSupervisionTests {
         let child = try #require(children(of: run.pid).first, "\(run.stderr())")
         run.send(SIGTERM)
         #expect(await run.exitStatus() == SIGTERM)
-        try await eventually("the child is gone") { !isRunning(child) }
+        do {
+            try await eventually("the child is gone") { !child.isRunning }
+        } catch {
+            Issue.record("\(error): \(child)")
+        }
     }
 
     @Test("serve: a task that segfaults leaves every Python thread's stack on stderr")
