@@ -23,6 +23,8 @@ public struct CSVInput: BatchInputReader {
     private let columns: (url: Int?, args: Int?, id: Int?)
     private let returnPickled: Bool
     private var index = 0
+    /// The line of the next row, counting rows (a quoted line break is not counted).
+    private var line = 2
     /// Why the rows after the current block's cannot be read (text that is not UTF-8).
     private var unreadable: BatchInputError?
 
@@ -36,10 +38,18 @@ public struct CSVInput: BatchInputReader {
         blocks = CSVBlocks(fd: fd)
         self.name = name
         self.returnPickled = returnPickled
-        let (first, badText) = Self.text(of: try Self.read(&blocks, name: name), name: name, firstLine: 1)
+        let first: ArraySlice<UInt8>?
+        switch try Self.read(&blocks, name: name) {
+        case .malformedRow:
+            throw BatchInputError(
+                "\(name): cannot read the header row (line 1): a quoted field has text after its closing quote")
+        case .rows(let block): first = block
+        case nil: first = nil
+        }
+        let (firstText, badText) = Self.text(of: first, name: name, firstLine: 1)
         unreadable = badText
         do {
-            reader = try CSVReader(string: first, hasHeaderRow: true)
+            reader = try CSVReader(string: firstText, hasHeaderRow: true)
         } catch {
             throw badText ?? BatchInputError("\(name): cannot read a CSV header row (\(error)): is the file empty?")
         }
@@ -53,30 +63,50 @@ public struct CSVInput: BatchInputReader {
     }
 
     public mutating func next() throws(BatchInputError) -> BatchItem? {
-        var row = reader.next()
-        while row == nil {
+        while true {
+            if let row = reader.next() {
+                defer { line += 1 }
+                // A blank line, which CSV.swift reads as one empty field.
+                if row == [""] { continue }
+                return item(row, line: line, problem: nil)
+            }
             if let unreadable { throw unreadable }
-            guard let block = try Self.read(&blocks, name: name) else { return nil }
-            let text: String
-            (text, unreadable) = Self.text(of: block, name: name, firstLine: index + 2)
-            // Cannot throw: only a header row that cannot be read throws, and none is asked for.
-            guard let next = try? CSVReader(string: text, hasHeaderRow: false) else { return nil }
-            reader = next
-            row = reader.next()
+            switch try Self.read(&blocks, name: name) {
+            case nil:
+                return nil
+            case .malformedRow(let bytes):
+                defer { line += 1 }
+                // For its id only: CSV.swift reads the fields before the bad one as written.
+                let fields = (try? CSVReader(string: String(decoding: bytes, as: UTF8.self), hasHeaderRow: false))?
+                    .next()
+                return item(
+                    fields ?? [], line: line,
+                    problem: "a quoted field has text after its closing quote (a quote inside a quoted field is "
+                        + "written twice: \"\")")
+            case .rows(let block):
+                let text: String
+                (text, unreadable) = Self.text(of: block, name: name, firstLine: line)
+                // Cannot throw: only a header row that cannot be read throws, and none is asked for.
+                guard let next = try? CSVReader(string: text, hasHeaderRow: false) else { return nil }
+                reader = next
+            }
         }
-        guard let row else { return nil }
+    }
+
+    /// The input `row` on `line` makes, or a bad row for `problem`.
+    private mutating func item(_ row: [String], line: Int, problem: String?) -> BatchItem {
         defer { index += 1 }
-        let line = index + 2
         let field = { (column: Int?) -> String? in
             guard let column, column < row.count, !row[column].isEmpty else { return nil }
             return row[column]
         }
-        return BatchItem(
-            index: index, line: line, id: field(columns.id) ?? String(index + 1),
-            request: request(url: field(columns.url), args: field(columns.args), line: line))
+        let request =
+            problem.map { .failure(BadRow(line: line, $0)) }
+            ?? request(url: field(columns.url), args: field(columns.args), line: line)
+        return BatchItem(index: index, line: line, id: field(columns.id) ?? String(index + 1), request: request)
     }
 
-    private static func read(_ blocks: inout CSVBlocks, name: String) throws(BatchInputError) -> ArraySlice<UInt8>? {
+    private static func read(_ blocks: inout CSVBlocks, name: String) throws(BatchInputError) -> CSVBlocks.Block? {
         do throws(CSVReadError) {
             return try blocks.next()
         } catch {

@@ -54,6 +54,28 @@ struct BatchInputTests {
         #expect(try read[4].request.get().input == .args(json: #"{"x": 1}"#))
     }
 
+    @Test("a CSV row with text after a closing quote is a bad row with its id and line; blank lines are skipped")
+    func csvBadQuoting() throws {
+        let path = try inputFile(
+            "in.csv", "id,args\n\na,\"{\"\"x\"\": 1}\"junk\nb,\"{\"\"x\"\": 2}\"\n\r\nc,{\"x\": 3}\n\n")
+        let read = try items(path)
+        #expect(read.map(\.id) == ["a", "b", "c"])
+        #expect(read.map(\.index) == [0, 1, 2])
+        #expect(read.map(\.line) == [3, 4, 6])
+        guard case .failure(let bad) = read[0].request else {
+            Issue.record("a row with text after a closing quote read as a request")
+            return
+        }
+        #expect(
+            bad.description
+                == "bad input on line 3: a quoted field has text after its closing quote (a quote inside a quoted "
+                + "field is written twice: \"\")")
+        #expect(try read[1].request.get().input == .args(json: #"{"x": 2}"#))
+        #expect(try read[2].request.get().input == .args(json: #"{"x": 3}"#))
+        let header = try inputFile("header.csv", "id,\"args\"x\n1,{}\n")
+        #expect(throws: BatchInputError.self) { try items(header) }
+    }
+
     @Test("a CSV without a url or args column cannot be read")
     func csvWithoutColumns() throws {
         let path = try inputFile("in.csv", "name,value\na,1\n")
