@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from gateway_rows import AUTHORIZATION, call, create_endpoint, start_gateway, write_rows
-from measure import free_port, loadavg, stop, wait_until
+from measure import free_port, kill_running, loadavg, stop, wait_until
 from redis_celery import start_celery_worker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,9 +147,7 @@ def main():
             medians, runs, since = measure(options.worker, options.fixtures, Path(scratch), options.tasks,
                                            options.rounds, options.per_worker, children)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
+        kill_running(children)
     print(f"load {since:.2f} -> {loadavg():.2f}")
     for name, values in runs.items():
         print(f"{name:7} median {medians[name]:8.1f} tasks/s  rounds {', '.join(f'{value:.0f}' for value in values)}")

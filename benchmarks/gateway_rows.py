@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import urllib.request
 from pathlib import Path
 
-from measure import loadavg, stop, wait_until, wrk
+from measure import kill_running, loadavg, stop, wait_until, wrk
 
 BODY = json.dumps({"args": {"x": 1}, "return_pickled": False})
 PER_WORKER = 8
@@ -142,9 +142,7 @@ def main():
             results, since = measure(options.worker, options.fixtures, Path(scratch), options.seconds, options.rounds,
                                      children)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
+        kill_running(children)
     print(f"load {since:.2f} -> {loadavg():.2f}")
     for name, result in results.items():
         print(f"{name:10} {result['rps']:10.1f} req/s  p50 {result['p50'] * 1000:7.0f} us  "

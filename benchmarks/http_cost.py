@@ -13,7 +13,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from measure import wrk
+from measure import kill_running, wrk
 from suite import Suite
 
 def counters(pid):
@@ -47,5 +47,4 @@ try:
     for pw, rs in rows.items():
         print(f"per_worker {pw}: rps {statistics.median(x[0] for x in rs):8.0f}  cpu/req {statistics.median(x[1] for x in rs):6.1f} us  cs/req {statistics.median(x[2] for x in rs):5.2f}", f"load {os.getloadavg()[0]:.2f}")
 finally:
-    for c in s.children:
-        if c.poll() is None: c.kill()
+    kill_running(s.children)

@@ -109,6 +109,13 @@ def stop(process):
     process.wait(timeout=60)
 
 
+def kill_running(children):
+    """Kills the processes of `children` still running: what a benchmark started, as it ends."""
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+
+
 def machine_description():
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())

@@ -21,8 +21,8 @@ from environments import environment_rows
 from gateway_async import gateway_async_rows
 from gateway_rows import gateway_rows
 from launch_worker.spool import SpoolClient
-from measure import (busy_core, free_port, http_ok, loadavg, machine_description, spool_throughput, stop, timed_ms,
-                     wait_until, wrk)
+from measure import (busy_core, free_port, http_ok, kill_running, loadavg, machine_description, spool_throughput,
+                     stop, timed_ms, wait_until, wrk)
 from pool_rows import pool_rows
 
 HERE = Path(__file__).resolve().parent
@@ -360,9 +360,7 @@ def main():
     try:
         suite.run()
     finally:
-        for child in suite.children:
-            if child.poll() is None:
-                child.kill()
+        kill_running(suite.children)
     suite.write(options.out)
     print(f"wrote {options.out}")
 

@@ -20,7 +20,7 @@
 /// it are read as written.
 public struct CSVBlocks {
     /// A block: whole rows, or one row that breaks the quoting rules.
-    public enum Block: Equatable {
+    public enum Block {
         case rows(ArraySlice<UInt8>)
         case malformedRow(ArraySlice<UInt8>)
     }
@@ -106,19 +106,17 @@ public struct CSVBlocks {
         pending.withUnsafeBufferPointer { bytes in
             while index < bytes.count {
                 let byte = bytes[index]
-                var rowEnded = false
                 if case .afterCR = state {
                     state = .fieldStart
-                    rowEnded = true
                     lastRowEnd = byte == lf ? index + 1 : index
-                }
-                if rowEnded, malformedRowStart != nil {
-                    index = lastRowEnd
-                    return
-                }
-                if rowEnded, byte == lf {
-                    index += 1
-                    continue
+                    if malformedRowStart != nil {
+                        index = lastRowEnd
+                        return
+                    }
+                    if byte == lf {
+                        index += 1
+                        continue
+                    }
                 }
                 switch state {
                 case .fieldStart, .unquoted, .quoteInQuoted:
