@@ -6,8 +6,9 @@ import WorkerCore
 ///
 /// One caller per lane (a slot, or a worker process's share) takes the next chunk of inputs,
 /// skips those an earlier run finished, answers bad rows FAILURE without running them, has the
-/// rest answered, and records the chunk's results in input order. Inputs are read a chunk at a
-/// time as callers take them, so the batch's memory does not grow with its input.
+/// rest answered, and records the chunk's results in input order. Each caller reads its next
+/// chunk (on Swift's own executor) while its current one is answered, and no further, so the
+/// batch's memory does not grow with its input.
 ///
 /// A chunk starts at one input and grows to as many as take about ``chunkTarget`` to answer (at
 /// most ``maxChunk``): a slow predict is taken one input at a time, so progress and a stop stay
@@ -87,7 +88,13 @@ public final class BatchRun: Sendable {
     private func callerLoop() async {
         let clock = ContinuousClock()
         var size = 1
-        while let chunk = take(size) {
+        // The next chunk is read while this one is answered: with quick predicts, reading the
+        // input is as much work as running them, and the lane's thread is the one that runs them.
+        var upcoming = readAhead(size)
+        while let chunk = await upcoming.value {
+            // Read before a stop, but not answered: a rerun answers it.
+            guard isTaking else { break }
+            upcoming = readAhead(size)
             let started = clock.now
             let requests = chunk.compactMap { item in
                 try? item.request.map { BatchRequest(line: item.line, request: $0) }.get()
@@ -98,7 +105,7 @@ public final class BatchRun: Sendable {
                     answers = try await answering.answer(requests)
                 } catch {
                     stop(error.end)
-                    return
+                    break
                 }
             }
             var next = answers.makeIterator()
@@ -110,9 +117,26 @@ public final class BatchRun: Sendable {
             }
             if let end = output.recordCounting(results, progress: progress, maxFailures: configuration.maxFailures) {
                 stop(end)
-                return
+                break
             }
             size = Self.nextSize(after: size, took: clock.now - started)
+        }
+        _ = await upcoming.value
+    }
+
+    /// The next chunk of up to `size` inputs, read on Swift's own executor.
+    private func readAhead(_ size: Int) -> Task<[BatchItem]?, Never> {
+        Task(executorPreference: globalConcurrentExecutor) { self.take(size) }
+    }
+
+    /// Whether chunks already read are still to be answered: yes unless the run was stopped,
+    /// an input that cannot be read excepted (what was read before it is answered).
+    private var isTaking: Bool {
+        feed.withLock { feed in
+            switch feed.end {
+            case nil, .inputError: true
+            default: false
+            }
         }
     }
 

@@ -30,8 +30,9 @@ final class SignalHandling {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 if received.increment() == 1 {
-                    logger.notice("signal \(number): shutting down gracefully (send it again to exit at once)")
+                    // Logged once it has begun, so that a reader of the log may count on it.
                     shutdown()
+                    logger.notice("signal \(number): shutting down gracefully (send it again to exit at once)")
                 } else {
                     logger.warning("signal \(number) again: \(exitingNow)")
                     exiting(number)

@@ -73,6 +73,35 @@ struct BatchResumeTests {
         try expectEachOnce(folder, ids: (0..<300).map { "row-\($0)" })
     }
 
+    @Test("an input read ahead of the one in flight is not started after SIGINT; the rerun answers it")
+    func readAheadNotStartedAfterInterrupt() async throws {
+        let folder = try BatchFolder.make()
+        let gates = try Checkout.temporaryFolder("gate")
+        let (first, second) = (gates.appending(path: "first"), gates.appending(path: "second"))
+        // One slot: the first chunk is row-0 alone, and row-1 is read while row-0 waits.
+        let rows = [(0, first), (1, second)].map { row, gate in
+            #"row-\#(row),"{""x"": \#(row), ""gate"": ""\#(gate.path)""}""#
+        }
+        let input = try batchInput("two.csv", "id,args\n" + rows.joined(separator: "\n") + "\n")
+        let arguments = [
+            "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output", folder.url.path,
+        ]
+        let run = try LaunchedProcess(Checkout.executable, arguments + ["--drain-timeout", "600"])
+        try await eventually("row-0 is waiting in predict") {
+            FileManager.default.fileExists(atPath: first.path + ".waiting")
+        }
+        run.send(SIGINT)
+        try await eventually("the batch took the signal") { run.stderr().contains("shutting down gracefully") }
+        try Data().write(to: first)
+        #expect(try await run.exitStatus(within: .seconds(120)) == 130, "\(run.stderr())")
+        #expect(!FileManager.default.fileExists(atPath: second.path + ".waiting"), "row-1 was started after SIGINT")
+        #expect(try folder.results().compactMap { $0["id"] } == ["row-0"])
+        try Data().write(to: second)
+        let again = try await launchWorker(arguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        try expectEachOnce(folder, ids: ["row-0", "row-1"])
+    }
+
     @Test("a changed input or bundle is refused on resume, exit 2, unless --restart")
     func changedInputRefused() async throws {
         let folder = try BatchFolder.make()

@@ -328,12 +328,16 @@ def load_model_after_gate():
 
 
 def gated(gate=None, x=None):
-    """`gated`: with gate, first wait until that file exists (a test makes it; up to 120 s);
-    answer x when given, else whether the gate opened.
+    """`gated`: with gate, first wait until that file exists (a test makes it; up to 120 s),
+    making the file `<gate>.waiting` when it is not there yet; answer x when given, else whether
+    the gate opened.
 
     Holds a slot busy, or one input of a batch in flight, for exactly as long as a test wants,
-    without timing anything.
+    without timing anything; `<gate>.waiting` tells the test that predict is waiting.
     """
+    if gate and not os.path.exists(gate):
+        with open(gate + ".waiting", "w", encoding="utf-8"):
+            pass
     if gate:
         deadline = time.monotonic() + 120
         while not os.path.exists(gate) and time.monotonic() < deadline:
