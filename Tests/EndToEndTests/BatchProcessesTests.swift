@@ -30,6 +30,28 @@ struct BatchProcessesTests {
         #expect(try folder.summary()["environment"].flatMap { ($0 as? [String: Any])?["processes"] as? String } == "2")
     }
 
+    @Test("--processes 2 with chunks larger than a pipe holds: every result is its own input's")
+    func chunksLargerThanAPipe() async throws {
+        let folder = try BatchFolder.make()
+        // 4 KiB inputs make chunks of up to 4 MiB, which several lanes write to one process's
+        // pipe at once: their parts once interleaved, and inputs came out garbled or swapped.
+        let long = String(repeating: "a", count: 4096)
+        let rows = (0..<6000).map { #"{"id": "row-\#($0)", "args": {"x": "\#($0)-\#(long)"}}"# }
+        let input = try batchInput("long.jsonl", rows.joined(separator: "\n") + "\n")
+        let batch = try LaunchedProcess(
+            Checkout.executable,
+            [
+                "batch", try await FixtureBundles.path("trivial"), "--input", input.path, "--output", folder.url.path,
+                "--processes", "2", "--per-worker", "4",
+            ])
+        #expect(try await batch.exitStatus(within: .seconds(300)) == 0, "\(batch.stderr())")
+        try expectEachOnce(folder, ids: (0..<6000).map { "row-\($0)" })
+        let wrong = try folder.results().filter { line in
+            line["result"] != "\"\(line["id"]!.dropFirst(4))-\(long)\""
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) results are not their input's, the first: \(wrong.first ?? [:])")
+    }
+
     @Test("kill -9 of the whole batch (its worker processes too), then the same command: every id exactly once")
     func killedThenResumed() async throws {
         let folder = try BatchFolder.make()

@@ -20,6 +20,9 @@ final class BatchWorkerProcess: Sendable {
     let index: Int
     let pid: pid_t
     private let requests: Int32
+    /// Held while a frame is written: a frame larger than the pipe holds is written in parts,
+    /// and two lanes' parts must not interleave.
+    private let writing = Mutex(())
     private let state = Mutex<State>(State())
     private let ready = AsyncStream<Bool>.makeStream()
 
@@ -112,7 +115,8 @@ final class BatchWorkerProcess: Sendable {
                 return
             }
             // A broken pipe is reported by the reader, which then answers every chunk waiting.
-            _ = FramePipe.write(ChunkFrames.requests(requests, id: id), to: self.requests)
+            let frame = ChunkFrames.requests(requests, id: id)
+            _ = writing.withLock { _ in FramePipe.write(frame, to: self.requests) }
         }
     }
 
