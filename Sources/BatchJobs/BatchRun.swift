@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import WorkerCore
 
@@ -44,7 +45,7 @@ public final class BatchRun: Sendable {
     /// How long a chunk should take to answer.
     static let chunkTarget = Duration.milliseconds(20)
     /// The most inputs in one chunk.
-    static let maxChunk = 256
+    static let maxChunk = 1024
 
     private struct Feed {
         var reader: any BatchInputReader
@@ -56,6 +57,10 @@ public final class BatchRun: Sendable {
     private let configuration: Configuration
     private let progress: BatchProgress
     private let feed: Mutex<Feed>
+    /// Where every lane's next chunk is read, one at a time: lanes waiting for the input then
+    /// wait here, holding none of Swift's threads, which record results and talk to the worker
+    /// processes meanwhile.
+    private let reading = DispatchQueue(label: "batch-input")
 
     /// A run of `reader`'s inputs answered by `answering`, into `output`, counted by `progress`.
     public init(
@@ -124,9 +129,13 @@ public final class BatchRun: Sendable {
         _ = await upcoming.value
     }
 
-    /// The next chunk of up to `size` inputs, read on Swift's own executor.
+    /// The next chunk of up to `size` inputs, read on ``reading``.
     private func readAhead(_ size: Int) -> Task<[BatchItem]?, Never> {
-        Task(executorPreference: globalConcurrentExecutor) { self.take(size) }
+        Task {
+            await withCheckedContinuation { continuation in
+                reading.async { continuation.resume(returning: self.take(size)) }
+            }
+        }
     }
 
     /// Whether chunks already read are still to be answered: yes unless the run was stopped,
