@@ -47,16 +47,15 @@ public final class BatchRun: Sendable {
     /// The most inputs in one chunk.
     static let maxChunk = 1024
 
-    private struct Feed {
-        var reader: any BatchInputReader
-        var end: End?
-    }
-
     private let answering: any BatchAnswering
     private let output: BatchOutput
     private let configuration: Configuration
     private let progress: BatchProgress
-    private let feed: Mutex<Feed>
+    /// The input; read on ``reading`` only.
+    private let reader: Mutex<any BatchInputReader>
+    /// Why the run ended, once it has; apart from the input, so that a lane that asks is not
+    /// held while the next chunk is read.
+    private let ending = Mutex<End?>(nil)
     /// Where every lane's next chunk is read, one at a time: lanes waiting for the input then
     /// wait here, holding none of Swift's threads, which record results and talk to the worker
     /// processes meanwhile.
@@ -71,7 +70,7 @@ public final class BatchRun: Sendable {
         self.output = output
         self.configuration = configuration
         self.progress = progress
-        self.feed = Mutex(Feed(reader: reader))
+        self.reader = Mutex(reader)
     }
 
     /// Runs until every input has its result, or something stops it; chunks in flight then
@@ -82,7 +81,7 @@ public final class BatchRun: Sendable {
                 group.addTask(executorPreference: lane) { await self.callerLoop() }
             }
         }
-        return feed.withLock { $0.end ?? .finished }
+        return ending.withLock { $0 ?? .finished }
     }
 
     /// Stops taking inputs: chunks in flight finish, and ``run()`` returns ``End/interrupted``.
@@ -141,8 +140,8 @@ public final class BatchRun: Sendable {
     /// Whether chunks already read are still to be answered: yes unless the run was stopped,
     /// an input that cannot be read excepted (what was read before it is answered).
     private var isTaking: Bool {
-        feed.withLock { feed in
-            switch feed.end {
+        ending.withLock { end in
+            switch end {
             case nil, .inputError: true
             default: false
             }
@@ -161,29 +160,29 @@ public final class BatchRun: Sendable {
     /// Up to `size` inputs that still need their results (others are counted as skipped), nil
     /// once the run stops or the input ends.
     private func take(_ size: Int) -> [BatchItem]? {
-        feed.withLock { feed -> [BatchItem]? in
-            guard feed.end == nil else { return nil }
-            var chunk: [BatchItem] = []
-            chunk.reserveCapacity(size)
-            do throws(BatchInputError) {
-                while chunk.count < size, let item = try feed.reader.next() {
+        guard ending.withLock({ $0 == nil }) else { return nil }
+        var chunk: [BatchItem] = []
+        chunk.reserveCapacity(size)
+        do throws(BatchInputError) {
+            try reader.withLock { reader throws(BatchInputError) in
+                while chunk.count < size, let item = try reader.next() {
                     if output.previous.done.contains(item.index) {
                         progress.skipped()
                     } else {
                         chunk.append(item)
                     }
                 }
-            } catch {
-                feed.end = .inputError(error.message)
-                // What was read before the bad line is still answered.
             }
-            return chunk.isEmpty ? nil : chunk
+        } catch {
+            stop(.inputError(error.message))
+            // What was read before the bad line is still answered.
         }
+        return chunk.isEmpty ? nil : chunk
     }
 
     private func stop(_ end: End) {
-        feed.withLock { feed in
-            if feed.end == nil { feed.end = end }
+        ending.withLock { ending in
+            if ending == nil { ending = end }
         }
     }
 }
