@@ -22,6 +22,24 @@ public struct BatchItem: Sendable {
     }
 }
 
+/// An input's result as the output folder records it: what the journal and the result line
+/// need of the input, and the response.
+struct BatchResult {
+    /// The input's place (``BatchItem/index``).
+    var index: Int
+    /// The input's id.
+    var id: String
+    /// Its response.
+    var response: TaskResponse
+
+    /// `item`'s result, `response`.
+    init(_ item: BatchItem, _ response: TaskResponse) {
+        self.index = item.index
+        self.id = item.id
+        self.response = response
+    }
+}
+
 /// Why a row of the input makes no request, naming its line and the problem.
 public struct BadRow: Error, Sendable, CustomStringConvertible {
     /// The line it is on.

@@ -164,7 +164,7 @@ public final class BatchOutput: Sendable {
     /// - Throws: ``BatchOutputError`` when lines cannot be written (a full disk): the batch
     ///   stops, and a rerun resumes it.
     public func record(_ item: BatchItem, _ response: TaskResponse) throws(BatchOutputError) {
-        _ = try record([(item, response)], maxFailures: nil)
+        _ = try record([BatchResult(item, response)], maxFailures: nil)
     }
 
     /// Records each of `results` in order as ``record(_:_:)`` does, under one lock, up to and
@@ -174,18 +174,18 @@ public final class BatchOutput: Sendable {
     /// Lines are written straight into the waiting block: building each line apart, through a
     /// dictionary literal and string interpolation, was a quarter of a trivial batch's time.
     private func record(
-        _ results: [(BatchItem, TaskResponse)], maxFailures: Int?
+        _ results: [BatchResult], maxFailures: Int?
     ) throws(BatchOutputError) -> (recorded: Int, failures: Int) {
         try files.withLock { files throws(BatchOutputError) in
             var recorded = 0
             var failed = 0
-            for (item, response) in results {
+            for result in results {
                 let start = files.waitingResults.count
-                BatchLine.appendResult(id: item.id, response, to: &files.waitingResults)
+                BatchLine.appendResult(id: result.id, result.response, to: &files.waitingResults)
                 files.end += files.waitingResults.count - start
-                let success = response.status == .success
+                let success = result.response.status == .success
                 BatchLine.appendJournal(
-                    index: item.index, success: success, end: files.end, to: &files.waitingJournal)
+                    index: result.index, success: success, end: files.end, to: &files.waitingJournal)
                 recorded += 1
                 if !success { failed += 1 }
                 if let maxFailures, files.failures + failed >= maxFailures { break }
@@ -204,7 +204,7 @@ public final class BatchOutput: Sendable {
     /// `maxFailures` inputs failed: the results after the last failure counted are dropped, and
     /// run again on a rerun), nil to go on. Both ways of running a batch record through it.
     func recordCounting(
-        _ results: [(BatchItem, TaskResponse)], progress: BatchProgress, maxFailures: Int?
+        _ results: [BatchResult], progress: BatchProgress, maxFailures: Int?
     ) -> BatchRun.End? {
         let (recorded, failures): (Int, Int)
         do {
@@ -212,7 +212,7 @@ public final class BatchOutput: Sendable {
         } catch {
             return .outputError(error.message)
         }
-        progress.finished(results[..<recorded].map { $0.1.status != .success })
+        progress.finished(results[..<recorded].map { $0.response.status != .success })
         guard let maxFailures, failures >= maxFailures else { return nil }
         return .maxFailures
     }

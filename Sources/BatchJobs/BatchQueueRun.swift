@@ -104,9 +104,8 @@ public final class BatchQueueRun: Sendable {
     }
 
     private func record(_ item: BatchItem, _ response: TaskResponse) {
-        if let end = output.recordCounting([(item, response)], progress: progress, maxFailures: maxFailures) {
-            stop(end)
-        }
+        let end = output.recordCounting([BatchResult(item, response)], progress: progress, maxFailures: maxFailures)
+        if let end { stop(end) }
     }
 
     private var stopReason: BatchRun.End? { state.withLock { $0.end } }

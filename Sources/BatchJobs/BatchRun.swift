@@ -113,10 +113,10 @@ public final class BatchRun: Sendable {
                 }
             }
             var next = answers.makeIterator()
-            let results = chunk.map { item -> (BatchItem, TaskResponse) in
+            let results = chunk.map { item in
                 switch item.request {
-                case .failure(let badRow): (item, .failure(traceback: badRow.description))
-                case .success: (item, next.next() ?? .failure(traceback: "no answer was given"))
+                case .failure(let badRow): BatchResult(item, .failure(traceback: badRow.description))
+                case .success: BatchResult(item, next.next() ?? .failure(traceback: "no answer was given"))
                 }
             }
             if let end = output.recordCounting(results, progress: progress, maxFailures: configuration.maxFailures) {
