@@ -52,6 +52,26 @@ struct BatchProcessesTests {
         #expect(wrong.isEmpty, "\(wrong.count) results are not their input's, the first: \(wrong.first ?? [:])")
     }
 
+    @Test("a worker process that receives what is not a chunk says so and exits 1")
+    func workerRefusesAMalformedChunk() async throws {
+        let folder = try Checkout.temporaryFolder("batch-worker")
+        // A frame of 5 bytes: too short for a chunk's id and count.
+        let frames = folder.appending(path: "frames")
+        try Data([5, 0, 0, 0, 1, 2, 3, 4, 5]).write(to: frames)
+        let input = try batchInput("in.jsonl", #"{"args": {"x": 1}}"# + "\n")
+        let worker = try LaunchedProcess(
+            Checkout.executable,
+            [
+                "batch", try await FixtureBundles.path("trivial"), "--input", input.path, "--output",
+                folder.appending(path: "out").path, "--batch-worker-index", "0",
+            ],
+            files: [3: frames, 4: folder.appending(path: "answers")])
+        #expect(try await worker.exitStatus(within: .seconds(120)) == 1, "\(worker.stderr())")
+        #expect(
+            worker.stderr().contains("error: batch worker process: a chunk of 5 bytes from the batch cannot be read"),
+            "\(worker.stderr())")
+    }
+
     @Test("kill -9 of the whole batch (its worker processes too), then the same command: every id exactly once")
     func killedThenResumed() async throws {
         let folder = try BatchFolder.make()

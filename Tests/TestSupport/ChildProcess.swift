@@ -17,10 +17,12 @@ public final class ChildProcess: Sendable {
     /// Starts `executable` with `arguments` and `environment` (this process's when nil),
     /// stdin from `stdin` (/dev/null when nil), stdout and stderr appended to the given files;
     /// with `ownProcessGroup`, as the leader of a process group of its own (its id is the
-    /// child's pid), so that the child and every process it starts can be killed at once.
+    /// child's pid), so that the child and every process it starts can be killed at once;
+    /// `files` opens more descriptors in the child: each number, on its file, read-only when
+    /// it exists already, else created for writing.
     public init(
         _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stdin: URL? = nil,
-        stdout: URL, stderr: URL, ownProcessGroup: Bool = false
+        stdout: URL, stderr: URL, ownProcessGroup: Bool = false, files: [Int32: URL] = [:]
     ) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -35,6 +37,10 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        for (descriptor, file) in files {
+            let flags = FileManager.default.fileExists(atPath: file.path) ? O_RDONLY : O_WRONLY | O_CREAT
+            posix_spawn_file_actions_addopen(&actions, descriptor, file.path, flags, 0o644)
+        }
         let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
         let variables = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") }
         let envp = variables + [nil]

@@ -14,12 +14,15 @@ public final class LaunchedProcess: Sendable {
     /// The file its stderr goes to.
     public let stderrFile: URL
 
-    /// Starts `executable`; stdout is discarded, stderr kept in ``stderrFile``.
-    public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
+    /// Starts `executable`; stdout is discarded, stderr kept in ``stderrFile``; `files` as
+    /// ``ChildProcess`` opens them.
+    public init(
+        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, files: [Int32: URL] = [:]
+    ) throws {
         stderrFile = try Checkout.temporaryFolder("stderr").appending(path: "stderr")
         child = try ChildProcess(
             executable, arguments, environment: environment, stdout: URL(filePath: "/dev/null"), stderr: stderrFile,
-            ownProcessGroup: true)
+            ownProcessGroup: true, files: files)
     }
 
     deinit {

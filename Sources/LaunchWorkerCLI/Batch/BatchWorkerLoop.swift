@@ -9,7 +9,8 @@ import WorkerCore
 
 /// A worker process's side of `batch --processes` (see ``BatchWorkerProcess``): answers each
 /// chunk that arrives on descriptor 3 with this process's slots, as it arrives, and writes the
-/// answers on descriptor 4; once descriptor 3 ends (the batch exited, or was killed), it exits.
+/// answers on descriptor 4; once descriptor 3 ends (the batch exited, or was killed), it exits,
+/// with status 1 when what came cannot be read as a chunk.
 enum BatchWorkerLoop {
     /// The option, hidden from `--help`, that makes `batch` a worker process: its index.
     static let indexOption = "--batch-worker-index"
@@ -31,11 +32,14 @@ enum BatchWorkerLoop {
             _ = writing.withLock { _ in FramePipe.write(frame, to: responseDescriptor) }
         }
         send(ChunkFrames.responses(.success([]), id: ChunkFrames.readyID))
-        let ended = AsyncStream<Void>.makeStream()
+        // Yields the size of a frame that could not be read, if one ended the reading.
+        let ended = AsyncStream<Int>.makeStream()
         let reader = Thread {
-            while let payload = FramePipe.read(requestDescriptor),
-                let (id, requests) = ChunkFrames.decodeRequests(payload)
-            {
+            while let payload = FramePipe.read(requestDescriptor) {
+                guard let (id, requests) = ChunkFrames.decodeRequests(payload) else {
+                    ended.continuation.yield(payload.count)
+                    break
+                }
                 Task {
                     let result: Result<[TaskResponse], BatchStop>
                     do throws(BatchStop) {
@@ -50,8 +54,14 @@ enum BatchWorkerLoop {
         }
         reader.name = "batch-chunks"
         reader.start()
-        for await _ in ended.stream {}
+        var unreadable: Int?
+        for await size in ended.stream { unreadable = size }
         // Chunks still running have no one to answer: the batch runs them again when resumed.
+        if let unreadable {
+            let message = "error: batch worker process: a chunk of \(unreadable) bytes from the batch cannot be read\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            _exit(1)
+        }
         _exit(0)
     }
 }
