@@ -18,6 +18,11 @@ struct ChildProcess: CustomStringConvertible {
         return fields.first != "Z"
     }
 
+    /// How many threads it has now (0 once gone).
+    var threadCount: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").count) ?? 0
+    }
+
     /// Its state and where it waits, from /proc, for a failure's message.
     var description: String {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "gone"

@@ -240,6 +240,22 @@ struct ProcessPoolTests {
         }
     }
 
+    @Test("kill -9 of the supervisor alone: its worker processes end with it")
+    func workersEndWithTheSupervisor() async throws {
+        let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "2"])
+        try await PoolProcess.allReady(worker, 2)
+        let workers = children(of: worker.process.pid)
+        #expect(workers.count == 2, "\(worker.process.stderr())")
+        kill(worker.process.pid, SIGKILL)
+        for child in workers {
+            do {
+                try await eventually("worker process \(child.pid) is gone") { !child.isRunning }
+            } catch {
+                Issue.record("\(error): \(child)")
+            }
+        }
+    }
+
     @Test("--processes 1 is one process, as before: no supervisor, its own pid in the ready file")
     func single() async throws {
         let worker = try await HTTPWorker.start("whoami", "127.0.0.1:0", ["--processes", "1"])

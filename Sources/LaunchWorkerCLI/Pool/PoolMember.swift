@@ -1,4 +1,3 @@
-import CLinux
 import Foundation
 import HTTPEndpoint
 import Logging
@@ -61,7 +60,7 @@ struct PoolMember {
             unsetenv(variable)
         }
         if let listener { _ = fcntl(listener, F_SETFD, FD_CLOEXEC) }
-        _ = clinux_set_parent_death_signal(SIGKILL)
+        ParentDeathSignal.arm()
         // The supervisor may have died before the request above, and then nobody would send it.
         guard getppid() == supervisor else {
             throw CLIError(message: "the pool's supervisor ended before worker process \(index) started")

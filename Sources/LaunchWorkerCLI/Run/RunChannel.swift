@@ -1,4 +1,3 @@
-import CLinux
 import Foundation
 
 #if canImport(Glibc)
@@ -26,7 +25,7 @@ struct RunChannel {
         }
         unsetenv(parentVariable)
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-        _ = clinux_set_parent_death_signal(SIGKILL)
+        ParentDeathSignal.arm()
         // The parent may have died before the request above, and then nobody would send it.
         guard getppid() == parent else {
             throw CLIError(message: "launch-worker run ended before its child process started")
