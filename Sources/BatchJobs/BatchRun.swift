@@ -7,9 +7,9 @@ import WorkerCore
 ///
 /// One caller per lane (a slot, or a worker process's share) takes the next chunk of inputs,
 /// skips those an earlier run finished, answers bad rows FAILURE without running them, has the
-/// rest answered, and records the chunk's results in input order. Each caller reads its next
-/// chunk (on Swift's own executor) while its current one is answered, and no further, so the
-/// batch's memory does not grow with its input.
+/// rest answered, and records the chunk's results in input order. Each caller has its next
+/// chunk read (on one dispatch queue for all) while its current one is answered, and no further,
+/// so the batch's memory does not grow with its input.
 ///
 /// A chunk starts at one input and grows to as many as take about ``chunkTarget`` to answer (at
 /// most ``maxChunk``): a slow predict is taken one input at a time, so progress and a stop stay
@@ -128,11 +128,12 @@ public final class BatchRun: Sendable {
         _ = await upcoming.value
     }
 
-    /// The next chunk of up to `size` inputs, read on ``reading``.
+    /// The next chunk of up to `size` inputs, read on ``reading``; the task that waits for it
+    /// prefers Swift's own executor, never the lane's thread, which is busy with the current chunk.
     private func readAhead(_ size: Int) -> Task<[BatchItem]?, Never> {
-        Task {
+        Task(executorPreference: globalConcurrentExecutor) {
             await withCheckedContinuation { continuation in
-                reading.async { continuation.resume(returning: self.take(size)) }
+                self.reading.async { continuation.resume(returning: self.take(size)) }
             }
         }
     }
