@@ -5,27 +5,32 @@ import Synchronization
 /// Hummingbird runs, so each is answered "the worker stopped before the request finished".
 final class InFlightPredicts: Sendable {
     private struct State {
-        var next = 0
         var tasks: [Int: Task<Void, Never>] = [:]
+        /// Tasks that ended before ``start(on:_:)`` recorded them.
+        var ended: Set<Int> = []
         var cancelled = false
     }
 
     private let state = Mutex(State())
+    private let nextID = Atomic<Int>(0)
 
     /// Runs `operation` in a new task that prefers `executor`; cancelled at once if the server
     /// already was.
     func start(on executor: (any TaskExecutor)?, _ operation: @escaping @Sendable () async -> Void) {
-        state.withLock { state in
-            let id = state.next
-            state.next += 1
-            // Made under the lock, so the task's own removal (below) always comes after this.
-            let task = Task(executorPreference: executor) {
-                await operation()
-                self.finished(id)
-            }
-            if state.cancelled { task.cancel() }
-            state.tasks[id] = task
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        // Made outside the lock: starting the task wakes the executor's thread, and a trivial
+        // predict ends, and wants the lock, before the event loop would have let it go; the two
+        // threads then spun on it for a tenth of the slot's time.
+        let task = Task(executorPreference: executor) {
+            await operation()
+            self.finished(id)
         }
+        let cancel = state.withLock { state in
+            if state.ended.remove(id) != nil { return false }
+            state.tasks[id] = task
+            return state.cancelled
+        }
+        if cancel { task.cancel() }
     }
 
     /// Cancels every running task, and every later one.
@@ -38,6 +43,8 @@ final class InFlightPredicts: Sendable {
     }
 
     private func finished(_ id: Int) {
-        state.withLock { _ = $0.tasks.removeValue(forKey: id) }
+        state.withLock { state in
+            if state.tasks.removeValue(forKey: id) == nil { state.ended.insert(id) }
+        }
     }
 }
