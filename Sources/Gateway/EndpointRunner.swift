@@ -316,7 +316,7 @@ actor EndpointRunner {
             let worker = try WorkerProcess(
                 number: nextNumber, executable: context.executable, bundle: record.bundleFolder, frontEnd: frontEnd,
                 perWorker: record.settings.perWorker, files: files.folder, results: context.results,
-                devices: devices)
+                devices: devices, logLevel: context.logger.logLevel)
             workers.append(worker)
             logger.info("worker started", metadata: ["worker": "\(worker.number)", "pid": "\(worker.pid)"])
             return worker

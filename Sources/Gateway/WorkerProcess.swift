@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -27,12 +28,13 @@ final class WorkerProcess: Sendable {
     private let process: Process
 
     /// Starts `executable serve bundle ...` for `frontEnd` with `perWorker` slots, on the GPUs
-    /// `devices` (none: `CUDA_VISIBLE_DEVICES` left as it is).
+    /// `devices` (none: `CUDA_VISIBLE_DEVICES` left as it is), logging at `logLevel` (the
+    /// gateway's own: a worker at `info` writes a line for every task).
     ///
     /// - Throws: when the process cannot be started (the executable or the log cannot be opened).
     init(
         number: Int, executable: String, bundle: String, frontEnd: FrontEnd, perWorker: Int, files: URL,
-        results: URL, devices: [String]
+        results: URL, devices: [String], logLevel: Logger.Level
     ) throws {
         self.number = number
         self.frontEnd = frontEnd
@@ -45,7 +47,7 @@ final class WorkerProcess: Sendable {
         log.seekToEndOfFile()
         var arguments = [
             "serve", bundle, "--per-worker", String(perWorker), "--ready-file", readyFile.path, "--results-dir",
-            results.path,
+            results.path, "--log-level", logLevel.rawValue,
         ]
         if !devices.isEmpty {
             arguments += ["--gpus", String(devices.count), "--devices", devices.joined(separator: ",")]

@@ -70,7 +70,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A file written with 'listen HOST:PORT' once the gateway listens.", valueName: "PATH"))
     var readyFile: String?
 
-    @Option(help: "Log level on stderr.")
+    @Option(help: "Log level on stderr, and of the workers' logs (at info, a line for every task).")
     var logLevel: Logger.Level = .info
 
     func validate() throws {

@@ -237,6 +237,9 @@ def test_a_killed_sync_worker_costs_no_request(gateway, client_python):
     socket_path = gateway.state / "sockets" / f"{endpoint['id']}-{worker['number']}.sock"
     outcome = gateway.run(client_python, "sync_predicts", count=20, kill=worker["pid"], socket_path=str(socket_path))
     assert outcome["answers"] == [json.dumps({"sum": n + 1}) for n in range(20)]
+    # At the gateway's default log level, workers log every task.
+    logs = (gateway.state / "logs" / endpoint["id"]).glob("worker-*.log")
+    assert sum(log.read_text().count("task finished") for log in logs) == 20
 
 
 def _state(pid):
@@ -482,15 +485,17 @@ def _delete(url, key="key-one"):
 
 
 def test_answers_pickles_and_stopped_workers_logs_expire_after_keep_results(tmp_path, client_python):
-    running = Gateway(tmp_path, "--keep-results", "3")
+    running = Gateway(tmp_path, "--keep-results", "3", "--log-level", "warning")
     running.start()
     try:
         outcome = running.run(client_python, "results_to_expire")
         assert outcome["result"] == json.dumps({"sum": 3}) and outcome["value"] == {"sum": 7}
         (endpoint,) = json.loads(_get(running.url + "/status")[1])["endpoints"]
+        logs = running.state / "logs" / endpoint["id"]
+        # Workers log at the gateway's --log-level: no line for each task at warning.
+        assert "task finished" not in (logs / "worker-1.log").read_text()
         (worker,) = running.worker_pids()
         os.kill(worker, signal.SIGKILL)
-        logs = running.state / "logs" / endpoint["id"]
 
         def replacement_log():
             workers = json.loads(_get(running.url + "/status")[1])["endpoints"][0]["workers"]
