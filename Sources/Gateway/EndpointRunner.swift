@@ -35,6 +35,8 @@ actor EndpointRunner {
         var queues: EndpointQueues
         /// The host's GPUs, for endpoints with `gpus > 0`.
         var gpus: GPUInventory
+        /// The size at which a worker's log is cut (``WorkerLog/keep(under:)``).
+        var workerLogLimit: UInt64
         var logger: Logger
 
         /// Where workers write pickled results (the gateway serves them at `/results/`).
@@ -197,6 +199,7 @@ actor EndpointRunner {
         while !Task.isCancelled {
             await scale()
             publishReady()
+            for worker in workers + retiring { worker.log.keep(under: context.workerLogLimit) }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -33,6 +33,8 @@ public struct GatewayServer: Service {
         /// How long async tasks, pickled results, ended batch jobs and stopped workers' logs are
         /// kept (a day, as Celery keeps results).
         public var keepResults = Duration.seconds(86_400)
+        /// The size at which a worker's log is cut, its earlier part kept as `worker-<n>.log.1`.
+        public var workerLogLimit: UInt64 = 16 << 20
 
         public init(address: ListenAddress, stateDirectory: URL, executable: String) {
             self.address = address
@@ -73,7 +75,8 @@ public struct GatewayServer: Service {
             queues: EndpointQueues(
                 broker: try configuration.broker.map { url throws(GatewayRefusal) in
                     try Self.broker(url, state: state)
-                }), gpus: GPUInventory(devices: configuration.gpuDevices), logger: logger)
+                }), gpus: GPUInventory(devices: configuration.gpuDevices),
+            workerLogLimit: configuration.workerLogLimit, logger: logger)
         let syncRoutes = SyncRoutes()
         let fleet = EndpointFleet(context: context, syncRoutes: syncRoutes)
         for (owner, endpoint) in try await database.allEndpoints() {

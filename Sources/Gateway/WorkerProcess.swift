@@ -22,7 +22,7 @@ final class WorkerProcess: Sendable {
     /// The file `serve` keeps only while it is ready.
     let readyFile: URL
     /// Everything the worker writes on stderr.
-    let logFile: URL
+    let log: WorkerLog
     /// The GPUs it holds (its `CUDA_VISIBLE_DEVICES`), given back once it stopped.
     let devices: [String]
     private let process: Process
@@ -40,11 +40,9 @@ final class WorkerProcess: Sendable {
         self.frontEnd = frontEnd
         self.devices = devices
         readyFile = files.appending(path: "worker-\(number).ready")
-        logFile = files.appending(path: "worker-\(number).log")
+        log = WorkerLog(file: files.appending(path: "worker-\(number).log"))
         try? FileManager.default.removeItem(at: readyFile)
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logFile)
-        log.seekToEndOfFile()
+        let output = try log.openForAppending()
         var arguments = [
             "serve", bundle, "--per-worker", String(perWorker), "--ready-file", readyFile.path, "--results-dir",
             results.path, "--log-level", logLevel.rawValue,
@@ -63,10 +61,10 @@ final class WorkerProcess: Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(
             ["LAUNCH_WORKER_PARENT_PID": String(getpid())], uniquingKeysWith: { $1 })
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
-        try? log.close()
+        try? output.close()
         self.process = process
     }
 
@@ -104,7 +102,6 @@ final class WorkerProcess: Sendable {
 
     /// The last `lines` lines of the worker's log.
     func logTail(lines: Int = 20) -> String {
-        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        log.tail(lines: lines)
     }
 }

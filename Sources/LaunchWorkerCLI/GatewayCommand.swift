@@ -63,6 +63,12 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "A worker's log (at info, a line for every task) is cut at this size, its earlier part kept as worker-<n>.log.1.",
+            valueName: "SIZE"))
+    var workerLogSize = ByteSize(16 << 20)
+
+    @Option(
+        help: ArgumentHelp(
             "The GPUs endpoints with gpus > 0 get, each worker its own (default: those nvidia-smi -L lists).",
             valueName: "LIST"))
     var devices: String?
@@ -80,6 +86,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         guard scaleDownAfter >= 0 else { throw ValidationError("--scale-down-after must not be negative") }
         guard keepResults > 0 else { throw ValidationError("--keep-results must be above 0 seconds") }
+        guard workerLogSize.bytes >= 1024 else { throw ValidationError("--worker-log-size must be at least 1K") }
     }
 
     func run() async throws {
@@ -94,6 +101,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.readyFile = readyFile.map { URL(filePath: $0) }
         configuration.broker = broker
         configuration.keepResults = .seconds(keepResults)
+        configuration.workerLogLimit = workerLogSize.bytes
         configuration.gpuDevices = gpuDevices(logger: logger)
         let group = ServiceGroup(
             configuration: .init(

@@ -242,6 +242,31 @@ def test_a_killed_sync_worker_costs_no_request(gateway, client_python):
     assert sum(log.read_text().count("task finished") for log in logs) == 20
 
 
+def test_a_workers_log_is_cut_at_worker_log_size(tmp_path, client_python):
+    running = Gateway(tmp_path, "--worker-log-size", "1K")
+    running.start()
+    try:
+        assert running.run(client_python, "sync_pair")["status"] == "READY"
+        outcome = running.run(client_python, "sync_predicts", count=40)
+        assert outcome["answers"] == [json.dumps({"sum": n + 1}) for n in range(40)]
+        (endpoint,) = json.loads(_get(running.url + "/status")[1])["endpoints"]
+        logs = running.state / "logs" / endpoint["id"]
+
+        def cut():
+            current = list(logs.glob("worker-*.log"))
+            earlier = [log.read_text() for log in logs.glob("worker-*.log.1")]
+            return (len(current) == 2 and all(log.stat().st_size <= 1024 for log in current)
+                    and any("task finished" in text for text in earlier))
+
+        # 40 lines of about 150 bytes over two workers: each log passed 1 KiB and was cut.
+        deadline = time.monotonic() + 60
+        while not cut():
+            assert time.monotonic() < deadline, [(log.name, log.stat().st_size) for log in logs.iterdir()]
+            time.sleep(0.05)
+    finally:
+        assert running.stop() == 0, running.log.read_text()
+
+
 def _state(pid):
     """The process's state line from /proc (empty once it is gone)."""
     try:

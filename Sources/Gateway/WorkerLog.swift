@@ -1,0 +1,57 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A worker's log (`worker-<n>.log`): everything the worker writes on stderr, which it appends
+/// to, so the gateway may cut the file while the worker writes. At `info` a busy worker writes
+/// a line for every task; ``keep(under:)`` moves what the file holds to `worker-<n>.log.1`
+/// once it is over its limit, as a container runtime rotates a container's log.
+struct WorkerLog: Sendable {
+    /// The file the worker writes.
+    let file: URL
+
+    /// The file's earlier part, once it was cut.
+    var previous: URL { URL(filePath: file.path + ".1") }
+
+    /// Opens the file (made if missing) for a worker to append to.
+    func openForAppending() throws -> FileHandle {
+        let descriptor = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+        }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    /// When the file is over `limit` bytes, copies it to ``previous`` (replacing the earlier
+    /// one) and empties it; the worker's next line starts it again. A line the worker writes
+    /// between the copy and the cut is lost, as with logrotate's `copytruncate`.
+    func keep(under limit: UInt64) {
+        guard let size = Self.size(of: file), size > limit else { return }
+        try? FileManager.default.removeItem(at: previous)
+        guard (try? FileManager.default.copyItem(at: file, to: previous)) != nil else { return }
+        truncate(file.path, 0)
+    }
+
+    /// The last `lines` lines, from at most the file's last 64 KiB (and, when the file was
+    /// cut a moment ago, from ``previous``).
+    func tail(lines: Int) -> String {
+        var text = Self.end(of: previous) + Self.end(of: file)
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    private static func size(of file: URL) -> UInt64? {
+        (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? UInt64
+    }
+
+    /// The last 64 KiB of `file` as text (empty when it cannot be read).
+    private static func end(of file: URL) -> String {
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return "" }
+        defer { try? handle.close() }
+        let length = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: length - min(length, 64 << 10))
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+    }
+}
