@@ -8,37 +8,38 @@ final class InFlightPredicts: Sendable {
         var tasks: [Int: Task<Void, Never>] = [:]
         /// Tasks that ended before ``start(on:_:)`` recorded them.
         var ended: Set<Int> = []
-        var cancelled = false
     }
 
     private let state = Mutex(State())
     private let nextID = Atomic<Int>(0)
+    /// Set by ``cancelAll()`` before it looks at the tasks.
+    private let cancelled = Atomic(false)
 
-    /// Runs `operation` in a new task that prefers `executor`; cancelled at once if the server
-    /// already was.
+    /// Runs `operation` in a new task that prefers `executor`; cancelled before `operation`
+    /// starts if the server already was.
     func start(on executor: (any TaskExecutor)?, _ operation: @escaping @Sendable () async -> Void) {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         // Made outside the lock: starting the task wakes the executor's thread, and a trivial
         // predict ends, and wants the lock, before the event loop would have let it go; the two
         // threads then spun on it for a tenth of the slot's time.
         let task = Task(executorPreference: executor) {
+            if self.cancelled.load(ordering: .acquiring) { withUnsafeCurrentTask { $0?.cancel() } }
             await operation()
             self.finished(id)
         }
-        let cancel = state.withLock { state in
+        let recorded = state.withLock { state in
             if state.ended.remove(id) != nil { return false }
             state.tasks[id] = task
-            return state.cancelled
+            return true
         }
-        if cancel { task.cancel() }
+        // Recorded after cancelAll() looked: cancelled here.
+        if recorded, cancelled.load(ordering: .acquiring) { task.cancel() }
     }
 
     /// Cancels every running task, and every later one.
     func cancelAll() {
-        let tasks = state.withLock { state in
-            state.cancelled = true
-            return Array(state.tasks.values)
-        }
+        cancelled.store(true, ordering: .releasing)
+        let tasks = state.withLock { Array($0.tasks.values) }
         tasks.forEach { $0.cancel() }
     }
 
