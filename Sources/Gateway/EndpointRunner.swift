@@ -35,8 +35,8 @@ actor EndpointRunner {
         var queues: EndpointQueues
         /// The host's GPUs, for endpoints with `gpus > 0`.
         var gpus: GPUInventory
-        /// The size at which a worker's log is cut (``WorkerLog/keep(under:)``).
-        var workerLogLimit: UInt64
+        /// Keeps the workers' logs under their size.
+        var workerLogs: WorkerLogKeeper
         var logger: Logger
 
         /// Where workers write pickled results (the gateway serves them at `/results/`).
@@ -199,7 +199,6 @@ actor EndpointRunner {
         while !Task.isCancelled {
             await scale()
             publishReady()
-            for worker in workers + retiring { worker.log.keep(under: context.workerLogLimit) }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
@@ -319,7 +318,7 @@ actor EndpointRunner {
             let worker = try WorkerProcess(
                 number: nextNumber, executable: context.executable, bundle: record.bundleFolder, frontEnd: frontEnd,
                 perWorker: record.settings.perWorker, files: files.folder, results: context.results,
-                devices: devices, logLevel: context.logger.logLevel)
+                devices: devices, logLevel: context.logger.logLevel, logs: context.workerLogs)
             workers.append(worker)
             logger.info("worker started", metadata: ["worker": "\(worker.number)", "pid": "\(worker.pid)"])
             return worker

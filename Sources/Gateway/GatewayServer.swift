@@ -69,6 +69,9 @@ public struct GatewayServer: Service {
                 at: state.appending(path: folder), withIntermediateDirectories: true)
         }
         let database = try await StateDatabase.open(state.appending(path: "gateway.sqlite"), logger: logger)
+        let workerLogs = WorkerLogKeeper(limit: configuration.workerLogLimit, logger: logger)
+        workerLogs.start()
+        defer { workerLogs.stop() }
         let context = EndpointRunner.Context(
             executable: configuration.executable, stateDirectory: state,
             scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait,
@@ -76,7 +79,7 @@ public struct GatewayServer: Service {
                 broker: try configuration.broker.map { url throws(GatewayRefusal) in
                     try Self.broker(url, state: state)
                 }), gpus: GPUInventory(devices: configuration.gpuDevices),
-            workerLogLimit: configuration.workerLogLimit, logger: logger)
+            workerLogs: workerLogs, logger: logger)
         let syncRoutes = SyncRoutes()
         let fleet = EndpointFleet(context: context, syncRoutes: syncRoutes)
         for (owner, endpoint) in try await database.allEndpoints() {

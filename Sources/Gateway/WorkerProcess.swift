@@ -23,18 +23,21 @@ final class WorkerProcess: Sendable {
     let readyFile: URL
     /// Everything the worker writes on stderr.
     let log: WorkerLog
+    /// Keeps ``log`` under its size while the worker lives.
+    private let logs: WorkerLogKeeper
     /// The GPUs it holds (its `CUDA_VISIBLE_DEVICES`), given back once it stopped.
     let devices: [String]
     private let process: Process
 
     /// Starts `executable serve bundle ...` for `frontEnd` with `perWorker` slots, on the GPUs
     /// `devices` (none: `CUDA_VISIBLE_DEVICES` left as it is), logging at `logLevel` (the
-    /// gateway's own: a worker at `info` writes a line for every task).
+    /// gateway's own: a worker at `info` writes a line for every task); `logs` keeps its log
+    /// under its size while the worker lives.
     ///
     /// - Throws: when the process cannot be started (the executable or the log cannot be opened).
     init(
         number: Int, executable: String, bundle: String, frontEnd: FrontEnd, perWorker: Int, files: URL,
-        results: URL, devices: [String], logLevel: Logger.Level
+        results: URL, devices: [String], logLevel: Logger.Level, logs: WorkerLogKeeper
     ) throws {
         self.number = number
         self.frontEnd = frontEnd
@@ -66,6 +69,12 @@ final class WorkerProcess: Sendable {
         try process.run()
         try? output.close()
         self.process = process
+        self.logs = logs
+        logs.watch(log)
+    }
+
+    deinit {
+        logs.forget(log)
     }
 
     /// The worker's process id.
