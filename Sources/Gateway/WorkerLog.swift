@@ -32,12 +32,11 @@ struct WorkerLog: Sendable, Hashable {
     /// When the file is over `limit` bytes, copies it over ``previous`` (the earlier one stays
     /// until the copy is whole) and empties it; the worker's next line starts it again. A line
     /// the worker writes between the copy and the cut is lost, as with logrotate's
-    /// `copytruncate`. Returns whether it cut the file.
+    /// `copytruncate`.
     ///
     /// - Throws: when the copy cannot be made (the disk is full): the file is left whole.
-    @discardableResult
-    func keep(under limit: UInt64) throws(Failure) -> Bool {
-        guard let size = Self.size(of: file), size > limit else { return false }
+    func keep(under limit: UInt64) throws(Failure) {
+        guard let size = Self.size(of: file), size > limit else { return }
         let copy = URL(filePath: previous.path + ".partial")
         try? FileManager.default.removeItem(at: copy)
         do {
@@ -47,10 +46,11 @@ struct WorkerLog: Sendable, Hashable {
             throw Failure(description: "cannot copy \(file.path) to cut it: \(error)")
         }
         guard rename(copy.path, previous.path) == 0 else {
-            throw Failure(description: "cannot rename \(copy.path): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: copy)
+            throw Failure(description: "cannot rename \(copy.path) to \(previous.path): \(reason)")
         }
         truncate(file.path, 0)
-        return true
     }
 
     /// The last `lines` lines, from at most the last 64 KiB of ``previous`` and of the file
