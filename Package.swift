@@ -122,6 +122,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Log lines in swift-log's stream layout, the lines of threads logging at once written
+        // together by a thread of its own.
+        .target(name: "LogOutput", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // A blocking HTTP/1.1 client connection, for `bench`'s callers and the tests.
         .target(name: "BlockingHTTP"),
         // The `launch-worker` command line.
@@ -130,7 +133,7 @@ let package = Package(
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
                 "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux", "BatchJobs",
-                "Gateway",
+                "Gateway", "LogOutput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,6 +142,8 @@ let package = Package(
         // Shared by the tests: the checkout's paths, fixture bundles, one interpreter, subprocesses.
         .target(name: "TestSupport", dependencies: ["PythonBridge", "BlockingHTTP"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONBytesTests", dependencies: ["JSONBytes"]),
+        .testTarget(
+            name: "LogOutputTests", dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
         .testTarget(name: "InputDownloadTests", dependencies: ["InputDownload", "TestSupport"]),

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,12 +54,16 @@ class Suite:
         ]
         return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
-    def serve_http(self, bundle, per_worker, extra=()):
-        """Starts `launch-worker serve --listen`; returns (process, base URL)."""
+    def serve_http(self, bundle, per_worker, extra=(), log_level="error"):
+        """Starts `launch-worker serve --listen`; returns (process, base URL). Below `error` its
+        stderr is a pipe that a thread reads to the end, as a container's runtime reads it."""
         ready = self.scratch / f"ready-{time.monotonic_ns()}"
+        logs = subprocess.PIPE if log_level != "error" else None
         process = subprocess.Popen(
             [self.worker, "serve", bundle, "--listen", "127.0.0.1:0", "--per-worker", str(per_worker),
-             "--ready-file", ready, "--log-level", "error", *extra], stdout=subprocess.DEVNULL)
+             "--ready-file", ready, "--log-level", log_level, *extra], stdout=subprocess.DEVNULL, stderr=logs)
+        if logs:
+            threading.Thread(target=discard, args=(process.stderr,), daemon=True).start()
         self.children.append(process)
         wait_until(lambda: ready.exists(), "our worker is ready")
         listen = next(line for line in ready.read_text().splitlines() if line.startswith("listen "))
@@ -158,12 +163,13 @@ class Suite:
         trivial, body = str(self.fixtures / "trivial"), TRIVIAL_BODY
         servers = {per_worker: self.serve_http(trivial, per_worker) for per_worker in (1, 2, 8, 20)}
         timeout_process, timeout_url = self.serve_http(trivial, 1, ["--task-timeout", "60"])
+        logging_process, logging_url = self.serve_http(trivial, 1, log_level="info")
         fastapi_process, fastapi_url = self.serve_fastapi(trivial, 1)
         urls = {per_worker: url for per_worker, (_, url) in servers.items()}
         wrk_line = f"wrk -t2 -c8 -d{self.seconds}s -s benchmarks/wrk_post.lua, median of {self.rounds} alternating rounds"
 
         since = loadavg()
-        results = self.alternate({**urls, "timeout": timeout_url, "fastapi": fastapi_url}, body)
+        results = self.alternate({**urls, "timeout": timeout_url, "info": logging_url, "fastapi": fastapi_url}, body)
         reproduce = f"{wrk_line}: `launch-worker serve trivial --listen` and benchmarks/baselines/fastapi_server.py"
         self.row("trivial over HTTP, 8 connections: req/s vs FastAPI (llm-engine's shape)", results[1]["rps"],
                  results["fastapi"]["rps"], "req/s", ">= 10", lambda r: r >= 10, reproduce, since)
@@ -177,6 +183,10 @@ class Suite:
         self.row("trivial over HTTP with --task-timeout 60: req/s vs without", results["timeout"]["rps"],
                  results[1]["rps"], "req/s", "(info)", None,
                  f"{wrk_line}: `serve trivial --listen --task-timeout 60` vs without", since)
+        self.row("trivial over HTTP at the default --log-level info (a line a task): req/s vs --log-level error",
+                 results["info"]["rps"], results[1]["rps"], "req/s", "(info)", None,
+                 f"{wrk_line}: `serve trivial --listen --log-level info`, its stderr a pipe read as it fills, vs "
+                 f"`--log-level error`", since)
 
         since = loadavg()
         with busy_core():
@@ -192,7 +202,8 @@ class Suite:
         ceiling = wrk(urls[1], "{}", 8, self.seconds, expect_errors=True)
         self.row("a 400 without Python over HTTP (the HTTP stack's ceiling): req/s vs FastAPI", ceiling["rps"],
                  results["fastapi"]["rps"], "req/s", "(info)", None, f"{wrk_line}, body {{}}", since)
-        for process, _ in [*servers.values(), (timeout_process, None), (fastapi_process, None)]:
+        for process, _ in [*servers.values(), (timeout_process, None), (logging_process, None),
+                           (fastapi_process, None)]:
             stop(process)
 
     def launch_shaped_rows(self):
@@ -342,6 +353,12 @@ class Suite:
         if notes.exists():
             lines += ["", notes.read_text().strip()]
         Path(path).write_text("\n".join(lines) + "\n")
+
+
+def discard(stream):
+    """Reads `stream` to its end, keeping nothing."""
+    while stream.read1(1 << 16):
+        pass
 
 
 def main():

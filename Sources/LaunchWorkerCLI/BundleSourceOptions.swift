@@ -2,6 +2,7 @@ import ArgumentParser
 import BundleArchive
 import BundleEnvironment
 import Foundation
+import LogOutput
 import Logging
 
 /// Options every command that opens a bundle shares: where the cache is, and the limits that
@@ -73,10 +74,13 @@ struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
     var defaultValueDescription: String { description }
 }
 
-/// A logger to stderr at `level`, for commands that start no Python.
-func stderrLogger(level: Logger.Level) -> Logger {
+/// A logger to stderr at `level`. With `gathering` (a worker serving tasks, which logs a line
+/// for each), routine lines (info and below) leave together about every 10 ms
+/// (``LogLineWriter``); otherwise each line is written before the call that logs it returns.
+func stderrLogger(level: Logger.Level, gathering: Bool = false) -> Logger {
+    let writer = gathering ? LogLineWriter.standardError : LogLineWriter(fd: STDERR_FILENO, limit: 0)
     var logger = Logger(label: "launch-worker") { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = LogLineHandler(label: label, writer: writer)
         handler.logLevel = level
         return handler
     }

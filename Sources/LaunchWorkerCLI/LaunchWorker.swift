@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LogOutput
 import PythonBridge
 
 /// The `launch-worker` command: runs Scale Launch model bundles on an embedded CPython.
@@ -37,12 +38,14 @@ struct LaunchWorker: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as CLIError {
+            LogLineWriter.standardError.flush()  // the lines logged before it come first
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(error.status)
         } catch {
             let code = exitCode(for: error)
             guard code != .success else { exit(withError: error) }
             let message = fullMessage(for: error)
+            LogLineWriter.standardError.flush()
             if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }

@@ -39,9 +39,10 @@ struct RuntimeOptions: ParsableArguments {
 
     @OptionGroup var bundleSource: BundleSourceOptions
 
-    /// Sends logs to stderr at the chosen level, or at `defaultLevel` when none was chosen.
-    func makeLogger(defaultLevel: Logger.Level = .info) -> Logger {
-        stderrLogger(level: logLevel ?? defaultLevel)
+    /// Sends logs to stderr at the chosen level, or at `defaultLevel` when none was chosen;
+    /// `gathering` as ``stderrLogger(level:gathering:)`` says.
+    func makeLogger(defaultLevel: Logger.Level = .info, gathering: Bool = false) -> Logger {
+        stderrLogger(level: logLevel ?? defaultLevel, gathering: gathering)
     }
 
     /// Finds the Python environment from the option, the environment, or the executable's place.

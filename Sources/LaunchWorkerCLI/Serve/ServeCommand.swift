@@ -118,7 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
         if member == nil { try useGPUsAlone() }
         let clock = ContinuousClock()
         let start = clock.now
-        let logger = runtime.makeLogger()
+        let logger = runtime.makeLogger(gathering: true)
         let metrics = WorkerMetrics()
         member?.watchTaskCount(metrics, logger: logger)
         member?.publishMetrics(metrics)

@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import LogOutput
+
+/// A temporary file the writer under test writes to.
+private final class LogFile {
+    let url = FileManager.default.temporaryDirectory.appending(path: "log-output-\(UUID().uuidString).log")
+    let fd: Int32
+
+    init() {
+        fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+    }
+
+    deinit {
+        close(fd)
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    var lines: [String] {
+        ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+}
+
+/// A stream collecting what `StreamLogHandler` writes.
+private final class Collected: TextOutputStream, Sendable {
+    let text = Mutex("")
+
+    func write(_ string: String) {
+        text.withLock { $0 += string }
+    }
+}
+
+/// A copy of `stream` that writes to the same collected text.
+private struct CollectedStream: TextOutputStream, Sendable {
+    let collected: Collected
+
+    mutating func write(_ string: String) {
+        collected.write(string)
+    }
+}
+
+@Suite("LogLineWriter and LogLineHandler")
+struct LogLineWriterTests {
+    @Test("lines of 8 threads logging at once all arrive whole, each thread's in its order")
+    func manyThreads() async {
+        let file = LogFile()
+        let writer = LogLineWriter(fd: file.fd)
+        await withTaskGroup(of: Void.self) { group in
+            for thread in 0..<8 {
+                group.addTask {
+                    for index in 0..<500 { writer.append(Array("thread \(thread) line \(index)\n".utf8)) }
+                }
+            }
+        }
+        writer.flush()
+        let lines = file.lines
+        #expect(lines.count == 4000)
+        for thread in 0..<8 {
+            let own = lines.filter { $0.hasPrefix("thread \(thread) ") }
+            #expect(own == (0..<500).map { "thread \(thread) line \($0)" })
+        }
+    }
+
+    @Test("lines written in pieces of whole lines, one longer than a pipe's buffer among them: every byte once")
+    func pieces() {
+        let file = LogFile()
+        let writer = LogLineWriter(fd: file.fd)
+        let lines = (0..<2000).map { String(repeating: "x", count: $0 == 700 ? 10_000 : $0 % 97) + " \($0)" }
+        for line in lines { writer.append(Array((line + "\n").utf8)) }
+        writer.flush()
+        #expect(file.lines == lines)
+    }
+
+    @Test("a warning is written before log returns, after the lines logged before it")
+    func warningWrittenAtOnce() {
+        let file = LogFile()
+        var logger = Logger(label: "test") { LogLineHandler(label: $0, writer: LogLineWriter(fd: file.fd)) }
+        logger.logLevel = .debug
+        logger.info("first")
+        logger.debug("second")
+        logger.warning("third")
+        #expect(file.lines.map { $0.components(separatedBy: "] ").last } == ["first", "second", "third"])
+    }
+
+    @Test("routine lines reach the file by themselves, without a flush")
+    func writerThreadWrites() async throws {
+        let file = LogFile()
+        let logger = Logger(label: "test") { LogLineHandler(label: $0, writer: LogLineWriter(fd: file.fd)) }
+        for index in 0..<3 { logger.info("line \(index)") }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while file.lines.count < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(file.lines.map { $0.components(separatedBy: "] ").last } == ["line 0", "line 1", "line 2"])
+    }
+
+    @Test("a line that would take the writer over its limit is written, after the rest, before append returns")
+    func overLimit() {
+        let file = LogFile()
+        let writer = LogLineWriter(fd: file.fd, limit: 8)
+        writer.append(Array("one\n".utf8))
+        writer.append(Array("two\n".utf8))
+        writer.append(Array("three\n".utf8))
+        #expect(file.lines == ["one", "two", "three"])
+        let immediate = LogLineWriter(fd: file.fd, limit: 0)
+        immediate.append(Array("four\n".utf8))
+        #expect(file.lines.last == "four")
+    }
+
+    @Test("lines read as StreamLogHandler's: level, label, sorted metadata, source, message")
+    func sameLayoutAsStreamLogHandler() throws {
+        let file = LogFile()
+        let collected = Collected()
+        for handler in [
+            LogLineHandler(label: "launch-worker", writer: LogLineWriter(fd: file.fd)) as any LogHandler,
+            StreamLogHandler(label: "launch-worker", stream: CollectedStream(collected: collected)),
+        ] {
+            var logger = Logger(label: "launch-worker") { _ in handler }
+            logger[metadataKey: "endpoint"] = "bench"
+            logger.error("roll-out failed", metadata: ["reason": "exit 2", "attempt": "1"])
+            logger.warning("no metadata of its own")
+        }
+        let stream = collected.text.withLock { $0 }.split(separator: "\n").map(String.init)
+        let ours = file.lines
+        #expect(ours.count == 2)
+        // The same text after the timestamp, which is the local time to the second.
+        #expect(ours.map { $0.drop { $0 != " " } } == stream.map { $0.drop { $0 != " " } })
+        let error = " error launch-worker: attempt=1 endpoint=bench reason=exit 2 [LogOutputTests] roll-out failed"
+        #expect(ours.first?.hasSuffix(error) == true)
+        let timestamp = try #require(ours.first?.prefix { $0 != " " })
+        #expect(timestamp.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}/) != nil)
+    }
+}
