@@ -1,6 +1,5 @@
 import BatchJobs
 import Foundation
-import LogOutput
 import Synchronization
 import WorkerCore
 
@@ -58,7 +57,6 @@ enum BatchWorkerLoop {
         var unreadable: Int?
         for await size in ended.stream { unreadable = size }
         // Chunks still running have no one to answer: the batch runs them again when resumed.
-        LogLineWriter.standardError.flush()  // _exit skips the flush at exit
         if let unreadable {
             let message = "error: batch worker process: a chunk of \(unreadable) bytes from the batch cannot be read\n"
             FileHandle.standardError.write(Data(message.utf8))
