@@ -55,8 +55,9 @@ class Suite:
         return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
     def serve_http(self, bundle, per_worker, extra=(), log_level="error"):
-        """Starts `launch-worker serve --listen`; returns (process, base URL). Below `error` its
-        stderr is a pipe that a thread reads to the end, as a container's runtime reads it."""
+        """Starts `launch-worker serve --listen`; returns (process, base URL). At another level
+        than `error` its stderr is a pipe that a thread reads to the end, as a container's
+        runtime reads it."""
         ready = self.scratch / f"ready-{time.monotonic_ns()}"
         logs = subprocess.PIPE if log_level != "error" else None
         process = subprocess.Popen(

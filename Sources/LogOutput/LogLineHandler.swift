@@ -12,7 +12,9 @@ import Synchronization
 /// It differs from `StreamLogHandler` in what a line costs, not in what it says: the lines of
 /// threads logging at once leave in one write (``LogLineWriter``; notices and worse are
 /// written before `log` returns), and the timestamp is made once a second rather than for every
-/// line (glibc's `localtime` and `strftime` look at `/etc/localtime` each time they are called).
+/// line (glibc's `localtime` and `strftime` look at `/etc/localtime` each time they are called;
+/// `localtime_r`, used here, reads the time zone once, so a change of it while the process runs
+/// is not seen).
 public struct LogLineHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadataProvider: Logger.MetadataProvider?
@@ -25,8 +27,10 @@ public struct LogLineHandler: LogHandler {
     private var prettyMetadata: String?
 
     /// A handler for `label` writing to `writer`.
-    public init(label: String, writer: LogLineWriter = .standardError, metadataProvider: Logger.MetadataProvider? = nil)
-    {
+    public init(
+        label: String, writer: LogLineWriter = .standardError,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
         self.label = label
         self.writer = writer
         self.metadataProvider = metadataProvider

@@ -7,23 +7,27 @@ import Synchronization
 #endif
 
 /// Writes log lines to a file descriptor (standard error), coalescing the lines of threads
-/// that log at the same time into one `write` made by a thread of its own.
+/// that log at the same time into few `write`s made by a thread of its own.
 ///
 /// A worker logs a line for every task. Written by the thread that logged it, each line was a
 /// `write` under stdio's lock: on a pipe (a container's log, a terminal) every write woke the
 /// reader, and a worker's slots queued on the lock; together a quarter to two fifths of the CPU
 /// a trivial task took. Here a line is copied into a buffer (``append(_:urgent:)``); the writer
 /// thread, woken by the first line after a quiet spell, lets lines gather for 10 ms and writes
-/// them in one system call, in the order they were appended.
+/// them, in the order they were appended: in one `write` to a file, in pieces of whole lines of
+/// at most `PIPE_BUF` bytes to a pipe or socket, whose reader may also get the writes of the
+/// embedded Python (tracebacks, a bundle's prints) and of processes the bundle starts, each then
+/// whole between two of ours.
 ///
 /// An urgent line (``LogLineHandler`` makes notices and worse urgent) is written before
 /// ``append(_:urgent:)`` returns, after every line appended before it: what says why a process
-/// stops is never left in the buffer. The buffer is written at `exit` too; only a process
-/// killed outright (SIGKILL, a crash) can lose the routine lines of its last moment, as glog's
-/// buffered INFO lines can. A line that would take the buffer past `limit` bytes (the reader of
-/// the pipe stopped reading) is written as an urgent one, so a thread that logs then waits for
-/// the write as it did before, and the buffer never grows past the limit; with a `limit` of 0
-/// every line is.
+/// stops is never left in the buffer. What is left is written at `exit`. A process that ends
+/// without `exit` (SIGKILL, a crash, `_exit`, a bundle's `os._exit`) loses the routine lines of
+/// its last 10 ms, as glog's buffered INFO lines are lost; and routine lines may come after
+/// what Python wrote to the same descriptor a moment later. A line that would take the buffer
+/// past `limit` bytes (the reader of the pipe stopped reading) is written as an urgent one, so a
+/// thread that logs then waits for the write as it did before, and the buffer never grows past
+/// the limit; with a `limit` of 0 every line is.
 public final class LogLineWriter: Sendable {
     private struct Pending {
         var bytes: [UInt8] = []
@@ -33,21 +37,29 @@ public final class LogLineWriter: Sendable {
         var writerStarted = false
     }
 
-    /// The writer for standard error, written out at `exit`.
+    /// The writer for standard error, written out at `exit` (by this process: a child forked
+    /// without exec leaves its parent's lines to the parent).
     public static let standardError: LogLineWriter = {
         let writer = LogLineWriter(fd: STDERR_FILENO)
-        atexit { LogLineWriter.standardError.flush() }
+        atexit {
+            let writer = LogLineWriter.standardError
+            if getpid() == writer.owner { writer.flush() }
+        }
         return writer
     }()
 
     private let fd: Int32
     private let limit: Int
+    /// Whether writes are cut into pieces of whole lines (`fd` is a pipe or a socket).
+    private let inPieces: Bool
+    /// The process that made this writer.
+    private let owner = getpid()
     private let pending = Mutex(Pending())
     /// Held while bytes taken from `pending` are written, so that writes keep the lines' order.
     private let writing = Mutex(())
     private let wake = DispatchSemaphore(value: 0)
     /// How long the writer thread lets lines gather before it writes them (µs): a line reaches
-    /// its file at most this late, and a busy worker makes a hundred writes a second at most.
+    /// its file at most this late.
     private static let gathering: UInt32 = 10_000
 
     /// A writer to `fd` (not closed here) holding at most `limit` bytes before lines are
@@ -55,13 +67,16 @@ public final class LogLineWriter: Sendable {
     public init(fd: Int32, limit: Int = 1 << 20) {
         self.fd = fd
         self.limit = limit
+        var status = stat()
+        let kind = fstat(fd, &status) == 0 ? status.st_mode & S_IFMT : 0
+        inPieces = kind == S_IFIFO || kind == S_IFSOCK
     }
 
     /// Adds `line` (with its line end); written at once, with everything before it, when
     /// `urgent`.
     public func append(_ line: some Collection<UInt8>, urgent: Bool = false) {
         let signal = pending.withLock { pending -> Bool? in
-            if urgent || pending.bytes.count + line.count > limit { return nil }
+            if urgent || limit == 0 || pending.bytes.count + line.count > limit { return nil }
             pending.bytes.append(contentsOf: line)
             if pending.writerWaits || !pending.writerStarted {
                 pending.writerWaits = false
@@ -118,14 +133,17 @@ public final class LogLineWriter: Sendable {
         }
     }
 
-    /// Writes all of `bytes` in pieces of whole lines of at most `PIPE_BUF` bytes where the
-    /// lines allow, so that on a pipe that other processes write to as well (a process pool's
-    /// workers share their supervisor's standard error) no line of theirs lands inside one of
-    /// these. A failed write drops the rest (standard error has nowhere to say so). Returns
-    /// whether there was anything to write.
+    /// Writes all of `bytes`: to a pipe or socket in pieces of whole lines of at most
+    /// `PIPE_BUF` bytes where the lines allow, which the kernel keeps whole between other
+    /// writers' writes. A failed write drops the rest (standard error has nowhere to say so).
+    /// Returns whether there was anything to write.
     @discardableResult
     private func write(_ bytes: [UInt8]) -> Bool {
         guard !bytes.isEmpty else { return false }
+        guard inPieces else {
+            _ = writeAll(bytes[...])
+            return true
+        }
         var start = 0
         while start < bytes.count {
             var end = min(start + Int(PIPE_BUF), bytes.count)

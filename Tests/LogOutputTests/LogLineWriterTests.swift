@@ -24,7 +24,7 @@ private final class LogFile {
     }
 }
 
-/// A stream collecting what `StreamLogHandler` writes.
+/// Text collected from another thread: what `StreamLogHandler` writes, what a pipe gave.
 private final class Collected: TextOutputStream, Sendable {
     let text = Mutex("")
 
@@ -64,14 +64,28 @@ struct LogLineWriterTests {
         }
     }
 
-    @Test("lines written in pieces of whole lines, one longer than a pipe's buffer among them: every byte once")
-    func pieces() {
-        let file = LogFile()
-        let writer = LogLineWriter(fd: file.fd)
+    @Test("to a pipe, in pieces of whole lines, one longer than PIPE_BUF among them: every byte once, in order")
+    func piecesToAPipe() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        // Read as it fills, as a container's runtime reads a worker's stderr.
+        let (readEnd, received, done) = (ends[0], Collected(), DispatchSemaphore(value: 0))
+        Thread {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while case let count = read(readEnd, &chunk, chunk.count), count > 0 { bytes += chunk[..<count] }
+            close(readEnd)
+            received.write(String(decoding: bytes, as: UTF8.self))
+            done.signal()
+        }.start()
+        let writer = LogLineWriter(fd: ends[1])
         let lines = (0..<2000).map { String(repeating: "x", count: $0 == 700 ? 10_000 : $0 % 97) + " \($0)" }
         for line in lines { writer.append(Array((line + "\n").utf8)) }
         writer.flush()
-        #expect(file.lines == lines)
+        close(ends[1])
+        done.wait()
+        let text = received.text.withLock { $0 }
+        #expect(text.split(separator: "\n").map(String.init) == lines)
     }
 
     @Test("a warning is written before log returns, after the lines logged before it")
@@ -101,8 +115,9 @@ struct LogLineWriterTests {
         let writer = LogLineWriter(fd: file.fd, limit: 8)
         writer.append(Array("one\n".utf8))
         writer.append(Array("two\n".utf8))
-        writer.append(Array("three\n".utf8))
-        #expect(file.lines == ["one", "two", "three"])
+        // Over the limit alone, so it is written at once whenever the writer thread took the rest.
+        writer.append(Array("three three\n".utf8))
+        #expect(file.lines == ["one", "two", "three three"])
         let immediate = LogLineWriter(fd: file.fd, limit: 0)
         immediate.append(Array("four\n".utf8))
         #expect(file.lines.last == "four")
