@@ -215,11 +215,13 @@ public final class SpoolQueue: TaskQueue, Service {
             await committer.add(answer)
             return
         }
+        // Its response first, as for every task: a response that cannot be written (a full disk)
+        // leaves the task claimed, for the loop to give back, rather than in dead/ unanswered.
+        try DurableFile.write(
+            file.jsonData(), toPath: "\(responsesPath)/\(task.id).json", via: temporaryPath, sync: configuration.fsync)
         guard rename(claim, layout.taskFile(task.id, in: layout.dead).path) == 0 else {
             throw SpoolError.system("cannot move the corrupt task to dead/:", claim)
         }
-        try DurableFile.write(
-            file.jsonData(), toPath: "\(responsesPath)/\(task.id).json", via: temporaryPath, sync: configuration.fsync)
         gate.left(task.id)
         recovery.forgetAttempts(task.id)
     }

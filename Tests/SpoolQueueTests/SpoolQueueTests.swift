@@ -112,6 +112,23 @@ struct SpoolQueueTests {
         #expect(try SpoolProducer(layout: layout).status(of: "t1").traceback == "bad request")
     }
 
+    @Test("a rejected task whose response cannot be written stays claimed, not in dead/, and goes back")
+    func rejectedUnwritable() async throws {
+        let (layout, queue) = try makeSpool()
+        try SpoolProducer(layout: layout).submit(Array("{bad".utf8), id: "t1")
+        let task = try #require(try await queue.next())
+        // responses/ made a file: as a full disk, the response cannot be put there.
+        try FileManager.default.removeItem(at: layout.responses)
+        try Data().write(to: layout.responses)
+        await #expect(throws: (any Error).self) {
+            try await queue.finish(
+                task, response: .failure(traceback: "bad request"), timings: timings, disposition: .rejected)
+        }
+        #expect(files(layout.dead).isEmpty)
+        try await queue.release(task)
+        #expect(files(layout.incoming) == ["t1.json"])
+    }
+
     @Test("invalid and reused task ids are refused")
     func taskIDs() throws {
         let layout = SpoolLayout(root: try Checkout.temporaryFolder("ids"))
