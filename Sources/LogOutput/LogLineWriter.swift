@@ -33,8 +33,7 @@ public final class LogLineWriter: Sendable {
         var bytes: [UInt8] = []
         /// Whether the writer thread waits for a signal: set by the thread when it found
         /// nothing to write, cleared by the line that signals it.
-        var writerWaits = false
-        var writerStarted = false
+        var writerWaits = true
     }
 
     /// The writer for standard error, written out at `exit` (by this process: a child forked
@@ -70,49 +69,7 @@ public final class LogLineWriter: Sendable {
         var status = stat()
         let kind = fstat(fd, &status) == 0 ? status.st_mode & S_IFMT : 0
         inPieces = kind == S_IFIFO || kind == S_IFSOCK
-    }
-
-    /// Adds `line` (with its line end); written at once, with everything before it, when
-    /// `urgent`.
-    public func append(_ line: some Collection<UInt8>, urgent: Bool = false) {
-        let signal = pending.withLock { pending -> Bool? in
-            if urgent || limit == 0 || pending.bytes.count + line.count > limit { return nil }
-            pending.bytes.append(contentsOf: line)
-            if pending.writerWaits || !pending.writerStarted {
-                pending.writerWaits = false
-                return true
-            }
-            return false
-        }
-        switch signal {
-        case nil:
-            writing.withLock { _ in
-                var bytes = pending.withLock { pending in
-                    defer { pending.bytes = [] }
-                    return pending.bytes
-                }
-                bytes.append(contentsOf: line)
-                write(bytes)
-            }
-        case true?:
-            startWriterIfNeeded()
-            wake.signal()
-        case false?:
-            break
-        }
-    }
-
-    /// Writes every line appended so far before it returns.
-    public func flush() {
-        _ = writing.withLock { _ in write(takeAll()) }
-    }
-
-    private func startWriterIfNeeded() {
-        let start = pending.withLock { pending in
-            defer { pending.writerStarted = true }
-            return !pending.writerStarted
-        }
-        guard start else { return }
+        guard limit > 0 else { return }
         let thread = Thread { [self] in
             while true {
                 wake.wait()
@@ -122,6 +79,34 @@ public final class LogLineWriter: Sendable {
         }
         thread.name = "log-writer"
         thread.start()
+    }
+
+    /// Adds `line` (with its line end); written at once, with everything before it, when
+    /// `urgent`.
+    public func append(_ line: some Collection<UInt8>, urgent: Bool = false) {
+        let signal = pending.withLock { pending -> Bool? in
+            if urgent || limit == 0 || pending.bytes.count + line.count > limit { return nil }
+            pending.bytes.append(contentsOf: line)
+            defer { pending.writerWaits = false }
+            return pending.writerWaits
+        }
+        switch signal {
+        case nil:
+            writing.withLock { _ in
+                var bytes = takeAll()
+                bytes.append(contentsOf: line)
+                write(bytes)
+            }
+        case true?:
+            wake.signal()
+        case false?:
+            break
+        }
+    }
+
+    /// Writes every line appended so far before it returns.
+    public func flush() {
+        _ = writing.withLock { _ in write(takeAll()) }
     }
 
     /// Takes the pending bytes; with none, marks the writer thread as waiting for a signal.
