@@ -8,7 +8,7 @@ import SpoolQueue
 /// `GET /endpoints/{endpoint}/task_async/{id}`, and `GET /results/{file}` for pickled results.
 extension GatewayRoutes {
     func addTaskRoutes(to router: Router<BasicRequestContext>) {
-        // The requests SyncForwardHandler cannot forward at once: refusals, and a wait for an
+        // The requests SyncInterceptor cannot forward at once: refusals, and a wait for an
         // endpoint's first ready worker.
         route(router, .post, "task_sync/:endpoint") { request, context, owner in
             let runner = try await runner(try Self.parameter("endpoint", context), owner: owner)
@@ -30,7 +30,7 @@ extension GatewayRoutes {
             let answer = forwarding.answer(
                 result, route: SyncRoutes.Route(endpointID: runner.id, dispatch: runner.dispatch), head: request.head)
             return Response(
-                status: answer.status, headers: answer.head(closing: false).headerFields,
+                status: answer.status, headers: answer.headerFields,
                 body: .init(byteBuffer: answer.body))
         }
         route(router, .post, "task_async/:endpoint") { request, context, owner in

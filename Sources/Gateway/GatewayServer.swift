@@ -115,7 +115,9 @@ public struct GatewayServer: Service {
         let application = Application(
             router: routes.router(),
             server: .http1(
-                configuration: .init(additionalChannelHandlers: [SyncForwardHandler(forwarding: forwarding)])),
+                configuration: .init(additionalChannelHandlers: [
+                    InterceptingHandler(interceptor: SyncInterceptor(forwarding: forwarding))
+                ])),
             configuration: .init(address: .hostname(host, port: port), serverName: "launch-worker-gateway"),
             onServerRunning: { channel in
                 let bound = ListenAddress.tcp(host: host, port: channel.localAddress?.port ?? port)

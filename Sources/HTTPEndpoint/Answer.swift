@@ -7,7 +7,7 @@ import Synchronization
 import WorkerCore
 
 /// One answer of the endpoint: a status, its headers and a JSON (or text) body, written either
-/// by Hummingbird (as a `Response`) or by ``PredictChannelHandler`` straight on the event loop.
+/// by Hummingbird (as a `Response`) or by ``InterceptingHandler`` straight on the event loop.
 struct Answer: Sendable {
     var status: HTTPResponse.Status
     var headers: HTTPFields
@@ -35,15 +35,15 @@ struct Answer: Sendable {
         Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
+    /// The answer as ``InterceptingHandler`` writes it.
+    var intercepted: InterceptedAnswer {
+        InterceptedAnswer(status: status, headerFields: headers, body: body)
+    }
+
     /// The response head as Hummingbird would write it (`Content-Length`, `Date`, `Server`),
     /// saying `Connection: close` when the connection closes after it.
     func head(closing: Bool) -> HTTPResponse {
-        var fields = headers
-        fields[.contentLength] = String(body.readableBytes)
-        fields[.date] = HTTPDate.now
-        fields[.server] = "launch-worker"
-        if closing { fields[.connection] = "close" }
-        return HTTPResponse(status: status, headerFields: fields)
+        intercepted.head(server: HTTPServer.serverName, closing: closing)
     }
 }
 

@@ -14,7 +14,7 @@ import WorkerCore
 ///
 /// It comes first after the HTTP codec in each connection's pipeline, so it sees every request
 /// part as decoded and every response part on its way out, whoever answers (Hummingbird's router
-/// or ``PredictChannelHandler``). A read that decodes no part means a request head has begun:
+/// or ``InterceptingHandler``). A read that decodes no part means a request head has begun:
 /// the codec passes on each read's end even when it holds the bytes.
 final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart

@@ -6,7 +6,7 @@ import WorkerCore
 
 /// Every route of the endpoint, in Hummingbird's router: `GET /healthz` and `/healthcheck`
 /// (alive), `/readyz` (ready), `/metrics` (Prometheus text), and `POST /predict` for the requests
-/// that ``PredictChannelHandler`` passes on (one pipelined behind a request the router is still
+/// that ``InterceptingHandler`` passes on (one pipelined behind a request the router is still
 /// answering).
 extension PredictEndpoint {
     /// The router with every route.

@@ -12,7 +12,7 @@ import WorkerCore
 
 /// The sync endpoint as a `Service`: Hummingbird's HTTP/1.1 server (keep-alive and pipelining)
 /// on a TCP address or an owner-only Unix socket, with `POST /predict` answered on NIO's event
-/// loop by a ``PredictChannelHandler`` in each connection's pipeline, behind a
+/// loop by an ``InterceptingHandler`` (with a ``PredictInterceptor``) in each connection's pipeline, behind a
 /// ``ConnectionTimeoutHandler`` that closes connections whose client keeps it waiting.
 /// Graceful shutdown stops accepting (new connections are refused), closes idle connections,
 /// lets in-flight requests finish and answers 503 to those pipelined behind them; the last
@@ -72,7 +72,7 @@ public struct HTTPServer: Service {
         let address = configuration.address
         let channelConfiguration = HTTP1Channel.Configuration(additionalChannelHandlers: [
             ConnectionTimeoutHandler(configuration: configuration, metrics: endpoint.httpMetrics, logger: logger),
-            PredictChannelHandler(endpoint: endpoint),
+            InterceptingHandler(interceptor: PredictInterceptor(endpoint: endpoint)),
         ])
         let onServerRunning: @Sendable (Int?) async -> Void = { port in
             if case .unix = address, configuration.sharedSocket == nil { umask(0o022) }
@@ -104,7 +104,7 @@ public struct HTTPServer: Service {
     }
 
     /// The `Server` header of every answer.
-    private static let serverName = "launch-worker"
+    static let serverName = "launch-worker"
 
     /// Starts answering `/predict` with `runner`, reading requests' inputs as `inputs` allows
     /// (requests come from the network: local files only under `--url-root`).

@@ -14,7 +14,7 @@ import WorkerCore
 /// 429 over capacity; 503 not ready or draining; 504 past the task timeout. `GET /healthz`,
 /// `/healthcheck` (alive), `/readyz` (ready), `/metrics` (Prometheus text).
 ///
-/// `POST /predict` is answered by ``PredictChannelHandler`` on NIO's event loop; the router's
+/// `POST /predict` is answered by ``InterceptingHandler`` (``PredictInterceptor``) on NIO's event loop; the router's
 /// own `/predict` route (EndpointRoutes.swift, with every other route) answers the requests that
 /// handler passes on, with the same ``admit(authorization:body:)`` and ``perform(_:)``.
 final class PredictEndpoint: Sendable {
@@ -28,7 +28,7 @@ final class PredictEndpoint: Sendable {
     let inFlight = InFlightPredicts()
     private let waiting = Mutex(0)
     /// In a pool's worker process, how long a stop leaves an idle connection open for a request
-    /// its client may have sent already (``PredictChannelHandler``); nil in a single worker,
+    /// its client may have sent already (``InterceptingHandler``); nil in a single worker,
     /// which closes idle connections at once (nothing else would answer their next request).
     let idleGraceOnQuiesce: TimeAmount?
     private let loaded = Mutex<(runner: TaskRunner, inputs: InputPolicy)?>(nil)

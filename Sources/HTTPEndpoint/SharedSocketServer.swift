@@ -97,7 +97,7 @@ struct SharedSocketServer: Service {
 /// (so an acceptor taking several at once sees each one it took), and told to quiesce when the
 /// server stops.
 ///
-/// An idle connection quiesced is not closed at once: ``PredictChannelHandler`` gives it
+/// An idle connection quiesced is not closed at once: ``InterceptingHandler`` gives it
 /// ``PredictEndpoint/idleGraceOnQuiesce`` for a request already on its way, which covers a
 /// connection accepted moments before the stop whose first request was not read yet.
 private final class OpenConnections: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPEndpoint
 import HTTPTypes
 import NIOCore
 
@@ -16,19 +17,6 @@ struct SyncForwarding: Sendable {
     static let maxBodyBytes = 100 << 20
     /// The route's label in `/metrics`, as the router's route has it.
     static let routeLabel = "POST /task_sync/:endpoint"
-
-    /// An answer ready to write.
-    struct Answer {
-        var status: HTTPResponse.Status
-        var body: ByteBuffer
-
-        /// The response head, saying `Connection: close` when `closing`.
-        func head(closing: Bool) -> HTTPResponse {
-            var fields: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes)]
-            if closing { fields[.connection] = "close" }
-            return HTTPResponse(status: status, headerFields: fields)
-        }
-    }
 
     /// A connection's last `Authorization` header and its owner: a client sends the same key
     /// with every request, and working out the owner (base64, SHA-256) each time cost more
@@ -80,14 +68,22 @@ struct SyncForwarding: Sendable {
             }
     }
 
+    /// `answer`, counted in `/metrics` as the router's route counts its answers.
+    func counted(_ answer: InterceptedAnswer) -> InterceptedAnswer {
+        metrics.answered(route: Self.routeLabel, code: answer.status.code)
+        return answer
+    }
+
     /// 413 for a body over ``maxBodyBytes``.
-    func tooLarge() -> Answer {
+    func tooLarge() -> InterceptedAnswer {
         refusal(GatewayRefusal(.contentTooLarge, "the request body is over \(Self.maxBodyBytes) bytes"))
     }
 
     /// The client's answer for the worker's, its task counted in `/metrics` (the caller counts
     /// the answer).
-    func answer(_ result: Result<UpstreamAnswer, any Error>, route: SyncRoutes.Route, head: HTTPRequest) -> Answer {
+    func answer(_ result: Result<UpstreamAnswer, any Error>, route: SyncRoutes.Route, head: HTTPRequest)
+        -> InterceptedAnswer
+    {
         let worker: UpstreamAnswer
         switch result {
         case .success(let answer):
@@ -99,13 +95,17 @@ struct SyncForwarding: Sendable {
         let answers = TaskAnswer(results: results, baseURL: "http://\(head.authority ?? "127.0.0.1")")
         guard let answer = answers.sync(status: worker.status, body: worker.body) else {
             metrics.task(endpoint: route.endpointID, state: "ERROR")
-            return Answer(status: .init(code: worker.status), body: worker.body)
+            return Self.json(.init(code: worker.status), worker.body)
         }
         metrics.task(endpoint: route.endpointID, state: answer.state)
-        return Answer(status: .ok, body: answer.body)
+        return Self.json(.ok, answer.body)
     }
 
-    private func refusal(_ refusal: GatewayRefusal) -> Answer {
-        Answer(status: refusal.status, body: ByteBuffer(bytes: JSONAnswer.data(["detail": refusal.detail])))
+    private func refusal(_ refusal: GatewayRefusal) -> InterceptedAnswer {
+        Self.json(refusal.status, ByteBuffer(bytes: JSONAnswer.data(["detail": refusal.detail])))
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ body: ByteBuffer) -> InterceptedAnswer {
+        InterceptedAnswer(status: status, headerFields: [.contentType: "application/json"], body: body)
     }
 }

@@ -3,60 +3,60 @@ import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
-/// Answers `POST /predict` on the connection's NIO event loop, in Hummingbird's HTTP/1 pipeline
-/// after the HTTP codec: it reads the body (413 over the limit), has ``PredictEndpoint`` admit
-/// the request, starts its predict in a task on the slot's thread, and writes the answer when
-/// that task hands it back with `eventLoop.execute`. No Swift task of Hummingbird's and no
-/// thread of the cooperative pool take part: for a trivial predict the pool alone had taken a
-/// third of the machine's time. Every other request is passed on to Hummingbird's router.
+/// Answers the requests its ``RequestInterceptor`` takes (the worker's `/predict`, the gateway's
+/// `task_sync`) on the connection's NIO event loop, in Hummingbird's HTTP/1 pipeline after the
+/// HTTP codec: it reads the body (`.tooLarge` over the interceptor's limit), has the interceptor
+/// answer it, and writes the answer, at once or when the interceptor delivers it. No Swift task
+/// of Hummingbird's and no thread of the cooperative pool take part: for a trivial predict the
+/// pool alone had taken a third of the machine's time. Every other request is passed on to
+/// Hummingbird's router.
 ///
-/// Responses leave in the order requests came: a `/predict` is answered here only when every
-/// request passed on before it has been answered (otherwise it is passed on too, and the
-/// router's `/predict` route answers it), and while a request of ours is being answered, what
-/// arrives after it waits here (reads stop while it waits). Graceful shutdown's quiesce event
-/// and a half-closed input wait likewise, so an answer in flight is written before the
-/// connection closes.
+/// Responses leave in the order requests came: a request is taken here only when every request
+/// passed on before it has been answered (otherwise it is passed on too, and the router's route
+/// answers it), and while a request taken here is being answered, what arrives after it waits
+/// here (reads stop while it waits). Graceful shutdown's quiesce event and a half-closed input
+/// wait likewise, so an answer in flight is written before the connection closes.
 ///
-/// In a pool's worker process (``PredictEndpoint/idleGraceOnQuiesce``), a quiesce that finds the
-/// connection idle does not close it at once: a kept-alive client has often sent its next request
-/// already, and closing would fail it although a sibling process could have served it. The
-/// connection waits that grace for a request; one that arrives is answered with
+/// With ``RequestInterceptor/idleGraceOnQuiesce`` (a pool's worker process), a quiesce that finds
+/// the connection idle does not close it at once: a kept-alive client has often sent its next
+/// request already, and closing would fail it although a sibling process could have served it.
+/// The connection waits that grace for a request; one that arrives is answered with
 /// `Connection: close` (the client reconnects, to a sibling), and the connection closes only when
 /// none came.
-final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+public final class InterceptingHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
 
     private enum State: Equatable {
         /// Between requests.
         case idle
         /// Passing a request's parts on to Hummingbird, up to its end.
         case passing
-        /// Reading the body of a `/predict` request of ours.
+        /// Reading the body of a request taken here.
         case reading
-        /// Waiting for the answer to a request of ours.
+        /// Waiting for the answer to a request taken here.
         case answering
         /// The connection closes: requests are dropped.
         case closed
     }
 
-    /// Input that arrived while a request of ours was being answered.
+    /// Input that arrived while a request taken here was being answered.
     private enum Input {
         case part(HTTPRequestPart)
         case event(Any)
         case error(any Error)
     }
 
-    /// A `/predict` request of ours as its body arrives.
+    /// A request taken here as its body arrives.
     private struct Reading {
         var head: HTTPRequest
         var body: ByteBuffer?
         var tooLarge = false
     }
 
-    private let endpoint: PredictEndpoint
+    private var interceptor: any RequestInterceptor
     private var state = State.idle
     private var reading: Reading?
     private var held = CircularBuffer<Input>()
@@ -69,25 +69,26 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var quiesceForwarded = false
     private var draining = false
 
-    /// The handler's place in the pipeline, while it is there: where answers from predict
-    /// tasks are written.
+    /// The handler's place in the pipeline, while it is there: where answers delivered later
+    /// are written.
     private var context: ChannelHandlerContext?
 
-    init(endpoint: PredictEndpoint) {
-        self.endpoint = endpoint
+    /// A handler for one connection, taking the requests `interceptor` takes.
+    public init(interceptor: any RequestInterceptor) {
+        self.interceptor = interceptor
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
     }
 
     // MARK: Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         guard state != .answering, held.isEmpty else {
             held.append(.part(part))
@@ -96,11 +97,11 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         handle(part, context)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, state == .reading || state == .answering || !held.isEmpty {
             quiesceHeld = true
         } else if event is ChannelShouldQuiesceEvent, state == .idle, passedOn == 0,
-            let grace = endpoint.idleGraceOnQuiesce
+            let grace = interceptor.idleGraceOnQuiesce
         {
             quiesceHeld = true
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -112,7 +113,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard state != .answering, held.isEmpty else {
             held.append(.error(error))
             return
@@ -120,7 +121,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         handle(error: error, context)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         state = .closed
         held.removeAll()
         context.fireChannelInactive()
@@ -130,7 +131,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// Holds reads while input waits, so a client pipelining many requests fills its socket,
     /// not this process's memory.
-    func read(context: ChannelHandlerContext) {
+    public func read(context: ChannelHandlerContext) {
         if held.isEmpty {
             context.read()
         } else {
@@ -140,7 +141,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// A response from Hummingbird: its end answers one of the requests passed on. The last one
     /// before Hummingbird closes a quiesced connection says so.
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var head) where quiesceForwarded && passedOn == 1 && held.isEmpty && state != .reading:
             head.headerFields[.connection] = "close"
@@ -157,16 +158,18 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func handle(_ part: HTTPRequestPart, _ context: ChannelHandlerContext) {
         switch (state, part) {
-        case (.idle, .head(let head)) where passedOn == 0 && Self.isPredict(head):
-            state = .reading
-            reading = Reading(head: head)
-            // A body declared over the limit is refused before it is read, and the connection
-            // closes: the body would follow.
-            if endpoint.declaresTooLarge(head.headerFields) {
-                reading?.tooLarge = true
-                answer(context, beforeBody: true)
+        case (.idle, .head(let head)):
+            if passedOn == 0, interceptor.takes(head) {
+                state = .reading
+                reading = Reading(head: head)
+                // A body declared over the limit is refused before it is read, and the connection
+                // closes: the body would follow.
+                if interceptor.declaresTooLarge(head) {
+                    reading?.tooLarge = true
+                    respond(context, beforeBody: true)
+                }
+                return
             }
-        case (.idle, .head):
             passedOn += 1
             state = .passing
             context.fireChannelRead(wrapInboundOut(part))
@@ -178,7 +181,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case (.reading, .body(let chunk)):
             append(chunk)
         case (.reading, .end):
-            answer(context)
+            respond(context)
         case (.closed, _):
             break
         default:
@@ -209,7 +212,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func append(_ chunk: ByteBuffer) {
         guard var request = reading, !request.tooLarge else { return }
         reading = nil  // so the buffer below is not shared while it grows
-        if (request.body?.readableBytes ?? 0) + chunk.readableBytes > endpoint.configuration.maxBodyBytes {
+        if (request.body?.readableBytes ?? 0) + chunk.readableBytes > interceptor.maxBodyBytes {
             request.tooLarge = true
             request.body = nil
         } else if request.body == nil {
@@ -220,47 +223,55 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         reading = request
     }
 
-    /// Admits the request read (or, `beforeBody`, its head) and answers it: at once, or when its
-    /// predict has run.
-    private func answer(_ context: ChannelHandlerContext, beforeBody: Bool = false) {
+    /// Has the interceptor answer the request read (or, `beforeBody`, its head), and writes its
+    /// answer when it has one; passes the request on when the interceptor does.
+    private func respond(_ context: ChannelHandlerContext, beforeBody: Bool = false) {
         guard let request = reading else { return }
         reading = nil
         state = .answering
         let closing = beforeBody || Self.wantsClose(request.head)
-        let body: PredictEndpoint.RequestBody = request.tooLarge ? .tooLarge : .read(request.body ?? ByteBuffer())
-        switch endpoint.admit(authorization: request.head.headerFields[.authorization], body: body) {
-        case .answered(let answer):
-            endpoint.counted(answer)
-            write(answer, closing: closing, context)
-        case .admitted(let work):
-            let endpoint = endpoint
-            let eventLoop = context.eventLoop
-            let handler = NIOLoopBound(self, eventLoop: eventLoop)
-            // The first answer goes out: the predict's, or a 504 given early by the task timeout.
-            let first = FirstAnswer()
-            let give: @Sendable (Answer) -> Void = { answer in
-                guard first.claim() else { return }
-                endpoint.counted(answer)
+        let body: InterceptedBody = request.tooLarge ? .tooLarge : .read(request.body ?? ByteBuffer())
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let deliver: @Sendable (InterceptedAnswer) -> Void = { answer in
+            if eventLoop.inEventLoop {
+                handler.value.deliver(answer, closing: closing)
+            } else {
                 eventLoop.execute { handler.value.deliver(answer, closing: closing) }
             }
-            endpoint.inFlight.start(on: work.preferredExecutor) {
-                give(await endpoint.perform(work, answerEarly: give))
-            }
+        }
+        switch interceptor.respond(to: request.head, body: body, on: eventLoop, deliver: deliver)
+        {
+        case .answer(let answer): write(answer, closing: closing, context)
+        case .pending: break
+        case .passOn: replay(request, context)
         }
     }
 
-    /// Writes an answer that comes back from its predict's task.
-    private func deliver(_ answer: Answer, closing: Bool) {
+    /// Passes a request read here on to the router, as if it had been passed on from its head.
+    private func replay(_ request: Reading, _ context: ChannelHandlerContext) {
+        state = .idle
+        passedOn += 1
+        context.fireChannelRead(wrapInboundOut(.head(request.head)))
+        if let body = request.body { context.fireChannelRead(wrapInboundOut(.body(body))) }
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        context.fireChannelReadComplete()
+        drain(context)
+    }
+
+    /// Writes an answer the interceptor delivers later.
+    private func deliver(_ answer: InterceptedAnswer, closing: Bool) {
         guard let context else { return }  // the handler left the pipeline: the connection closed
         write(answer, closing: closing, context)
     }
 
-    /// Writes the answer to the request of ours, then takes the input that waited. While the
+    /// Writes the answer to the request taken here, then takes the input that waited. While the
     /// server shuts down, the answer after which nothing waits closes the connection and says so.
-    private func write(_ answer: Answer, closing: Bool, _ context: ChannelHandlerContext) {
+    private func write(_ answer: InterceptedAnswer, closing: Bool, _ context: ChannelHandlerContext) {
         guard state == .answering else { return }  // the connection closed meanwhile
         let closing = closing || quiesceForwarded || (quiesceHeld && held.isEmpty)
-        context.write(wrapOutboundOut(.head(answer.head(closing: closing))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(answer.head(server: interceptor.serverName, closing: closing))), promise: nil)
         context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
         if closing {
             close()
@@ -276,7 +287,7 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         drain(context)
     }
 
-    /// Takes the input that waited, in order, until a request of ours must be answered again;
+    /// Takes the input that waited, in order, until a request taken here must be answered again;
     /// then lets reads, and a graceful shutdown's quiesce, go on once nothing waits (also once
     /// the connection closes: its reads see the client's close).
     private func drain(_ context: ChannelHandlerContext) {
@@ -317,12 +328,6 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         held.removeAll()
     }
 
-    /// `POST /predict` (with or without a query); other spellings go to the router.
-    private static func isPredict(_ head: HTTPRequest) -> Bool {
-        guard head.method == .post, let path = head.path else { return false }
-        return path == "/predict" || path.hasPrefix("/predict?")
-    }
-
     /// Whether the request says `Connection: close`.
     private static func wantsClose(_ head: HTTPRequest) -> Bool {
         head.headerFields[values: .connection].contains { value in
@@ -332,4 +337,4 @@ final class PredictChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 }
 
 @available(*, unavailable)
-extension PredictChannelHandler: Sendable {}
+extension InterceptingHandler: Sendable {}
