@@ -52,36 +52,22 @@ final class BatchWorkerProcess: Sendable {
             close(down[1])
             throw pipeError(index)
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, down[0], BatchWorkerLoop.requestDescriptor)
-        posix_spawn_file_actions_adddup2(&actions, up[1], BatchWorkerLoop.responseDescriptor)
-        let argv = (arguments + [BatchWorkerLoop.indexOption, String(index)]).map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
         // The worker starts with the signals this process ignores or handles set back to default.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, CommandLine.executablePath, &actions, &attributes, argv, envp)
+        let started = SelfSpawn.start(
+            arguments: arguments + [BatchWorkerLoop.indexOption, String(index)],
+            environment: ProcessInfo.processInfo.environment,
+            descriptors: [(down[0], BatchWorkerLoop.requestDescriptor), (up[1], BatchWorkerLoop.responseDescriptor)],
+            defaultSignals: [SIGTERM, SIGINT, SIGPIPE])
         close(down[0])
         close(up[1])
-        guard result == 0 else {
+        let pid: pid_t
+        switch started {
+        case .success(let child):
+            pid = child
+        case .failure(let error):
             close(down[1])
             close(up[0])
-            throw CLIError(
-                message: "cannot start batch worker process \(index) (\(CommandLine.executablePath)): "
-                    + String(cString: strerror(result)))
+            throw CLIError(message: "cannot start batch worker process \(index) (\(error))")
         }
         let process = BatchWorkerProcess(index: index, pid: pid, requests: down[1])
         let responses = up[0]

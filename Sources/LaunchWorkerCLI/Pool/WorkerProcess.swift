@@ -37,41 +37,25 @@ final class WorkerProcess {
             throw CLIError(
                 message: "cannot make a pipe for worker process \(index): \(String(cString: strerror(errno)))")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, ends[1], STDERR_FILENO)
-        if let listener { posix_spawn_file_actions_adddup2(&actions, listener, SharedListener.workerDescriptor) }
         var variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         variables[PoolMember.indexVariable] = String(index)
         variables[PoolMember.supervisorVariable] = String(getpid())
         if listener != nil { variables[PoolMember.listenerVariable] = String(SharedListener.workerDescriptor) }
-        let argv = WorkerArguments.make(from: arguments, readyFile: readyFile).map { strdup($0) } + [nil]
-        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
         // The supervisor ignores the signals it handles; the worker starts with them as usual,
         // but for SIGHUP, which is the supervisor's alone (a terminal's hangup is no reason for
         // a worker process to die).
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, CommandLine.executablePath, &actions, &attributes, argv, envp)
+        let started = SelfSpawn.start(
+            arguments: WorkerArguments.make(from: arguments, readyFile: readyFile), environment: variables,
+            descriptors: [(ends[1], STDERR_FILENO)] + (listener.map { [($0, SharedListener.workerDescriptor)] } ?? []),
+            defaultSignals: [SIGTERM, SIGINT, SIGUSR1])
         close(ends[1])
-        guard result == 0 else {
+        let pid: pid_t
+        switch started {
+        case .success(let child):
+            pid = child
+        case .failure(let error):
             close(ends[0])
-            throw CLIError(
-                message:
-                    "cannot start worker process \(index) (\(CommandLine.executablePath)): \(String(cString: strerror(result)))"
-            )
+            throw CLIError(message: "cannot start worker process \(index) (\(error))")
         }
         return WorkerProcess(index: index, pid: pid, readyFile: readyFile, stderr: StderrTail(reading: ends[0]))
     }
