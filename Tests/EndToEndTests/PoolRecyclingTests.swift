@@ -92,17 +92,29 @@ struct PoolRecyclingTests {
     func byTaskCountOnSpool() async throws {
         let spool = try TestSpool("pool-recycle")
         let log = spool.layout.root.appending(path: "runs.log")
-        for index in 0..<80 {
-            try spool.submit(#"{"args": {"x": \#(index), "log": "\#(log.path)"}}"#, id: "t\(index)")
+        var submitted = 0
+        // Keeps 40 tasks waiting, so processes are recycled while tasks run: a process asks for
+        // it within 0.1 s of its 10th task, and a short queue can be done before then.
+        func keepQueued() throws {
+            let wanted = spool.responseCount + 40
+            while submitted < wanted {
+                try spool.submit(#"{"args": {"x": \#(submitted), "log": "\#(log.path)"}}"#, id: "t\(submitted)")
+                submitted += 1
+            }
         }
+        try keepQueued()
         let process = try await spool.serve("record", ["--processes", "2", "--max-tasks-per-process", "10"])
-        try await eventually("every task is answered") { spool.responseCount == 80 }
+        try await eventually(timeout: .seconds(240), "two recycled worker processes exited") {
+            try keepQueued()
+            return process.stderr().components(separatedBy: "recycled worker process exited").count > 2
+        }
+        try await eventually(timeout: .seconds(120), "every task is answered") { spool.responseCount == submitted }
         process.send(SIGTERM)
         #expect(try await process.exitStatus(within: .seconds(120)) == 0, "\(process.stderr())")
-        for index in 0..<80 { #expect(spool.response("t\(index)").status == .success, "t\(index)") }
+        for index in 0..<submitted { #expect(spool.response("t\(index)").status == .success, "t\(index)") }
         let runs = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
-        #expect(runs.count == 80)
-        #expect(Set(runs).count == 80)
+        #expect(runs.count == submitted)
+        #expect(Set(runs).count == submitted)
         #expect(process.stderr().contains("recycling worker process (it ran --max-tasks-per-process 10 tasks)"))
         #expect(!process.stderr().contains("worker process died"))
     }
@@ -127,8 +139,10 @@ struct PoolRecyclingTests {
         let log = worker.process.stderr()
         #expect(log.contains("is over --max-rss-per-process 300 MiB"))
         #expect(!log.contains("worker process died"))
-        // A process had kept more than 300 MiB; a fresh one, keeping little, answers now.
-        #expect(kept.contains { $0 > 300 }, "\(kept)")
+        // A process had kept close to 300 MiB (its resident memory is that and the interpreter's
+        // 60-70 MiB, and it may be recycled before another request reaches it); a fresh one,
+        // keeping little, answers now.
+        #expect(kept.contains { $0 >= 200 }, "\(kept)")
         try await eventually("a fresh process answers") {
             let answer = try await worker.send("POST", "/predict", body: #"{"args": {"x": 1}}"#)
             #expect(answer.status == 200, "\(answer.body)")
