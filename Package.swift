@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SpoolQueue", "RedisQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle", "BundleArchive",
+                "SpoolQueue", "RedisQueue", "WorkerCore", "HTTPEndpoint", "LaunchBundle", "BundleArchive", "CLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"), .product(name: "NIOCore", package: "swift-nio"),

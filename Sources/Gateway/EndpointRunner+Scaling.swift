@@ -22,18 +22,21 @@ extension EndpointRunner {
     /// One look: forget workers that died, start what the load wants, stop one extra after the
     /// cooldown.
     func scale() async {
-        for worker in workers where !worker.isRunning {
+        // Taken out before the wait for their logs' last lines, so nothing else sees them meanwhile.
+        let ended = workers.filter { !$0.isRunning }
+        workers.removeAll { worker in ended.contains { $0 === worker } }
+        for worker in ended {
             restartPause = min(max(restartPause * 2, .milliseconds(500)), .seconds(30))
             nextStart = .now + restartPause
+            let tail = await worker.logTail(lines: 5)
             logger.warning(
                 "worker ended; replacing it",
                 metadata: [
                     "worker": "\(worker.number)", "how": "\(worker.ending)", "after": "\(restartPause)",
-                    "log": "\(worker.logTail(lines: 5))",
+                    "log": "\(tail)",
                 ])
             context.gpus.give(worker.devices)
         }
-        workers.removeAll { !$0.isRunning }
         if !workers.isEmpty, workers.allSatisfy(\.isReady) { restartPause = .zero }
         let wanted = wantedWorkers(load: await currentLoad())
         if wanted >= workers.count { lastFullyNeeded = .now }

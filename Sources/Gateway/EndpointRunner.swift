@@ -36,7 +36,7 @@ actor EndpointRunner {
         /// The host's GPUs, for endpoints with `gpus > 0`.
         var gpus: GPUInventory
         /// Keeps the workers' logs under their size.
-        var workerLogs: WorkerLogKeeper
+        var workerLogs: WorkerLogRelay
         var logger: Logger
 
         /// Where workers write pickled results (the gateway serves them at `/results/`).
@@ -231,7 +231,7 @@ actor EndpointRunner {
                 guard worker.isRunning else {
                     return failed(
                         "worker \(worker.number) ended (\(worker.ending)) before it was ready; its log ends with:\n"
-                            + worker.logTail(), stopping: fresh)
+                            + (await worker.logTail()), stopping: fresh)
                 }
                 guard !Task.isCancelled else { return false }
                 publishReady()

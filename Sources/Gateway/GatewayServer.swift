@@ -69,9 +69,7 @@ public struct GatewayServer: Service {
                 at: state.appending(path: folder), withIntermediateDirectories: true)
         }
         let database = try await StateDatabase.open(state.appending(path: "gateway.sqlite"), logger: logger)
-        let workerLogs = WorkerLogKeeper(limit: configuration.workerLogLimit, logger: logger)
-        workerLogs.start()
-        defer { workerLogs.stop() }
+        let workerLogs = WorkerLogRelay(limit: configuration.workerLogLimit, logger: logger)
         let context = EndpointRunner.Context(
             executable: configuration.executable, stateDirectory: state,
             scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait,

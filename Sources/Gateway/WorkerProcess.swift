@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Logging
 
@@ -21,23 +22,23 @@ final class WorkerProcess: Sendable {
     let frontEnd: FrontEnd
     /// The file `serve` keeps only while it is ready.
     let readyFile: URL
-    /// Everything the worker writes on stderr.
+    /// Everything the worker writes on stdout and stderr.
     let log: WorkerLog
-    /// Keeps ``log`` under its size while the worker lives.
-    private let logs: WorkerLogKeeper
+    /// Set once ``log`` holds everything the worker wrote.
+    private let relayed: WorkerLogRelay.Finished
     /// The GPUs it holds (its `CUDA_VISIBLE_DEVICES`), given back once it stopped.
     let devices: [String]
     private let process: Process
 
     /// Starts `executable serve bundle ...` for `frontEnd` with `perWorker` slots, on the GPUs
     /// `devices` (none: `CUDA_VISIBLE_DEVICES` left as it is), logging at `logLevel` (the
-    /// gateway's own: a worker at `info` writes a line for every task); `logs` keeps its log
-    /// under its size while the worker lives.
+    /// gateway's own: a worker at `info` writes a line for every task); `logs` writes its log
+    /// and keeps it under its size while the worker lives.
     ///
-    /// - Throws: when the process cannot be started (the executable or the log cannot be opened).
+    /// - Throws: when the process cannot be started (the executable, or no pipe for its log).
     init(
         number: Int, executable: String, bundle: String, frontEnd: FrontEnd, perWorker: Int, files: URL,
-        results: URL, devices: [String], logLevel: Logger.Level, logs: WorkerLogKeeper
+        results: URL, devices: [String], logLevel: Logger.Level, logs: WorkerLogRelay
     ) throws {
         self.number = number
         self.frontEnd = frontEnd
@@ -45,7 +46,12 @@ final class WorkerProcess: Sendable {
         readyFile = files.appending(path: "worker-\(number).ready")
         log = WorkerLog(file: files.appending(path: "worker-\(number).log"))
         try? FileManager.default.removeItem(at: readyFile)
-        let output = try log.openForAppending()
+        var pipe: [Int32] = [0, 0]
+        guard pipe2(&pipe, O_CLOEXEC) == 0 else {
+            throw StartFailure(
+                description: "cannot make a pipe for worker \(number)'s log: \(String(cString: strerror(errno)))")
+        }
+        let output = FileHandle(fileDescriptor: pipe[1], closeOnDealloc: true)
         var arguments = [
             "serve", bundle, "--per-worker", String(perWorker), "--ready-file", readyFile.path, "--results-dir",
             results.path, "--log-level", logLevel.rawValue,
@@ -66,15 +72,20 @@ final class WorkerProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        do {
+            try process.run()
+        } catch {
+            close(pipe[0])
+            throw error
+        }
         try? output.close()
+        relayed = logs.relay(log, from: pipe[0])
         self.process = process
-        self.logs = logs
-        logs.watch(log)
     }
 
-    deinit {
-        logs.forget(log)
+    /// Why a worker could not be started.
+    struct StartFailure: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// The worker's process id.
@@ -110,7 +121,13 @@ final class WorkerProcess: Sendable {
     }
 
     /// The last `lines` lines of the worker's log.
-    func logTail(lines: Int = 20) -> String {
-        log.tail(lines: lines)
+    func logTail(lines: Int = 20) async -> String {
+        // A worker that ended may have left its last lines (why it ended) in the pipe; a child of
+        // its own may hold the pipe open, so the wait is bounded.
+        if !process.isRunning {
+            let deadline = ContinuousClock.now + .seconds(2)
+            while !relayed.isSet, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+        return log.tail(lines: lines)
     }
 }

@@ -222,6 +222,22 @@ def failed_environment(client, uploads):
     return {"status": status, "logs": client.read_endpoint_creation_logs("broken"), "predict": sync_answer}
 
 
+def load_that_fails(model):
+    """A load_predict_fn that cannot load its model."""
+    raise RuntimeError("launch-worker-test: this model cannot load")
+
+
+def failing_load(client, uploads):
+    """A bundle that fails as it loads: its worker ends before it is ready, and the endpoint is
+    UPDATE_FAILED with the worker's last lines (the error) in the creation log."""
+    bundle = client.create_model_bundle(
+        "fails-to-load", ENV_PARAMS, load_predict_fn=load_that_fails, model={"w": 1}, requirements=[]
+    )
+    endpoint = client.create_model_endpoint("fails-to-load", bundle)
+    status = wait_for_status(endpoint, {"READY", "UPDATE_FAILED"})
+    return {"status": status, "logs": client.read_endpoint_creation_logs("fails-to-load")}
+
+
 def http_bundle_and_early_predict(client, uploads):
     """A bundle uploaded to an http:// location the gateway downloads; a sync predict sent at
     once, before the endpoint is ready, waits for it."""

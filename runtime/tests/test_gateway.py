@@ -176,6 +176,15 @@ def test_failed_environment_is_update_failed_with_its_log(gateway, client_python
     assert outcome["predict"] == 500
 
 
+def test_a_worker_that_cannot_load_is_update_failed_with_its_last_lines(gateway, client_python):
+    # The worker's output reaches its log through the gateway's relay: the lines it wrote as it
+    # ended are in the log before the creation log quotes it.
+    outcome = gateway.run(client_python, "failing_load")
+    assert outcome["status"] == "UPDATE_FAILED"
+    assert "before it was ready; its log ends with" in outcome["logs"]
+    assert "launch-worker-test: this model cannot load" in outcome["logs"]
+
+
 def test_async_tasks_queued_before_a_restart_are_answered_after_it(gateway, client_python):
     queued = gateway.run(client_python, "queue_async")["task_ids"]
     assert gateway.stop() == 0
