@@ -72,32 +72,6 @@ struct BatchProcessesTests {
             "\(worker.stderr())")
     }
 
-    @Test("kill -9 of the whole batch (its worker processes too), then the same command: every id exactly once")
-    func killedThenResumed() async throws {
-        let folder = try BatchFolder.make()
-        let gate = try Checkout.temporaryFolder("gate").appending(path: "open")
-        let input = try gatedCSV(count: 600, gatedRow: 40, gate: gate)
-        let arguments = [
-            "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output", folder.url.path,
-            "--processes", "2",
-        ]
-        let first = try LaunchedProcess(Checkout.executable, arguments)
-        // Row 40 holds one worker process until the gate opens, so the batch cannot end first.
-        try await eventually("the batch is well past the held row") { folder.resultCount() >= 100 }
-        let workers = children(of: first.pid)
-        #expect(workers.count == 2, "\(first.stderr())")
-        first.send(SIGKILL)
-        for worker in workers { kill(worker.pid, SIGKILL) }
-        #expect(await first.exitStatus() == SIGKILL)
-        #expect(folder.resultCount() < 600)
-        try Data().write(to: gate)
-        let again = try await launchWorker(arguments)
-        #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stderr.contains("resuming:"))
-        try expectEachOnce(folder, ids: (0..<600).map { "row-\($0)" })
-        #expect(try folder.byStatus() == ["SUCCESS": 600])
-    }
-
     @Test("kill -9 of the batch alone: its worker processes end with it")
     func workersEndWithTheBatch() async throws {
         let folder = try BatchFolder.make()

@@ -28,23 +28,27 @@ func expectEachOnce(_ folder: BatchFolder, ids: [String]) throws {
 
 @Suite("launch-worker batch resumes")
 struct BatchResumeTests {
-    @Test("kill -9 mid-batch, then the same command again: every id exactly once in results.jsonl")
-    func killedThenResumed() async throws {
+    @Test(
+        "kill -9 mid-batch (with --processes 2, its worker processes too), then the same command: every id exactly once",
+        arguments: [["--per-worker", "2"], ["--processes", "2"]])
+    func killedThenResumed(_ options: [String]) async throws {
         let folder = try BatchFolder.make()
         let gate = try Checkout.temporaryFolder("gate").appending(path: "open")
         let input = try gatedCSV(count: 600, gatedRow: 40, gate: gate)
         let arguments = [
             "batch", try await FixtureBundles.path("gated"), "--input", input.path, "--output", folder.url.path,
-            "--per-worker", "2",
         ]
-        let first = try LaunchedProcess(Checkout.executable, arguments)
+        let first = try LaunchedProcess(Checkout.executable, arguments + options)
         // Row 40 holds one slot until the gate opens, so the batch cannot end before the kill.
         try await eventually("the batch is well past the held row") { folder.resultCount() >= 100 }
+        let workers = options.contains("--processes") ? children(of: first.pid) : []
+        if options.contains("--processes") { #expect(workers.count == 2, "\(first.stderr())") }
         first.send(SIGKILL)
+        for worker in workers { kill(worker.pid, SIGKILL) }
         #expect(await first.exitStatus() == SIGKILL)
         #expect(folder.resultCount() < 600)
         try Data().write(to: gate)
-        let again = try await launchWorker(arguments)
+        let again = try await launchWorker(arguments + options)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stderr.contains("resuming:"))
         try expectEachOnce(folder, ids: (0..<600).map { "row-\($0)" })
