@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import WorkerCore
 
 #if canImport(Glibc)
     import Glibc
@@ -153,23 +154,13 @@ final class WorkerLogRelay: Sendable {
 
         /// Writes `bytes` whole to the open file. Returns what went wrong, if anything.
         private mutating func append(_ bytes: ArraySlice<UInt8>) -> String? {
-            let failure: Int32? = bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written > 0 {
-                        offset += written
-                    } else if written < 0, errno == EINTR {
-                        continue
-                    } else {
-                        return written < 0 ? errno : EIO
-                    }
-                }
-                return nil
-            }
             size += UInt64(bytes.count)
-            guard let failure else { return nil }
-            return "cannot write \(log.file.path): \(String(cString: strerror(failure)))"
+            do {
+                try DurableFile.writeAll(bytes, to: descriptor, destination: log.file.path)
+                return nil
+            } catch {
+                return error.description
+            }
         }
 
         mutating func close() {
