@@ -109,6 +109,27 @@ struct LogLineWriterTests {
         #expect(file.lines.map { $0.components(separatedBy: "] ").last } == ["line 0", "line 1", "line 2"])
     }
 
+    @Test("a write that fails (the reader stopped, the pipe full) drops the line; the next one arrives whole")
+    func failedWriteDrops() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { ends.forEach { close($0) } }
+        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        let filler = [UInt8](repeating: UInt8(ascii: "f"), count: 4096)
+        for size in [4096, 1] {
+            while write(ends[1], filler, size) == size {}
+        }
+        let writer = LogLineWriter(fd: ends[1], limit: 0)
+        writer.append(Array("dropped\n".utf8))  // returns: the write failed with EAGAIN
+        var drained: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while case let count = read(ends[0], &chunk, chunk.count), count > 0 { drained += chunk[..<count] }
+        #expect(drained.allSatisfy { $0 == UInt8(ascii: "f") }, "nothing of the dropped line, no part of it")
+        writer.append(Array("kept\n".utf8))
+        let count = read(ends[0], &chunk, chunk.count)
+        #expect(count > 0 && String(decoding: chunk[..<count], as: UTF8.self) == "kept\n")
+    }
+
     @Test("a line that would take the writer over its limit is written, after the rest, before append returns")
     func overLimit() {
         let file = LogFile()
