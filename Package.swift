@@ -170,7 +170,11 @@ let package = Package(
         .testTarget(
             name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
-            name: "GatewayTests", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio")]),
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Runs the built `launch-worker` executable against real files.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SpoolQueue", "WorkerCore"]),
     ],

@@ -141,3 +141,10 @@ public struct GatewayServer: Service {
         if let failure { throw failure }
     }
 }
+
+/// ServiceLifecycle names each service in its logs with `"\(service)"`. Without a description of
+/// its own, Swift would spell out the whole configuration there, API keys and the broker's
+/// password among it, at `--log-level debug`.
+extension GatewayServer: CustomStringConvertible {
+    public var description: String { "GatewayServer(\(configuration.address))" }
+}

@@ -128,3 +128,10 @@ public struct HTTPServer: Service {
         return .tcp(host: host, port: port)
     }
 }
+
+/// ServiceLifecycle names each service in its logs with `"\(service)"`; without a description of
+/// its own, Swift would spell out every stored property of the server (its router, its
+/// handlers) on each such line, and take milliseconds of the worker's start doing it.
+extension HTTPServer: CustomStringConvertible {
+    public var description: String { "HTTPServer(\(endpoint.configuration.address))" }
+}

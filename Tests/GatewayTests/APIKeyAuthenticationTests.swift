@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Logging
 import Testing
 
 @testable import Gateway
@@ -26,5 +27,19 @@ struct APIKeyAuthenticationTests {
             #expect(throws: GatewayRefusal.self) { try authentication.owner(of: fields) }
         }
         #expect((try? authentication.owner(of: header("allowed:"))) != nil)
+    }
+}
+
+@Suite("GatewayServer's name in logs")
+struct GatewayServerDescriptionTests {
+    @Test("ServiceLifecycle's lines name the gateway by its address: no API key, no broker password")
+    func noSecrets() {
+        var configuration = GatewayServer.Configuration(
+            address: .tcp(host: "127.0.0.1", port: 5000), stateDirectory: URL(filePath: "/tmp/state"),
+            executable: "/usr/bin/launch-worker")
+        configuration.apiKeys = ["key-one"]
+        configuration.broker = "redis://:broker-password@127.0.0.1:6379/0"
+        let server = GatewayServer(configuration: configuration, logger: Logger(label: "test"))
+        #expect("\(server)" == "GatewayServer(127.0.0.1:5000)")
     }
 }

@@ -52,3 +52,10 @@ struct WorkerService: Service {
         if readiness.current == .draining { try? await gracefulShutdown() }
     }
 }
+
+/// ServiceLifecycle names each service in its logs with `"\(service)"`; without a description of
+/// its own, Swift would spell out the whole plan (every option, each front end, the bundle's
+/// address with any token in it) on each such line, and take milliseconds of the start doing it.
+extension WorkerService: CustomStringConvertible {
+    var description: String { "WorkerService" }
+}
