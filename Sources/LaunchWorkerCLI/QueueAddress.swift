@@ -4,18 +4,24 @@ import RedisQueue
 import SpoolQueue
 
 /// Where tasks come from, as `--queue` names it: `spool:DIR` or `redis://HOST:PORT/DB?queue=NAME`.
-enum QueueAddress: ExpressibleByArgument, CustomStringConvertible {
+///
+/// Commands take `--queue` as text and check it with ``parse(_:)`` in their `validate()`, not as
+/// an option ArgumentParser parses: ArgumentParser repeats a value it cannot read in its error,
+/// and a Redis URL may hold a password.
+enum QueueAddress: CustomStringConvertible {
     /// A spool folder (docs/spool-protocol.md).
     case spool(SpoolLayout)
     /// A Celery queue on a Redis broker (docs/redis-protocol.md).
     case redis(RedisAddress)
 
-    init?(argument: String) {
-        guard let address = try? Self.parse(argument) else { return nil }
+    /// The address `--queue`'s text names, once `validate()` has checked it with ``parse(_:)``;
+    /// nil when no `--queue` was given.
+    init?(checked text: String?) {
+        guard let text, let address = try? Self.parse(text) else { return nil }
         self = address
     }
 
-    /// Parses a queue address, saying what is wrong with a bad one.
+    /// Parses a queue address, saying what is wrong with a bad one (with any password hidden).
     static func parse(_ argument: String) throws(ValidationError) -> QueueAddress {
         if argument.lowercased().hasPrefix("redis://") || argument.lowercased().hasPrefix("rediss://") {
             do {
@@ -25,7 +31,8 @@ enum QueueAddress: ExpressibleByArgument, CustomStringConvertible {
             }
         }
         guard argument.hasPrefix("spool:"), argument.count > "spool:".count else {
-            throw ValidationError("--queue \(argument): expected spool:DIR or redis://HOST:PORT/DB?queue=NAME")
+            throw ValidationError(
+                "--queue \(RedisAddress.redacting(argument)): expected spool:DIR or redis://HOST:PORT/DB?queue=NAME")
         }
         return .spool(SpoolLayout(root: URL(filePath: String(argument.dropFirst("spool:".count)))))
     }
@@ -60,6 +67,4 @@ enum QueueAddress: ExpressibleByArgument, CustomStringConvertible {
         if case .redis(let address) = self { return address }
         return nil
     }
-
-    static var defaultValueDescription: String { "spool:DIR" }
 }

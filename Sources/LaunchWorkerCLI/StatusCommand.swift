@@ -11,10 +11,14 @@ struct StatusCommand: ParsableCommand {
     )
 
     @Option(help: ArgumentHelp("The spool: spool:DIR.", valueName: "spool:DIR"))
-    var queue: QueueAddress
+    var queue: String
 
     @Argument(help: "The task id that submit printed.")
     var taskID: String
+
+    func validate() throws {
+        _ = try QueueAddress.parse(queue)
+    }
 
     func run() throws {
         guard SpoolLayout.isValidTaskID(taskID) else {
@@ -28,9 +32,9 @@ struct StatusCommand: ParsableCommand {
         }
         let producer: SpoolProducer
         do {
-            producer = try SpoolProducer(layout: queue.spool)
+            producer = try SpoolProducer(layout: QueueAddress.parse(queue).spool)
         } catch {
-            throw CLIError(message: error.description)
+            throw CLIError(message: "\(error)")
         }
         FileHandle.standardOutput.write(producer.status(of: taskID).jsonData() + Data("\n".utf8))
     }

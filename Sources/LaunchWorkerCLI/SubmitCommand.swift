@@ -16,7 +16,7 @@ struct SubmitCommand: AsyncParsableCommand {
     )
 
     @Option(help: ArgumentHelp("The spool to queue into: spool:DIR.", valueName: "spool:DIR"))
-    var queue: QueueAddress
+    var queue: String
 
     @OptionGroup var requestOptions: RequestOptions
 
@@ -29,15 +29,19 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait, give up after this long (exit 1).", valueName: "SECONDS"))
     var timeout: Double?
 
+    func validate() throws {
+        _ = try QueueAddress.parse(queue)
+    }
+
     func run() async throws {
         let body = try requestOptions.body()
         let id = taskID ?? UUID().uuidString.lowercased()
         let producer: SpoolProducer
         do {
-            producer = try SpoolProducer(layout: queue.spool)
+            producer = try SpoolProducer(layout: QueueAddress.parse(queue).spool)
             try producer.submit(body, id: id)
         } catch {
-            throw CLIError(message: error.description)
+            throw CLIError(message: "\(error)")
         }
         guard wait else {
             print(id)

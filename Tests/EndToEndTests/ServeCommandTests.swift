@@ -360,6 +360,20 @@ struct ServeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: readyFile.path))
     }
 
+    @Test("a --queue that cannot be used is a usage error that names it with its passwords hidden")
+    func badQueueHidesPasswords() async throws {
+        let bad = "rediss://user:broker-secret@h/x?ssl_password=key-secret"
+        for command in [
+            ["serve", "function", "--queue", bad], ["batch", "--queue", bad, "--input", "-", "--output", "out"],
+            ["status", "--queue", bad, "t1"], ["submit", "--queue", bad, "--args", "{}"],
+        ] {
+            let outcome = try await launchWorker(command)
+            #expect(outcome.status == 2, "\(command[0]): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("--queue rediss://user:***@h/x?ssl_password=***: "), "\(outcome.stderr)")
+            #expect(!outcome.stderr.contains("secret"), "\(command[0]): \(outcome.stderr)")
+        }
+    }
+
     @Test("submit --wait and status round-trip a task through a running worker")
     func submitAndStatus() async throws {
         let spool = try TestSpool("cli")

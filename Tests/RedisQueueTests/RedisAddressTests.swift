@@ -59,6 +59,22 @@ import Testing
         }
     }
 
+    @Test func errorsQuoteTheURLWithItsPasswordsHidden() {
+        let cases = [
+            "redis://:secret@h/x": "redis://:***@h/x: the path must be a database number",
+            "redis://user:secret@h:1/0?queue=": "redis://user:***@h:1/0?queue=: ?queue= needs a queue name",
+            "rediss://h/0?queue=q&ssl_password=secret": "rediss://h/0?queue=q&ssl_password=***: ?ssl_password= is",
+            "rediss://:p@ss:secret@h/0?ssl_password=secret&ssl_cert_reqs=maybe": "rediss://:***@h/0?ssl_password=***&",
+            "redis://:secret@[::1/0": "redis://:***@[::1/0 is not a URL",
+        ]
+        for (url, shown) in cases {
+            let error = #expect(throws: RedisAddressError.self, "\(url)") { try RedisAddress(url: url) }
+            #expect(error?.description.hasPrefix(shown) == true, "\(String(describing: error))")
+            #expect(error?.description.contains("secret") == false, "\(String(describing: error))")
+        }
+        #expect(RedisAddress.redacting("redis://user@h/0") == "redis://user@h/0")
+    }
+
     @Test func filesThatCannotBeUsedAreNamedBeforeAnythingConnects() throws {
         let folder = try FileManager.default.url(
             for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: FileManager.default.temporaryDirectory,

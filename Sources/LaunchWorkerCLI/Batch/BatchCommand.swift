@@ -61,10 +61,10 @@ struct BatchCommand: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        if queueOptions.queue != nil, bundle != nil {
+        if queueOptions.queueText != nil, bundle != nil {
             throw ValidationError("with --queue the workers serving it load the bundle: leave BUNDLE out")
         }
-        if queueOptions.queue != nil, options.processes > 1 {
+        if queueOptions.queueText != nil, options.processes > 1 {
             throw ValidationError("with --queue the workers serving it are the processes: leave --processes out")
         }
     }

@@ -7,17 +7,21 @@ import SpoolQueue
 /// `serve`'s options for the queue it serves, of any kind.
 struct QueueOptions: ParsableArguments {
     @Option(
+        name: .customLong("queue"),
         help: ArgumentHelp(
             "Serve tasks from a spool folder (docs/spool-protocol.md) or a Celery queue on Redis (docs/redis-protocol.md).",
-            valueName: "spool:DIR|redis[s]://HOST:PORT/DB?queue=NAME"),
-        transform: { text throws in try QueueAddress.parse(text) })
-    var queue: QueueAddress?
+            valueName: "spool:DIR|redis[s]://HOST:PORT/DB?queue=NAME"))
+    var queueText: String?
+
+    /// The queue `--queue` names.
+    var queue: QueueAddress? { QueueAddress(checked: queueText) }
 
     @Flag(help: "Stop once the queue is empty and nothing is in flight (for batch jobs).")
     var exitWhenEmpty = false
 
     func validate() throws {
-        if exitWhenEmpty, queue == nil { throw ValidationError("--exit-when-empty needs --queue") }
+        if let queueText { _ = try QueueAddress.parse(queueText) }
+        if exitWhenEmpty, queueText == nil { throw ValidationError("--exit-when-empty needs --queue") }
     }
 }
 

@@ -36,14 +36,15 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     ///
     /// - Throws: ``RedisAddressError`` naming what is wrong.
     public init(url text: String) throws(RedisAddressError) {
+        let shown = Self.redacting(text)
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
-            throw RedisAddressError("\(text) is not a URL: expected redis://HOST:PORT/DB?queue=NAME")
+            throw RedisAddressError("\(shown) is not a URL: expected redis://HOST:PORT/DB?queue=NAME")
         }
         guard scheme == "redis" || scheme == "rediss" else {
-            throw RedisAddressError("\(text): the scheme must be redis:// or rediss:// (TLS), not \(scheme)://")
+            throw RedisAddressError("\(shown): the scheme must be redis:// or rediss:// (TLS), not \(scheme)://")
         }
         guard let host = components.host, !host.isEmpty else {
-            throw RedisAddressError("\(text) has no host: expected redis://HOST:PORT/DB")
+            throw RedisAddressError("\(shown) has no host: expected redis://HOST:PORT/DB")
         }
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         port = components.port ?? 6379
@@ -52,7 +53,7 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
             database = 0
         } else {
             guard let number = Int(path), number >= 0 else {
-                throw RedisAddressError("\(text): the path must be a database number, like /0, not /\(path)")
+                throw RedisAddressError("\(shown): the path must be a database number, like /0, not /\(path)")
             }
             database = number
         }
@@ -64,15 +65,15 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         for item in components.queryItems ?? [] {
             if item.name == "queue" {
                 guard let name = item.value, !name.isEmpty else {
-                    throw RedisAddressError("\(text): ?queue= needs a queue name")
+                    throw RedisAddressError("\(shown): ?queue= needs a queue name")
                 }
                 queue = name
             } else if RedisTLS.parameters.contains(item.name) {
                 guard tls != nil else {
-                    throw RedisAddressError("\(text): ?\(item.name)= is a TLS setting: write rediss:// for TLS")
+                    throw RedisAddressError("\(shown): ?\(item.name)= is a TLS setting: write rediss:// for TLS")
                 }
                 if let problem = tls?.set(item.name, to: item.value ?? "") {
-                    throw RedisAddressError("\(text): \(problem)")
+                    throw RedisAddressError("\(shown): \(problem)")
                 }
             } else {
                 throw RedisAddressError(
@@ -80,12 +81,12 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
                         + "and with rediss:// \(RedisTLS.parameters.sorted().joined(separator: ", "))")
             }
         }
-        if let problem = tls?.settle() { throw RedisAddressError("\(text): \(problem)") }
+        if let problem = tls?.settle() { throw RedisAddressError("\(shown): \(problem)") }
         if let tls, tls.keyPassword != nil, tls.certificateFile == nil {
-            throw RedisAddressError("\(text): ?ssl_password= is the passphrase of ?ssl_keyfile= (or ?ssl_certfile=)")
+            throw RedisAddressError("\(shown): ?ssl_password= is the passphrase of ?ssl_keyfile= (or ?ssl_certfile=)")
         }
         if let tls, tls.keyFile != nil, tls.certificateFile == nil {
-            throw RedisAddressError("\(text): ?ssl_keyfile= needs ?ssl_certfile=, the certificate it is the key of")
+            throw RedisAddressError("\(shown): ?ssl_keyfile= needs ?ssl_certfile=, the certificate it is the key of")
         }
     }
 
@@ -95,6 +96,29 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let scheme = tls == nil ? "redis" : "rediss"
         return "\(scheme)://\(user)\(shownHost):\(port)/\(database)?queue=\(queue)\(tls?.query ?? "")"
+    }
+}
+
+extension RedisAddress {
+    /// `text` with the password of its user-info and the value of any `ssl_password=` shown as
+    /// `***`: what an error may quote of a URL it could not read.
+    public static func redacting(_ text: String) -> String {
+        var shown = text
+        if let scheme = shown.range(of: "://") {
+            let beforeQuery = shown[scheme.upperBound...].firstIndex(of: "?") ?? shown.endIndex
+            if let at = shown[scheme.upperBound..<beforeQuery].lastIndex(of: "@"),
+                let colon = shown[scheme.upperBound..<at].firstIndex(of: ":")
+            {
+                shown.replaceSubrange(shown.index(after: colon)..<at, with: "***")
+            }
+        }
+        let parameters = shown.split(separator: "&", omittingEmptySubsequences: false).map { parameter in
+            guard let name = parameter.range(of: "ssl_password="),
+                name.lowerBound == parameter.startIndex || parameter[parameter.index(before: name.lowerBound)] == "?"
+            else { return String(parameter) }
+            return parameter[..<name.upperBound] + "***"
+        }
+        return parameters.joined(separator: "&")
     }
 }
 
