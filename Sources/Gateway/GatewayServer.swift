@@ -63,31 +63,72 @@ public struct GatewayServer: Service {
     }
 
     public func run() async throws {
+        guard case .tcp(let host, let port) = configuration.address else {
+            throw GatewayRefusal(.internalServerError, "the gateway listens on TCP: give --listen HOST:PORT")
+        }
         let state = configuration.stateDirectory
         for folder in ["bundles", "results", "logs", "spools", "sockets"] {
             try FileManager.default.createDirectory(
                 at: state.appending(path: folder), withIntermediateDirectories: true)
         }
+        let queues = EndpointQueues(
+            broker: try configuration.broker.map { url throws(GatewayRefusal) in try Self.broker(url, state: state) })
         let database = try await StateDatabase.open(state.appending(path: "gateway.sqlite"), logger: logger)
         let workerLogs = WorkerLogRelay(limit: configuration.workerLogLimit, logger: logger)
         let context = EndpointRunner.Context(
             executable: configuration.executable, stateDirectory: state,
             scaleDownCooldown: configuration.scaleDownCooldown, readyWait: configuration.readyWait,
-            queues: EndpointQueues(
-                broker: try configuration.broker.map { url throws(GatewayRefusal) in
-                    try Self.broker(url, state: state)
-                }), gpus: GPUInventory(devices: configuration.gpuDevices),
+            queues: queues, gpus: GPUInventory(devices: configuration.gpuDevices),
             workerLogs: workerLogs, logger: logger)
         let syncRoutes = SyncRoutes()
         let fleet = EndpointFleet(context: context, syncRoutes: syncRoutes)
+        let batchJobs = BatchJobFleet(stateDirectory: state, executable: configuration.executable, logger: logger)
+        let pool = UpstreamPool()
+        var expiry: Task<Void, Never>?
+        var failure: (any Error)?
+        do {
+            try await bringBack(from: database, fleet: fleet, batchJobs: batchJobs)
+            expiry = Task { [logger, configuration] in
+                await StateExpiry(
+                    database: database, fleet: fleet, batchJobs: batchJobs, stateDirectory: state,
+                    keep: configuration.keepResults, logger: logger
+                ).run()
+            }
+            try await serve(
+                host: host, port: port, database: database, fleet: fleet, batchJobs: batchJobs, syncRoutes: syncRoutes,
+                pool: pool)
+        } catch {
+            failure = error
+        }
+        expiry?.cancel()
+        await expiry?.value
+        logger.info("draining endpoints")
+        await fleet.stopAll()
+        await batchJobs.stopAll()
+        pool.closeAll()
+        await database.close()
+        if let readyFile = configuration.readyFile { try? FileManager.default.removeItem(at: readyFile) }
+        logger.info("gateway stopped")
+        if let failure { throw failure }
+    }
+
+    /// Brings back what the state folder holds: each endpoint to its wanted workers, each batch job
+    /// that had not finished.
+    private func bringBack(from database: StateDatabase, fleet: EndpointFleet, batchJobs: BatchJobFleet) async throws {
         for (owner, endpoint) in try await database.allEndpoints() {
             logger.info(
                 "bringing back endpoint", metadata: ["endpoint": "\(endpoint.name)", "endpoint_id": "\(endpoint.id)"])
             try await fleet.launch(endpoint, owner: owner)
         }
-        let batchJobs = BatchJobFleet(stateDirectory: state, executable: configuration.executable, logger: logger)
         for job in try await database.allBatchJobs() { await batchJobs.launch(job) }
-        let pool = UpstreamPool()
+    }
+
+    /// Answers the API on `host:port` until the service group shuts down.
+    private func serve(
+        host: String, port: Int, database: StateDatabase, fleet: EndpointFleet, batchJobs: BatchJobFleet,
+        syncRoutes: SyncRoutes, pool: UpstreamPool
+    ) async throws {
+        let state = configuration.stateDirectory
         let authentication = APIKeyAuthentication(
             allowedOwners: configuration.apiKeys.map { Set($0.map(APIKeyAuthentication.owner(ofKey:))) })
         let metrics = GatewayMetrics()
@@ -99,17 +140,8 @@ public struct GatewayServer: Service {
             folders: BundleFolders(root: state.appending(path: "bundles")),
             forwarding: forwarding, authentication: authentication, results: state.appending(path: "results"),
             metrics: metrics, logger: logger)
-        guard case .tcp(let host, let port) = configuration.address else {
-            throw GatewayRefusal(.internalServerError, "the gateway listens on TCP: give --listen HOST:PORT")
-        }
         let readyFile = configuration.readyFile
         let logger = logger
-        let expiry = Task {
-            await StateExpiry(
-                database: database, fleet: fleet, batchJobs: batchJobs, stateDirectory: state,
-                keep: configuration.keepResults, logger: logger
-            ).run()
-        }
         let application = Application(
             router: routes.router(),
             server: .http1(
@@ -123,22 +155,7 @@ public struct GatewayServer: Service {
                 if let readyFile { try? Data("listen \(bound)\n".utf8).write(to: readyFile, options: .atomic) }
             },
             logger: logger)
-        var failure: (any Error)?
-        do {
-            try await application.run()
-        } catch {
-            failure = error
-        }
-        expiry.cancel()
-        await expiry.value
-        logger.info("draining endpoints")
-        await fleet.stopAll()
-        await batchJobs.stopAll()
-        pool.closeAll()
-        await database.close()
-        if let readyFile { try? FileManager.default.removeItem(at: readyFile) }
-        logger.info("gateway stopped")
-        if let failure { throw failure }
+        try await application.run()
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import HTTPEndpoint
 import Logging
+import RedisQueue
 import ServiceLifecycle
 
 /// `launch-worker gateway`: the Launch REST API that the scale-launch client speaks, with
@@ -87,6 +88,13 @@ struct GatewayCommand: AsyncParsableCommand {
         guard scaleDownAfter >= 0 else { throw ValidationError("--scale-down-after must not be negative") }
         guard keepResults > 0 else { throw ValidationError("--keep-results must be above 0 seconds") }
         guard workerLogSize.bytes >= 1024 else { throw ValidationError("--worker-log-size must be at least 1K") }
+        if let broker {
+            do {
+                _ = try RedisEndpoint(RedisAddress(url: broker))
+            } catch {
+                throw ValidationError("--broker \(error)")
+            }
+        }
     }
 
     func run() async throws {

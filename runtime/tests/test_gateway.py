@@ -395,6 +395,16 @@ def test_a_reachable_address_needs_allow_remote_and_keys():
     assert "--allow-remote and --api-keys-file" in child.stderr
 
 
+def test_a_broker_that_cannot_be_used_is_a_usage_error_with_its_password_hidden(tmp_path):
+    child = subprocess.run(
+        [EXECUTABLE, "gateway", "--state-dir", tmp_path / "state", "--broker", "redis://:broker-secret@127.0.0.1/x"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert child.returncode == 2
+    assert "--broker redis://:***@127.0.0.1/x: the path must be a database number" in child.stderr
+    assert "secret" not in child.stderr
+
+
 def test_a_task_that_ends_its_worker_each_time_fails_and_the_endpoint_serves_on(gateway, client_python):
     outcome = gateway.run(client_python, "crashing_task")
     status, traceback = outcome["dead"]
