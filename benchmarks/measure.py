@@ -110,10 +110,18 @@ def stop(process):
 
 
 def kill_running(children):
-    """Kills the processes of `children` still running: what a benchmark started, as it ends."""
-    for child in children:
-        if child.poll() is None:
+    """Stops the processes of `children` still running: what a benchmark started, as it ends.
+    SIGTERM first, so that one with processes of its own (uvicorn's workers, a pool's) stops
+    them rather than leaving them running; SIGKILL for any still there 10 s later."""
+    running = [child for child in children if child.poll() is None]
+    for child in running:
+        child.terminate()
+    for child in running:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
 
 
 def machine_description():
