@@ -1,3 +1,5 @@
+import Foundation
+
 /// A bundle file, download or cache operation that failed, naming the bundle and, when one
 /// entry of the archive is at fault, the entry.
 public struct ArchiveError: Error, Sendable, CustomStringConvertible {
@@ -46,7 +48,14 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let entry { return "bundle \(bundle): entry '\(entry)' \(reason)" }
-        return "bundle \(bundle): \(reason)"
+        if let entry { return "bundle \(shownBundle): entry '\(entry)' \(reason)" }
+        return "bundle \(shownBundle): \(reason)"
+    }
+
+    /// The bundle as the user named it, a URL's password shown as `***`: errors reach logs.
+    private var shownBundle: String {
+        guard var url = URLComponents(string: bundle), url.password != nil else { return bundle }
+        url.password = "***"
+        return url.string ?? bundle
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// Bundles named by http:// URL, from a local server.
 @Suite("bundles from URLs")
 struct DownloadTests {
-    @Test("run and inspect take an http:// URL of a .bundle; file:// URLs too")
+    @Test("run and inspect take an http:// URL of a .bundle; file:// URLs too; errors hide a URL's password")
     func fromURL() async throws {
         let served = try Checkout.temporaryFolder("served-bundles")
         let bundle = served.appending(path: "arithmetic.bundle")
@@ -22,9 +22,10 @@ struct DownloadTests {
         let tooLarge = try await worker([
             "run", url, "--args", "{}", "--max-download-size", "100", "--cache-dir", cache.path,
         ])
-        let missing = try await worker([
-            "run", server.base.appending(path: "nope.bundle").absoluteString, "--args", "{}", "--cache-dir", cache.path,
-        ])
+        var withPassword = try #require(URLComponents(url: server.base, resolvingAgainstBaseURL: false))
+        (withPassword.user, withPassword.password) = ("user", "pass-secret")
+        let missingURL = try #require(withPassword.url?.appending(path: "nope.bundle"))
+        let missing = try await worker(["run", missingURL.absoluteString, "--args", "{}", "--cache-dir", cache.path])
         await server.stop()
 
         #expect(ran.status == 0, "\(ran.stderr)")
@@ -38,6 +39,8 @@ struct DownloadTests {
         #expect(tooLarge.stderr.contains("over the download limit of 100 bytes"))
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("HTTP status 404"), "\(missing.stderr)")
+        #expect(missing.stderr.contains("bundle http://user:***@"), "\(missing.stderr)")
+        #expect(!missing.stderr.contains("pass-secret"), "errors name a URL without its password")
         #expect(names(in: cache.appending(path: ".downloads")).isEmpty, "downloads left behind")
 
         let fileURL = try await worker([

@@ -23,7 +23,7 @@ struct RedisEndpointQueue: EndpointQueue {
             _ = try await broker.client.run(RedisCommand(bytes: [Array("LPUSH".utf8), Array(name.utf8), message]))
         } catch {
             throw GatewayRefusal(
-                .serviceUnavailable, "the broker \(broker.url.redactingPassword) did not take the task: \(error)")
+                .serviceUnavailable, "the broker \(RedisAddress.redacting(broker.url)) did not take the task: \(error)")
         }
     }
 
@@ -57,14 +57,5 @@ struct RedisEndpointQueue: EndpointQueue {
             return delivery.last as? String == name
         }
         return waiting + running
-    }
-}
-
-extension String {
-    /// The URL with its password shown as `***`, for messages.
-    var redactingPassword: String {
-        guard var components = URLComponents(string: self), components.password != nil else { return self }
-        components.password = "***"
-        return components.string ?? self
     }
 }
