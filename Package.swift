@@ -31,18 +31,22 @@ let package = Package(
         .target(name: "PythonBridge", dependencies: ["CPython"]),
         // Bundle directories: bundle.json and the artifact. No Python here.
         .target(name: "LaunchBundle"),
+        // URLs quoted in logs and errors with their passwords hidden.
+        .target(name: "URLRedaction"),
         // libzstd's streaming API, found through pkg-config.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // .bundle files (zstd tar streams), safe unpacking, the content-addressed cache, downloads.
         .target(
             name: "BundleArchive",
-            dependencies: ["CZstd", "LaunchBundle", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "CZstd", "LaunchBundle", "URLRedaction", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Bundle environments: a bundle's requirements installed (uv, or venv and pip) into a
         // cached venv of the embedded Python, keyed by what it holds, with its creation log.
         .target(
             name: "BundleEnvironment",
-            dependencies: ["BundleArchive", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["BundleArchive", "URLRedaction", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // JSON checked, read and written as bytes on the paths every task takes.
         .target(name: "JSONBytes"),
@@ -61,7 +65,7 @@ let package = Package(
         .target(
             name: "WorkerCore",
             dependencies: [
-                "PythonBridge", "LaunchBundle", "JSONBytes", "InputDownload",
+                "PythonBridge", "LaunchBundle", "JSONBytes", "InputDownload", "URLRedaction",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -91,7 +95,7 @@ let package = Package(
         .target(
             name: "RedisQueue",
             dependencies: [
-                "WorkerCore", "JSONBytes", .product(name: "NIOCore", package: "swift-nio"),
+                "WorkerCore", "JSONBytes", "URLRedaction", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,7 +137,7 @@ let package = Package(
             dependencies: [
                 "WorkerCore", "LaunchBundle", "PythonBridge", "SpoolQueue", "HTTPEndpoint", "BundleArchive",
                 "BundleEnvironment", "RedisQueue", "BlockingHTTP", "InputDownload", "CLinux", "BatchJobs",
-                "Gateway", "LogOutput",
+                "Gateway", "LogOutput", "URLRedaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +150,7 @@ let package = Package(
             name: "LogOutputTests", dependencies: ["LogOutput", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PythonBridgeTests", dependencies: ["PythonBridge", "TestSupport"]),
         .testTarget(name: "LaunchBundleTests", dependencies: ["LaunchBundle"]),
+        .testTarget(name: "URLRedactionTests", dependencies: ["URLRedaction"]),
         .testTarget(name: "InputDownloadTests", dependencies: ["InputDownload", "TestSupport"]),
         .testTarget(name: "BundleEnvironmentTests", dependencies: ["BundleEnvironment", "TestSupport"]),
         .testTarget(name: "BundleArchiveTests", dependencies: ["BundleArchive", "LaunchBundle", "TestSupport"]),

@@ -1,4 +1,4 @@
-import Foundation
+import URLRedaction
 
 /// A bundle file, download or cache operation that failed, naming the bundle and, when one
 /// entry of the archive is at fault, the entry.
@@ -53,9 +53,5 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The bundle as the user named it, a URL's password shown as `***`: errors reach logs.
-    private var shownBundle: String {
-        guard var url = URLComponents(string: bundle), url.password != nil else { return bundle }
-        url.password = "***"
-        return url.string ?? bundle
-    }
+    private var shownBundle: String { URLPasswords.hidden(in: bundle) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import URLRedaction
 
 /// The creation log of one environment: every line the build printed (resolver, downloads,
 /// installs) and each step with its time, written to `<environments>/<key>.log` as it comes,
@@ -42,7 +43,10 @@ final class CreationLog {
         return String(format: "%.2f s", seconds)
     }
 
+    /// Writes `line` with any URL's password hidden: the log is shown to whoever asks for the
+    /// bundle's creation log, and a private index's token must not be.
     private func write(_ line: String) {
+        let line = URLPasswords.hidden(in: line)
         handle?.write(Data((line + "\n").utf8))
         tail.append(line)
         if tail.count > Self.tailLength { tail.removeFirst() }

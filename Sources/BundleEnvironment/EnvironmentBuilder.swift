@@ -1,4 +1,5 @@
 import Foundation
+import URLRedaction
 
 /// Something `prepare` reports while it works, for a progress display.
 public enum PrepareEvent: Sendable {
@@ -99,6 +100,7 @@ public struct EnvironmentBuilder: Sendable {
         log.output("$ " + command.joined(separator: " "))
         let progress = self.progress
         let status = try runCommand(command, environment: environment, bundle: bundle) { line in
+            let line = URLPasswords.hidden(in: line)
             log.output(line)
             progress(.output(line))
         }

@@ -1,3 +1,5 @@
+import URLRedaction
+
 /// A bundle environment that could not be made or used, naming the bundle and saying what to do.
 public struct EnvironmentError: Error, Sendable, CustomStringConvertible {
     /// What kind of problem it is.
@@ -31,5 +33,5 @@ public struct EnvironmentError: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "bundle \(bundle): \(reason)" }
+    public var description: String { "bundle \(URLPasswords.hidden(in: bundle)): \(reason)" }
 }

@@ -5,6 +5,7 @@ import Foundation
 import LaunchBundle
 import Logging
 import PythonBridge
+import URLRedaction
 import WorkerCore
 
 /// A bundle loaded into the embedded interpreter for one command, with the folder its zip
@@ -44,11 +45,15 @@ struct BundleSession {
     {
         let resolved = try await resolve(reference, options: runtime.bundleSource, logger: logger)
         let directory = resolved.directory
-        try checkPython(of: directory, name: reference ?? directory.folder.path, runtime: runtime, logger: logger)
+        try checkPython(
+            of: directory, name: URLPasswords.hidden(in: reference ?? directory.folder.path), runtime: runtime,
+            logger: logger)
         // The Python runtime reads it when it unpacks a zip bundle's code.
         setenv(maxUnpackedSizeVariable, String(runtime.bundleSource.maxUnpackedSize.bytes), 1)
         let environment = try await EnvironmentChoice.choose(
-            for: directory, bundle: reference ?? directory.metadata.bundleName, runtime: runtime, logger: logger)
+            for: directory, bundle: URLPasswords.hidden(in: reference ?? directory.metadata.bundleName),
+            runtime: runtime,
+            logger: logger)
         let interpreter = try await runtime.startInterpreter(in: environment.python)
         await warnOfUnmetRequirements(directory.metadata, interpreter: interpreter, logger: logger)
         let codeFolder = try makeCodeFolder(for: directory)
@@ -129,9 +134,9 @@ struct BundleSession {
                 logger.info(
                     "bundle from llm-engine's container variables",
                     metadata: [
-                        "BUNDLE_URL": "\(container.bundleURL)",
+                        "BUNDLE_URL": "\(URLPasswords.hidden(in: container.bundleURL))",
                         "packaging_type": "\(container.packagingType.rawValue)",
-                        "USER_CONFIG_LOCATION": "\(container.userConfigLocation)",
+                        "USER_CONFIG_LOCATION": "\(URLPasswords.hidden(in: container.userConfigLocation))",
                     ])
                 resolved = try await resolver.resolve(container: container)
             }
@@ -140,7 +145,8 @@ struct BundleSession {
         } catch let error as BundleError {
             throw CLIError(message: error.description)
         } catch {
-            throw CLIError(message: "bundle \(reference ?? "(from the environment)"): \(error)")
+            throw CLIError(
+                message: "bundle \(URLPasswords.hidden(in: reference ?? "(from the environment)")): \(error)")
         }
         if let lease = resolved.lease {
             logger.info(

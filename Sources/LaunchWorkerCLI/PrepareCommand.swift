@@ -2,6 +2,7 @@ import ArgumentParser
 import BundleEnvironment
 import Foundation
 import Logging
+import URLRedaction
 
 /// `launch-worker prepare`: make (or find) a bundle's environment, and show its creation log.
 struct PrepareCommand: AsyncParsableCommand {
@@ -39,7 +40,7 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = stderrLogger(level: logLevel)
         let resolved = try await BundleSession.resolve(bundle, options: source, logger: logger)
-        let name = bundle ?? resolved.directory.metadata.bundleName
+        let name = URLPasswords.hidden(in: bundle ?? resolved.directory.metadata.bundleName)
         let store = source.environments
         let lease: EnvironmentStore.Lease
         do {

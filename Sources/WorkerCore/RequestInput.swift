@@ -1,5 +1,6 @@
 import Foundation
 import InputDownload
+import URLRedaction
 
 /// Reads the location a request's `url` (or `cloudpickle`) names, as its front end's
 /// ``InputPolicy`` allows: an `http(s)` URL is downloaded, a local path or `file://` URL read.
@@ -61,5 +62,5 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
     /// Why it could not be read.
     public var reason: String
 
-    public var description: String { "the request's input \(location) \(reason)" }
+    public var description: String { "the request's input \(URLPasswords.hidden(in: location)) \(reason)" }
 }

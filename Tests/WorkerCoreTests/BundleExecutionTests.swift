@@ -119,7 +119,7 @@ struct BundleExecutionTests {
         }
     }
 
-    @Test("an unreadable url is a FAILURE that names it")
+    @Test("an unreadable url is a FAILURE that names it, a URL's password hidden")
     func missingURL() async throws {
         let response = try await Harness("bytes-echo").run(#"{"url": "/no/such/input"}"#)
         #expect(response.status == .failure)
@@ -128,6 +128,11 @@ struct BundleExecutionTests {
         let notAFile = try await Harness("bytes-echo").run(#"{"url": "\#(folder)"}"#)
         #expect(notAFile.status == .failure)
         #expect(notAFile.traceback?.contains("\(folder) cannot be read") == true)
+        // Logged too (the task's input_error): a URL's password is shown as ***.
+        let withPassword = try await Harness("bytes-echo").run(#"{"url": "http://u:url-secret@127.0.0.1:1/x"}"#)
+        #expect(withPassword.status == .failure)
+        #expect(withPassword.traceback?.contains("the request's input http://u:***@127.0.0.1:1/x ") == true)
+        #expect(withPassword.traceback?.contains("url-secret") == false)
     }
 
     @Test("a pickled result is stored durably and reads back equal")

@@ -1,4 +1,5 @@
 import Foundation
+import URLRedaction
 
 /// Where the Redis server is and how to log in: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?queue=NAME]`,
 /// or `rediss://` for TLS, with redis-py's `ssl_*` query parameters (``RedisTLS``).
@@ -77,7 +78,7 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
                 }
             } else {
                 throw RedisAddressError(
-                    "\(text): unknown parameter ?\(item.name)=; the parameters are queue, "
+                    "\(shown): unknown parameter ?\(item.name)=; the parameters are queue, "
                         + "and with rediss:// \(RedisTLS.parameters.sorted().joined(separator: ", "))")
             }
         }
@@ -103,16 +104,8 @@ extension RedisAddress {
     /// `text` with the password of its user-info and the value of any `ssl_password=` shown as
     /// `***`: what an error may quote of a URL it could not read.
     public static func redacting(_ text: String) -> String {
-        var shown = text
-        if let scheme = shown.range(of: "://") {
-            let beforeQuery = shown[scheme.upperBound...].firstIndex(of: "?") ?? shown.endIndex
-            if let at = shown[scheme.upperBound..<beforeQuery].lastIndex(of: "@"),
-                let colon = shown[scheme.upperBound..<at].firstIndex(of: ":")
-            {
-                shown.replaceSubrange(shown.index(after: colon)..<at, with: "***")
-            }
-        }
-        let parameters = shown.split(separator: "&", omittingEmptySubsequences: false).map { parameter in
+        let parameters = URLPasswords.hidden(in: text).split(separator: "&", omittingEmptySubsequences: false).map {
+            parameter in
             guard let name = parameter.range(of: "ssl_password="),
                 name.lowerBound == parameter.startIndex || parameter[parameter.index(before: name.lowerBound)] == "?"
             else { return String(parameter) }
