@@ -62,7 +62,7 @@ public struct EnvironmentBuilder: Sendable {
         step("installing \(spec.requirements.lines.count) requirements", log)
         try run(
             installer.installCommand(folder: folder, requirements: requirements, environment: environment),
-            "installing its requirements", log, bundle)
+            "installing its requirements", log, bundle, environment: installer.installEnvironment(environment))
 
         step("linking the runtime (launch_worker)", log)
         try linkRuntime(into: folder, minor: spec.pythonVersion, log: log, bundle: bundle)
@@ -94,12 +94,14 @@ public struct EnvironmentBuilder: Sendable {
         progress(.step(text))
     }
 
-    /// Runs one command of the build, its output going to the log and the progress display.
-    private func run(_ command: [String], _ what: String, _ log: CreationLog, _ bundle: String) throws(EnvironmentError)
-    {
+    /// Runs one command of the build with `environment` (the build's when nil), its output going
+    /// to the log and the progress display.
+    private func run(
+        _ command: [String], _ what: String, _ log: CreationLog, _ bundle: String, environment: [String: String]? = nil
+    ) throws(EnvironmentError) {
         log.output("$ " + command.joined(separator: " "))
         let progress = self.progress
-        let status = try runCommand(command, environment: environment, bundle: bundle) { line in
+        let status = try runCommand(command, environment: environment ?? self.environment, bundle: bundle) { line in
             let line = URLPasswords.hidden(in: line)
             log.output(line)
             progress(.output(line))

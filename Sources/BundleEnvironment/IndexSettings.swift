@@ -4,9 +4,9 @@ import Foundation
 /// `PIP_FIND_LINKS`, `PIP_NO_INDEX`) or for uv (`UV_DEFAULT_INDEX` or `UV_INDEX_URL`,
 /// `UV_INDEX` or `UV_EXTRA_INDEX_URL`, `UV_FIND_LINKS`, `UV_NO_INDEX`).
 ///
-/// Each installer reads its own variables; these are the other's, turned into its flags where
-/// it has no setting of its own of that kind, so a private index or an offline wheelhouse set
-/// up for either works whichever installer builds.
+/// Each installer reads its own variables; these are the other's, given to it where it has no
+/// setting of its own of that kind (indexes as its own variables, wheel folders as flags), so a
+/// private index or an offline wheelhouse set up for either works whichever installer builds.
 public struct IndexSettings: Sendable, Equatable {
     /// The index instead of PyPI.
     public var indexURL: String?
@@ -41,12 +41,23 @@ public struct IndexSettings: Sendable, Equatable {
             findLinks: list("UV_FIND_LINKS", environment), noIndex: flag("UV_NO_INDEX", environment))
     }
 
-    /// The flags that add these settings to an installer whose own settings are `own`: each
-    /// kind of setting only where `own` has none of that kind.
+    /// The variables that give these settings' indexes to an installer whose own settings are
+    /// `own` and whose variables start with `prefix` (`PIP_`, `UV_`): each kind only where `own`
+    /// has none of that kind. Indexes go by variable, not by flag: their URLs may hold a token,
+    /// which a command line shows to every user of the machine (`ps`).
+    public func indexVariables(prefix: String, besides own: IndexSettings) -> [String: String] {
+        var variables: [String: String] = [:]
+        if own.indexURL == nil, let indexURL { variables[prefix + "INDEX_URL"] = indexURL }
+        if own.extraIndexURLs.isEmpty, !extraIndexURLs.isEmpty {
+            variables[prefix + "EXTRA_INDEX_URL"] = extraIndexURLs.joined(separator: " ")
+        }
+        return variables
+    }
+
+    /// The flags that add these settings' wheel folders and `--no-index` to an installer whose
+    /// own settings are `own`: each kind only where `own` has none of that kind.
     public func arguments(besides own: IndexSettings) -> [String] {
         var arguments: [String] = []
-        if own.indexURL == nil, let indexURL { arguments += ["--index-url", indexURL] }
-        if own.extraIndexURLs.isEmpty { arguments += extraIndexURLs.flatMap { ["--extra-index-url", $0] } }
         if own.findLinks.isEmpty { arguments += findLinks.flatMap { ["--find-links", $0] } }
         if !own.noIndex, noIndex { arguments.append("--no-index") }
         return arguments

@@ -60,7 +60,8 @@ public enum Installer: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The command that installs the requirements file `requirements` into the environment at
-    /// `folder`, with the index settings of `environment` that the installer does not read itself.
+    /// `folder`, with the wheel folders of `environment` that the installer does not read itself;
+    /// it runs with ``installEnvironment(_:)``.
     func installCommand(folder: URL, requirements: URL, environment: [String: String]) -> [String] {
         let python = folder.appending(path: "bin/python").path
         let pip = IndexSettings.pip(environment)
@@ -75,5 +76,19 @@ public enum Installer: Sendable, Equatable, CustomStringConvertible {
             ]
                 + uvSettings.arguments(besides: pip)
         }
+    }
+
+    /// `environment` with the indexes of the other installer's variables added as this one's,
+    /// where it has none of its own of that kind: what ``installCommand(folder:requirements:environment:)``
+    /// runs with.
+    func installEnvironment(_ environment: [String: String]) -> [String: String] {
+        let pip = IndexSettings.pip(environment)
+        let uvSettings = IndexSettings.uv(environment)
+        let added =
+            switch self {
+            case .uv: pip.indexVariables(prefix: "UV_", besides: uvSettings)
+            case .pip: uvSettings.indexVariables(prefix: "PIP_", besides: pip)
+            }
+        return environment.merging(added) { _, added in added }
     }
 }

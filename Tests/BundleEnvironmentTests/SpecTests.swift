@@ -1,5 +1,7 @@
-import BundleEnvironment
+import Foundation
 import Testing
+
+@testable import BundleEnvironment
 
 @Suite("environment specs: requirements, env_params, keys")
 struct SpecTests {
@@ -87,13 +89,31 @@ struct SpecTests {
         ]
         let pip = IndexSettings.pip(environment)
         let uv = IndexSettings.uv(environment)
-        #expect(
-            pip.arguments(besides: uv) == [
-                "--index-url", "https://pip.example/simple", "--find-links", "/a", "--find-links", "/b", "--no-index",
-            ])
-        #expect(uv.arguments(besides: pip) == ["--extra-index-url", "https://uv.example/simple"])
+        #expect(pip.arguments(besides: uv) == ["--find-links", "/a", "--find-links", "/b", "--no-index"])
+        #expect(pip.indexVariables(prefix: "UV_", besides: uv) == ["UV_INDEX_URL": "https://pip.example/simple"])
+        #expect(uv.arguments(besides: pip).isEmpty)
+        #expect(uv.indexVariables(prefix: "PIP_", besides: pip) == ["PIP_EXTRA_INDEX_URL": "https://uv.example/simple"])
         #expect(
             IndexSettings.uv(["UV_FIND_LINKS": "/w1,/w2", "UV_NO_INDEX": "true"]).arguments(besides: IndexSettings())
                 == ["--find-links", "/w1", "--find-links", "/w2", "--no-index"])
+        #expect(
+            IndexSettings(extraIndexURLs: ["https://a/simple", "https://b/simple"]).indexVariables(
+                prefix: "PIP_", besides: IndexSettings()) == [
+                    "PIP_EXTRA_INDEX_URL": "https://a/simple https://b/simple"
+                ])
+    }
+
+    @Test("an index's URL reaches the installer as a variable, never on its command line (ps shows that)")
+    func indexNotOnTheCommandLine() {
+        let environment = ["PIP_EXTRA_INDEX_URL": "https://ci:token@index.example/simple", "HOME": "/home/me"]
+        let uv = Installer.uv(URL(filePath: "/usr/bin/uv"))
+        let command = uv.installCommand(
+            folder: URL(filePath: "/env"), requirements: URL(filePath: "/env/req.txt"), environment: environment)
+        #expect(!command.joined(separator: " ").contains("index"))
+        let variables = uv.installEnvironment(environment)
+        #expect(variables["UV_EXTRA_INDEX_URL"] == "https://ci:token@index.example/simple")
+        #expect(variables["HOME"] == "/home/me" && variables["PIP_EXTRA_INDEX_URL"] != nil)
+        // pip reads its own variable itself: nothing added.
+        #expect(Installer.pip.installEnvironment(environment) == environment)
     }
 }

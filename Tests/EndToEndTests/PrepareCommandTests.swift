@@ -43,19 +43,19 @@ struct PrepareCommandTests {
         #expect(second.stdout.contains("] built in "))
     }
 
-    @Test("a private index's token is in no log: the installer's command line shows it as ***")
+    @Test("a private index's token is in no log and on no command line")
     func indexTokenHidden() async throws {
         let fixture = try EnvironmentFixture("index-token")
         try await fixture.makeWheel("tinypkg", "1.0.0")
         let bundle = try await fixture.makeBundle("tiny", requirements: ["tinypkg", "torch"])
         try await fixture.makeWheel("torch", "1.7.1")
         var environment = fixture.environment()
-        // pip's variable, passed to uv as a flag; PIP_NO_INDEX keeps it from being asked.
+        // pip's variable, given to uv as its own; PIP_NO_INDEX keeps it from being asked.
         environment["PIP_EXTRA_INDEX_URL"] = "https://ci:index-secret@127.0.0.1:9/simple"
         let outcome = try await launchWorker(
             ["prepare", bundle, "--cache-dir", fixture.cache.path, "--log"], environment: environment)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("--extra-index-url https://ci:***@127.0.0.1:9/simple"), "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("$ ") && outcome.stdout.contains(" --no-index"), "\(outcome.stdout)")
         #expect(!(outcome.stdout + outcome.stderr).contains("index-secret"))
     }
 
