@@ -54,7 +54,9 @@ public struct GatewayServer: Service {
     /// The broker of `--broker url`, its password (if any) for workers in `state/broker-password`.
     private static func broker(_ url: String, state: URL) throws(GatewayRefusal) -> RedisBroker {
         do {
-            return try RedisBroker(url: url, passwordFile: state.appending(path: "broker-password"))
+            return try RedisBroker(
+                url: url, passwordFile: state.appending(path: "broker-password"),
+                keyPassphraseFile: state.appending(path: "broker-ssl-password"))
         } catch let refusal as GatewayRefusal {
             throw refusal
         } catch {

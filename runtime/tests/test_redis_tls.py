@@ -153,6 +153,29 @@ def test_mutual_tls(tmp_path, bundles, queue, workers):
         stop(server)
 
 
+def test_an_encrypted_client_key_with_its_passphrase_in_a_file(tmp_path, bundles, queue, workers):
+    port = _free_port()
+    server = start_tls_server(tmp_path, port, TLS / "server.crt", TLS / "server.key", auth_clients="yes")
+    try:
+        broker = (f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={TLS / 'ca.crt'}"
+                  f"&ssl_certfile={TLS / 'client.crt'}&ssl_keyfile={TLS / 'client-encrypted.key'}")
+        wrong = tmp_path / "wrong-passphrase"
+        wrong.write_text("not it\n")
+        status, output = serve_fails(tmp_path, bundles / "function", f"{broker}&queue={queue}",
+                                     "--redis-ssl-password-file", wrong)
+        assert status == 2 and "cannot be decrypted" in output and "not it" not in output, output
+
+        passphrase = tmp_path / "passphrase"
+        passphrase.write_text("test passphrase\n")
+        workers.append(Worker(tmp_path, bundles / "function", broker, queue, "--redis-ssl-password-file", passphrase))
+        app = tls_app(f"rediss://127.0.0.1:{port}/0", ssl_certfile=str(TLS / "client.crt"),
+                      ssl_keyfile=str(TLS / "client.key"))
+        result = app.send_task(TASK, args=[{"args": {"x": 4, "y": 5}}, False], queue=queue)
+        assert result.get(timeout=60) == {"result": '{"sum": 9}'}
+    finally:
+        stop(server)
+
+
 def test_a_broker_that_comes_back_with_an_untrusted_certificate_is_logged_on_every_retry(
     tmp_path, bundles, queue, workers
 ):

@@ -8,43 +8,56 @@ import RedisQueue
 /// `--broker redis://...`: the Redis server async endpoints queue on, as llm-engine's gateway
 /// does, so workers on other machines, Swift or Python Celery, can serve the same endpoint.
 ///
-/// Workers get the URL without its password, which anyone on the machine could read in their
-/// command lines (`ps`, `/proc/PID/cmdline`): the password goes to an owner-only file under the
-/// state folder, which workers read with `--redis-password-file`.
+/// Workers get the URL without its password and without its TLS client key's passphrase
+/// (`ssl_password=`), which anyone on the machine could read in their command lines (`ps`,
+/// `/proc/PID/cmdline`): each goes to an owner-only file under the state folder, which workers
+/// read with `--redis-password-file` and `--redis-ssl-password-file`.
 struct RedisBroker: Sendable {
     /// The broker URL as given.
     let url: String
     /// The file holding the URL's password, for workers; nil when the URL has none.
     let passwordFile: URL?
+    /// The file holding the URL's `ssl_password=`, for workers; nil when the URL has none.
+    let keyPassphraseFile: URL?
     /// The gateway's connection.
     let client: RedisClient
 
-    /// Checks the URL and makes the (lazily connecting) client; writes the URL's password, if
-    /// any, into `passwordFile` (owner-only).
+    /// Checks the URL and makes the (lazily connecting) client; writes the URL's password and
+    /// `ssl_password=`, if any, into `passwordFile` and `keyPassphraseFile` (owner-only).
     ///
     /// - Throws: ``RedisAddressError`` naming what is wrong with the URL or its TLS files, or
-    ///   ``GatewayRefusal`` when the password file cannot be written.
-    init(url: String, passwordFile: URL) throws {
+    ///   ``GatewayRefusal`` when a file cannot be written.
+    init(url: String, passwordFile: URL, keyPassphraseFile: URL) throws {
         self.url = url
         client = RedisClient(endpoint: try RedisEndpoint(RedisAddress(url: url)))
-        guard let password = URLComponents(string: url)?.password else {
+        let components = URLComponents(string: url)
+        if let password = components?.password {
+            try Self.writeOwnerOnly(Data(password.utf8), to: passwordFile)
+            self.passwordFile = passwordFile
+        } else {
             self.passwordFile = nil
-            return
         }
-        try Self.writeOwnerOnly(Data(password.utf8), to: passwordFile)
-        self.passwordFile = passwordFile
+        if let passphrase = components?.queryItems?.first(where: { $0.name == "ssl_password" })?.value {
+            try Self.writeOwnerOnly(Data(passphrase.utf8), to: keyPassphraseFile)
+            self.keyPassphraseFile = keyPassphraseFile
+        } else {
+            self.keyPassphraseFile = nil
+        }
     }
 
     /// A worker's arguments for the endpoint's queue `name`: `--queue` with the broker URL
-    /// (without its password) and the queue, and `--redis-password-file` when there is one.
+    /// (without its password and `ssl_password=`) and the queue, and `--redis-password-file` and
+    /// `--redis-ssl-password-file` when there are such files.
     func workerArguments(queue name: String) -> [String] {
         guard var components = URLComponents(string: url) else { return ["--queue", url] }
-        var items = (components.queryItems ?? []).filter { $0.name != "queue" }
+        var items = (components.queryItems ?? []).filter { $0.name != "queue" && $0.name != "ssl_password" }
         items.append(URLQueryItem(name: "queue", value: name))
         components.queryItems = items
         components.password = nil
         if components.user?.isEmpty == true { components.user = nil }
-        return ["--queue", components.string ?? url] + (passwordFile.map { ["--redis-password-file", $0.path] } ?? [])
+        return ["--queue", components.string ?? url]
+            + (passwordFile.map { ["--redis-password-file", $0.path] } ?? [])
+            + (keyPassphraseFile.map { ["--redis-ssl-password-file", $0.path] } ?? [])
     }
 
     /// Writes `data` to `file`, readable and writable by this user only from its creation.

@@ -146,6 +146,12 @@ struct RedisOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "A file holding the passphrase of the URL's ?ssl_keyfile= (instead of ?ssl_password= in the URL).",
+            valueName: "FILE"))
+    var redisSslPasswordFile: String?
+
+    @Option(
+        help: ArgumentHelp(
             "How long a task may go without its worker's heartbeat before any worker restores it (kombu's visibility_timeout).",
             valueName: "SECONDS"))
     var visibilityTimeout: Double = 3600
@@ -167,7 +173,8 @@ struct RedisOptions: ParsableArguments {
     func plan(_ address: RedisAddress) throws(CLIError) -> (
         endpoint: RedisEndpoint, configuration: RedisTaskQueue.Configuration
     ) {
-        let endpoint = try Self.endpoint(address, passwordFile: redisPasswordFile)
+        let endpoint = try Self.endpoint(
+            address, passwordFile: redisPasswordFile, keyPassphraseFile: redisSslPasswordFile)
         var configuration = RedisTaskQueue.Configuration()
         configuration.visibilityTimeout = .milliseconds(Int64(visibilityTimeout * 1000))
         configuration.resultExpires = resultExpires
@@ -175,15 +182,28 @@ struct RedisOptions: ParsableArguments {
         return (endpoint, configuration)
     }
 
-    /// The broker at `address`, with the password from `passwordFile` (when given) and its TLS
-    /// files read.
-    static func endpoint(_ address: RedisAddress, passwordFile: String?) throws(CLIError) -> RedisEndpoint {
+    /// The broker at `address`, with the password from `passwordFile` and its TLS client key's
+    /// passphrase from `keyPassphraseFile` (when given), and its TLS files read.
+    static func endpoint(
+        _ address: RedisAddress, passwordFile: String?, keyPassphraseFile: String? = nil
+    ) throws(CLIError) -> RedisEndpoint {
         var address = address
         if let passwordFile {
             guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
                 throw CLIError(message: "cannot read --redis-password-file \(passwordFile)")
             }
             address.password = text.trimmingCharacters(in: .newlines)
+        }
+        if let keyPassphraseFile {
+            guard address.tls != nil else {
+                throw CLIError(
+                    message: "--redis-ssl-password-file is the passphrase of a rediss:// URL's ?ssl_keyfile=, and "
+                        + "--queue is redis://")
+            }
+            guard let text = try? String(contentsOfFile: keyPassphraseFile, encoding: .utf8) else {
+                throw CLIError(message: "cannot read --redis-ssl-password-file \(keyPassphraseFile)")
+            }
+            address.tls?.keyPassword = text.trimmingCharacters(in: .newlines)
         }
         do {
             return try RedisEndpoint(address)
