@@ -23,9 +23,7 @@ struct RedisBrokerTests {
             broker.workerArguments(queue: "launch-endpoint-id-1") == [
                 "--queue", "redis://127.0.0.1:6380/3?queue=launch-endpoint-id-1", "--redis-password-file", file.path,
             ])
-        #expect(try String(contentsOf: file, encoding: .utf8) == "secret")
-        let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        try expectOwnerOnly(file, holding: "secret")
         let user = try RedisBroker(
             url: "redis://worker:secret@broker:6379/0", passwordFile: file, keyPassphraseFile: scratchFile())
         #expect(!user.workerArguments(queue: "q").joined().contains("secret"))
@@ -49,7 +47,12 @@ struct RedisBrokerTests {
             broker.workerArguments(queue: "q") == [
                 "--queue", "rediss://127.0.0.1:6380/0?\(files)&queue=q", "--redis-ssl-password-file", file.path,
             ])
-        #expect(try String(contentsOf: file, encoding: .utf8) == "test passphrase")
+        try expectOwnerOnly(file, holding: "test passphrase")
+    }
+
+    /// Expects `file` to hold `text` and to be readable and writable by its owner only.
+    private func expectOwnerOnly(_ file: URL, holding text: String) throws {
+        #expect(try String(contentsOf: file, encoding: .utf8) == text)
         let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }

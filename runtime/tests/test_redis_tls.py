@@ -135,6 +135,14 @@ def stop(server):
     server.wait(timeout=60)
 
 
+def sum_over_mutual_tls(port, queue, x, y):
+    """Sends ``add(x, y)`` to ``queue`` on the mutual-TLS server at ``port``, with the client
+    certificate, and returns the answer."""
+    app = tls_app(f"rediss://127.0.0.1:{port}/0", ssl_certfile=str(TLS / "client.crt"),
+                  ssl_keyfile=str(TLS / "client.key"))
+    return app.send_task(TASK, args=[{"args": {"x": x, "y": y}}, False], queue=queue).get(timeout=60)
+
+
 def test_mutual_tls(tmp_path, bundles, queue, workers):
     port = _free_port()
     server = start_tls_server(tmp_path, port, TLS / "server.crt", TLS / "server.key", auth_clients="yes")
@@ -145,10 +153,7 @@ def test_mutual_tls(tmp_path, bundles, queue, workers):
 
         client = f"&ssl_certfile={TLS / 'client.crt'}&ssl_keyfile={TLS / 'client.key'}"
         workers.append(Worker(tmp_path, bundles / "function", broker + client, queue))
-        app = tls_app(f"rediss://127.0.0.1:{port}/0", ssl_certfile=str(TLS / "client.crt"),
-                      ssl_keyfile=str(TLS / "client.key"))
-        result = app.send_task(TASK, args=[{"args": {"x": 4, "y": 4}}, False], queue=queue)
-        assert result.get(timeout=60) == {"result": '{"sum": 8}'}
+        assert sum_over_mutual_tls(port, queue, 4, 4) == {"result": '{"sum": 8}'}
     finally:
         stop(server)
 
@@ -168,10 +173,7 @@ def test_an_encrypted_client_key_with_its_passphrase_in_a_file(tmp_path, bundles
         passphrase = tmp_path / "passphrase"
         passphrase.write_text("test passphrase\n")
         workers.append(Worker(tmp_path, bundles / "function", broker, queue, "--redis-ssl-password-file", passphrase))
-        app = tls_app(f"rediss://127.0.0.1:{port}/0", ssl_certfile=str(TLS / "client.crt"),
-                      ssl_keyfile=str(TLS / "client.key"))
-        result = app.send_task(TASK, args=[{"args": {"x": 4, "y": 5}}, False], queue=queue)
-        assert result.get(timeout=60) == {"result": '{"sum": 9}'}
+        assert sum_over_mutual_tls(port, queue, 4, 5) == {"result": '{"sum": 9}'}
     finally:
         stop(server)
 
