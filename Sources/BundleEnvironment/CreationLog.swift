@@ -28,8 +28,10 @@ final class CreationLog {
         write("== [\(elapsed)] \(text)")
     }
 
-    /// Writes a line the installer printed.
-    func output(_ text: String) {
+    /// Writes a line the installer printed; returns it as written (with any URL's password
+    /// hidden), for the progress display.
+    @discardableResult
+    func output(_ text: String) -> String {
         write(text)
     }
 
@@ -45,10 +47,12 @@ final class CreationLog {
 
     /// Writes `line` with any URL's password hidden: the log is shown to whoever asks for the
     /// bundle's creation log, and a private index's token must not be.
-    private func write(_ line: String) {
+    @discardableResult
+    private func write(_ line: String) -> String {
         let line = URLPasswords.hidden(in: line)
         handle?.write(Data((line + "\n").utf8))
         tail.append(line)
         if tail.count > Self.tailLength { tail.removeFirst() }
+        return line
     }
 }

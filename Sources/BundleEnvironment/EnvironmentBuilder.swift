@@ -1,5 +1,4 @@
 import Foundation
-import URLRedaction
 
 /// Something `prepare` reports while it works, for a progress display.
 public enum PrepareEvent: Sendable {
@@ -102,9 +101,7 @@ public struct EnvironmentBuilder: Sendable {
         log.output("$ " + command.joined(separator: " "))
         let progress = self.progress
         let status = try runCommand(command, environment: environment ?? self.environment, bundle: bundle) { line in
-            let line = URLPasswords.hidden(in: line)
-            log.output(line)
-            progress(.output(line))
+            progress(.output(log.output(line)))
         }
         guard status == 0 else {
             step("failed: \(what) (exit status \(status))", log)

@@ -52,8 +52,7 @@ struct BundleSession {
         setenv(maxUnpackedSizeVariable, String(runtime.bundleSource.maxUnpackedSize.bytes), 1)
         let environment = try await EnvironmentChoice.choose(
             for: directory, bundle: URLPasswords.hidden(in: reference ?? directory.metadata.bundleName),
-            runtime: runtime,
-            logger: logger)
+            runtime: runtime, logger: logger)
         let interpreter = try await runtime.startInterpreter(in: environment.python)
         await warnOfUnmetRequirements(directory.metadata, interpreter: interpreter, logger: logger)
         let codeFolder = try makeCodeFolder(for: directory)

@@ -170,8 +170,15 @@ def test_an_encrypted_client_key_with_its_passphrase_in_a_file(tmp_path, bundles
                                      "--redis-ssl-password-file", wrong)
         assert status == 2 and "cannot be decrypted" in output and "not it" not in output, output
 
+        status, output = serve_fails(tmp_path, bundles / "function", f"{broker}&queue={queue}",
+                                     "--redis-ssl-password-file", tmp_path / "missing")
+        assert status == 2 and "cannot read --redis-ssl-password-file" in output, output
         passphrase = tmp_path / "passphrase"
         passphrase.write_text("test passphrase\n")
+        plain = f"{REDIS_URL}&queue={queue}" if "?" in REDIS_URL else f"{REDIS_URL}?queue={queue}"
+        status, output = serve_fails(tmp_path, bundles / "function", plain, "--redis-ssl-password-file", passphrase)
+        assert status == 2 and "is the passphrase of a rediss:// URL's ?ssl_keyfile=" in output, output
+
         workers.append(Worker(tmp_path, bundles / "function", broker, queue, "--redis-ssl-password-file", passphrase))
         assert sum_over_mutual_tls(port, queue, 4, 5) == {"result": '{"sum": 9}'}
     finally:
