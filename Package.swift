@@ -66,7 +66,7 @@ let package = Package(
             name: "WorkerCore",
             dependencies: [
                 "PythonBridge", "LaunchBundle", "JSONBytes", "InputDownload", "URLRedaction",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -9,7 +9,7 @@ struct URLDownloadOptions: ParsableArguments {
     // HTTP), and it is held in memory whole, twice while it becomes Python bytes, once per slot.
     @Option(
         name: .customLong("max-url-bytes"),
-        help: ArgumentHelp("The largest url input downloaded (larger: FAILURE).", valueName: "BYTES"))
+        help: ArgumentHelp("The largest url input, downloaded or local (larger: FAILURE).", valueName: "BYTES"))
     var maxURLBytes = 1 << 30
 
     @Option(

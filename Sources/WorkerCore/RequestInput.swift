@@ -1,9 +1,12 @@
 import Foundation
 import InputDownload
+import NIOPosix
 import URLRedaction
 
 /// Reads the location a request's `url` (or `cloudpickle`) names, as its front end's
-/// ``InputPolicy`` allows: an `http(s)` URL is downloaded, a local path or `file://` URL read.
+/// ``InputPolicy`` allows: an `http(s)` URL is downloaded, a local path or `file://` URL read on
+/// NIO's blocking thread pool (a large file or a slow disk never holds one of Swift's cooperative
+/// threads), under the same size limit as a download.
 enum RequestInput {
     /// The bytes at `location`.
     ///
@@ -27,19 +30,19 @@ enum RequestInput {
             guard let url = URL(string: location), url.isFileURL else {
                 throw InputError(location: location, reason: "is not a valid file:// URL")
             }
-            return try readLocal(url.path, as: location, policy: policy)
+            return try await readLocal(url.path, as: location, policy: policy)
         case let scheme?:
             throw InputError(
                 location: location,
                 reason: "uses \(scheme)://, which the worker cannot read: give an http(s) URL (a presigned one for "
                     + "object storage), or a local path or file:// URL")
         case nil:
-            return try readLocal(location, as: location, policy: policy)
+            return try await readLocal(location, as: location, policy: policy)
         }
     }
 
     /// The bytes of the local file at `path`, which the request named as `location`.
-    private static func readLocal(_ path: String, as location: String, policy: InputPolicy) throws(InputError)
+    private static func readLocal(_ path: String, as location: String, policy: InputPolicy) async throws(InputError)
         -> [UInt8]
     {
         let checked: String
@@ -47,11 +50,31 @@ enum RequestInput {
         case .success(let path): checked = path
         case .failure(let refusal): throw InputError(location: location, reason: refusal.reason)
         }
-        guard let contents = FileContents.read(checked) else {
-            let reason = FileManager.default.fileExists(atPath: checked) ? "cannot be read" : "does not exist"
-            throw InputError(location: location, reason: reason)
+        let limit = policy.download.maxBytes
+        let read: Result<[UInt8], FileContents.Failure>
+        do {
+            read = try await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(FileContents.Failure) in try FileContents.read(checked, maxBytes: limit).bytes }
+            }
+        } catch {
+            throw InputError(location: location, reason: "cannot be read: the worker is stopping (\(error))")
         }
-        return contents.bytes
+        switch read {
+        case .success(let bytes):
+            return bytes
+        case .failure(.missing):
+            throw InputError(location: location, reason: "does not exist")
+        case .failure(.unreadable):
+            throw InputError(location: location, reason: "cannot be read")
+        case .failure(.notRegular):
+            throw InputError(
+                location: location, reason: "is not a regular file (a folder, a named pipe or a device): it is not read"
+            )
+        case .failure(.tooLarge(let size)):
+            throw InputError(
+                location: location,
+                reason: "is refused: it is \(size) bytes, over the limit of \(limit) bytes (--max-url-bytes)")
+        }
     }
 }
 

@@ -112,6 +112,16 @@ struct SpoolQueueTests {
         #expect(try SpoolProducer(layout: layout).status(of: "t1").traceback == "bad request")
     }
 
+    @Test("a named pipe in incoming/ is claimed at once with an empty body (a corrupt task), not waited on")
+    func namedPipe() async throws {
+        let (layout, queue) = try makeSpool()
+        let pipe = try UnwrittenPipe(at: layout.taskFile("p1", in: layout.incoming).path)
+        let task = try #require(try await queue.next())
+        #expect(!pipe.waitedForWriter())
+        #expect(task.id == "p1")
+        #expect(task.body.isEmpty)
+    }
+
     @Test("a rejected task whose response cannot be written stays claimed, not in dead/, and goes back")
     func rejectedUnwritable() async throws {
         let (layout, queue) = try makeSpool()

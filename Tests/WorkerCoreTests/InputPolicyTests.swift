@@ -90,4 +90,23 @@ struct InputPolicyTests {
         #expect(otherScheme.traceback?.contains("uses s3://, which the worker cannot read") == true)
         await server.stop()
     }
+
+    @Test("a local folder, named pipe or device is refused at once; a file over --max-url-bytes too")
+    func notRegularOrTooLarge() async throws {
+        let harness = try await Harness("bytes-echo")
+        let (root, inside, _) = try inputs()
+        let pipe = try UnwrittenPipe(at: root.appending(path: "pipe").path)
+        let policy = InputPolicy.localProducers(download: DownloadRules(maxBytes: 4))
+        for location in [pipe.path, root.path, "/dev/zero"] {
+            let execution = try await harness.execute(
+                PredictRequest(input: .url(location)), taskID: "t", inputs: policy)
+            let reason = try #require(execution.inputError, "\(location) was read").description
+            #expect(reason.contains("\(location) is not a regular file"), "\(reason)")
+        }
+        #expect(!pipe.waitedForWriter())
+        let large = try await harness.execute(PredictRequest(input: .url(inside.path)), taskID: "t", inputs: policy)
+        #expect(
+            large.inputError?.description.contains("is refused: it is 5 bytes, over the limit of 4 bytes") == true,
+            "\(String(describing: large.inputError))")
+    }
 }
