@@ -52,6 +52,7 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         return "bundle \(shownBundle): \(reason)"
     }
 
-    /// The bundle as the user named it, a URL's password shown as `***`: errors reach logs.
-    private var shownBundle: String { URLPasswords.hidden(in: bundle) }
+    /// The bundle as the user named it, a URL's password and signature shown as `***`: errors
+    /// reach logs.
+    private var shownBundle: String { URLSecrets.hidden(in: bundle) }
 }

@@ -49,7 +49,7 @@ final class CreationLog {
     /// bundle's creation log, and a private index's token must not be.
     @discardableResult
     private func write(_ line: String) -> String {
-        let line = URLPasswords.hidden(in: line)
+        let line = URLSecrets.hidden(in: line)
         handle?.write(Data((line + "\n").utf8))
         tail.append(line)
         if tail.count > Self.tailLength { tail.removeFirst() }

@@ -33,5 +33,5 @@ public struct EnvironmentError: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "bundle \(URLPasswords.hidden(in: bundle)): \(reason)" }
+    public var description: String { "bundle \(URLSecrets.hidden(in: bundle)): \(reason)" }
 }

@@ -46,12 +46,12 @@ struct BundleSession {
         let resolved = try await resolve(reference, options: runtime.bundleSource, logger: logger)
         let directory = resolved.directory
         try checkPython(
-            of: directory, name: URLPasswords.hidden(in: reference ?? directory.folder.path), runtime: runtime,
+            of: directory, name: URLSecrets.hidden(in: reference ?? directory.folder.path), runtime: runtime,
             logger: logger)
         // The Python runtime reads it when it unpacks a zip bundle's code.
         setenv(maxUnpackedSizeVariable, String(runtime.bundleSource.maxUnpackedSize.bytes), 1)
         let environment = try await EnvironmentChoice.choose(
-            for: directory, bundle: URLPasswords.hidden(in: reference ?? directory.metadata.bundleName),
+            for: directory, bundle: URLSecrets.hidden(in: reference ?? directory.metadata.bundleName),
             runtime: runtime, logger: logger)
         let interpreter = try await runtime.startInterpreter(in: environment.python)
         await warnOfUnmetRequirements(directory.metadata, interpreter: interpreter, logger: logger)
@@ -133,9 +133,9 @@ struct BundleSession {
                 logger.info(
                     "bundle from llm-engine's container variables",
                     metadata: [
-                        "BUNDLE_URL": "\(URLPasswords.hidden(in: container.bundleURL))",
+                        "BUNDLE_URL": "\(URLSecrets.hidden(in: container.bundleURL))",
                         "packaging_type": "\(container.packagingType.rawValue)",
-                        "USER_CONFIG_LOCATION": "\(URLPasswords.hidden(in: container.userConfigLocation))",
+                        "USER_CONFIG_LOCATION": "\(URLSecrets.hidden(in: container.userConfigLocation))",
                     ])
                 resolved = try await resolver.resolve(container: container)
             }
@@ -145,7 +145,7 @@ struct BundleSession {
             throw CLIError(message: error.description)
         } catch {
             throw CLIError(
-                message: "bundle \(URLPasswords.hidden(in: reference ?? "(from the environment)")): \(error)")
+                message: "bundle \(URLSecrets.hidden(in: reference ?? "(from the environment)")): \(error)")
         }
         if let lease = resolved.lease {
             logger.info(

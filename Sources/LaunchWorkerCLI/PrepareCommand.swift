@@ -40,7 +40,7 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = stderrLogger(level: logLevel)
         let resolved = try await BundleSession.resolve(bundle, options: source, logger: logger)
-        let name = URLPasswords.hidden(in: bundle ?? resolved.directory.metadata.bundleName)
+        let name = URLSecrets.hidden(in: bundle ?? resolved.directory.metadata.bundleName)
         let store = source.environments
         let lease: EnvironmentStore.Lease
         do {

@@ -85,5 +85,7 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
     /// Why it could not be read.
     public var reason: String
 
-    public var description: String { "the request's input \(URLPasswords.hidden(in: location)) \(reason)" }
+    /// The location and the reason (which may quote a redirect's target), their URLs' passwords
+    /// and signatures shown as `***`: the description reaches logs and tracebacks.
+    public var description: String { URLSecrets.hidden(in: "the request's input \(location) \(reason)") }
 }

@@ -127,7 +127,7 @@ struct BundleExecutionTests {
         let folder = NSTemporaryDirectory()
         let notAFile = try await Harness("bytes-echo").run(#"{"url": "\#(folder)"}"#)
         #expect(notAFile.status == .failure)
-        #expect(notAFile.traceback?.contains("\(folder) cannot be read") == true)
+        #expect(notAFile.traceback?.contains("\(folder) is not a regular file") == true)
         // Logged too (the task's input_error): a URL's password is shown as ***.
         let withPassword = try await Harness("bytes-echo").run(#"{"url": "http://u:url-secret@127.0.0.1:1/x"}"#)
         #expect(withPassword.status == .failure)

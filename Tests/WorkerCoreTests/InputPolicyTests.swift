@@ -109,4 +109,18 @@ struct InputPolicyTests {
             large.inputError?.description.contains("is refused: it is 5 bytes, over the limit of 4 bytes") == true,
             "\(String(describing: large.inputError))")
     }
+
+    @Test("a presigned URL's signature is shown as *** in the FAILURE, in the URL and in a redirect's target")
+    func signatureHidden() async throws {
+        let harness = try await Harness("bytes-echo")
+        let server = try await InputServer()
+        let redirect = server.url("/redirect?sig=url-secret&to=file:///x?X-Amz-Signature=target-secret")
+        let execution = try await harness.execute(
+            PredictRequest(input: .url(redirect)), taskID: "t", inputs: .localProducers(download: Self.loopback))
+        let traceback = try #require(execution.response.traceback)
+        #expect(traceback.contains("?sig=***&to=file:///x?X-Amz-Signature=*** is refused"), "\(traceback)")
+        #expect(traceback.contains("redirects to file:///x?X-Amz-Signature=***; only"), "\(traceback)")
+        #expect(!traceback.contains("secret"))
+        await server.stop()
+    }
 }

@@ -104,7 +104,7 @@ extension RedisAddress {
     /// `text` with the password of its user-info and the value of any `ssl_password=` shown as
     /// `***`: what an error may quote of a URL it could not read.
     public static func redacting(_ text: String) -> String {
-        let parameters = URLPasswords.hidden(in: text).split(separator: "&", omittingEmptySubsequences: false).map {
+        let parameters = URLSecrets.hidden(in: text).split(separator: "&", omittingEmptySubsequences: false).map {
             parameter in
             guard let name = parameter.range(of: "ssl_password="),
                 name.lowerBound == parameter.startIndex || parameter[parameter.index(before: name.lowerBound)] == "?"
