@@ -8,15 +8,18 @@ import SQLiteNIO
 /// Records are stored as their JSON next to the columns they are looked up by.
 final class StateDatabase: Sendable {
     private let connection: SQLiteConnection
+    /// The database's file, for errors about its rows.
+    private let file: URL
 
-    private init(connection: SQLiteConnection) {
+    private init(connection: SQLiteConnection, file: URL) {
         self.connection = connection
+        self.file = file
     }
 
     /// Opens (or makes) the database at `file` and its tables.
     static func open(_ file: URL, logger: Logger) async throws -> StateDatabase {
         let connection = try await SQLiteConnection.open(storage: .file(path: file.path), logger: logger)
-        let database = StateDatabase(connection: connection)
+        let database = StateDatabase(connection: connection, file: file)
         for statement in [
             "PRAGMA journal_mode=WAL",
             "CREATE TABLE IF NOT EXISTS bundles (owner TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (owner, name))",
@@ -81,9 +84,9 @@ final class StateDatabase: Sendable {
 
     /// Every endpoint of every owner, for bringing them back after a restart.
     func allEndpoints() async throws -> [(owner: String, endpoint: EndpointRecord)] {
-        let rows = try await connection.query("SELECT owner, record FROM endpoints ORDER BY owner, name")
+        let rows = try await connection.query("SELECT rowid, owner, record FROM endpoints ORDER BY owner, name")
         return try rows.map { row in
-            (row.column("owner")?.string ?? "", try Self.record(EndpointRecord.self, row))
+            (row.column("owner")?.string ?? "", try record(EndpointRecord.self, row, in: "endpoints"))
         }
     }
 
@@ -150,8 +153,8 @@ final class StateDatabase: Sendable {
 
     /// Every batch job, for resuming them after a restart.
     func allBatchJobs() async throws -> [BatchJobRecord] {
-        try await connection.query("SELECT record FROM batch_jobs ORDER BY id").map {
-            try Self.record(BatchJobRecord.self, $0)
+        try await connection.query("SELECT rowid, record FROM batch_jobs ORDER BY id").map {
+            try record(BatchJobRecord.self, $0, in: "batch_jobs")
         }
     }
 
@@ -170,12 +173,12 @@ final class StateDatabase: Sendable {
         let rows =
             if let name {
                 try await connection.query(
-                    "SELECT record FROM \(table) WHERE owner = ? AND name = ?", [.text(owner), .text(name)])
+                    "SELECT rowid, record FROM \(table) WHERE owner = ? AND name = ?", [.text(owner), .text(name)])
             } else {
                 try await connection.query(
-                    "SELECT record FROM \(table) WHERE owner = ? ORDER BY name", [.text(owner)])
+                    "SELECT rowid, record FROM \(table) WHERE owner = ? ORDER BY name", [.text(owner)])
             }
-        return try rows.map { try Self.record(Record.self, $0) }
+        return try rows.map { try record(Record.self, $0, in: table) }
     }
 
     private func delete(from table: String, owner: String, name: String) async throws -> Bool {
@@ -188,7 +191,42 @@ final class StateDatabase: Sendable {
         String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
     }
 
-    private static func record<Record: Decodable>(_ type: Record.Type, _ row: SQLiteRow) throws -> Record {
-        try JSONDecoder().decode(type, from: Data((row.column("record")?.string ?? "").utf8))
+    /// The record of `row` (selected with its `rowid`) of `table`.
+    ///
+    /// - Throws: ``UnreadableRecord`` naming the row, when its record does not decode.
+    private func record<Record: Decodable>(_ type: Record.Type, _ row: SQLiteRow, in table: String) throws
+        -> Record
+    {
+        do {
+            return try JSONDecoder().decode(type, from: Data((row.column("record")?.string ?? "").utf8))
+        } catch {
+            throw UnreadableRecord(file: file, table: table, rowid: row.column("rowid")?.integer ?? 0, error: error)
+        }
+    }
+}
+
+/// A row of the state database whose record cannot be read: a database written by another
+/// launch-worker, or changed by hand. Its description says which row and how to go on.
+struct UnreadableRecord: Error, CustomStringConvertible {
+    let file: URL
+    let table: String
+    let rowid: Int
+    let error: any Error
+
+    var description: String {
+        "\(file.path): row \(rowid) of \(table) cannot be read (\(reason)). Another version of launch-worker may have written "
+            + "it: run that version, restore the state folder from a backup, or remove the row with "
+            + "sqlite3 \(file.path) 'DELETE FROM \(table) WHERE rowid = \(rowid)'"
+    }
+
+    /// What is wrong with the record, in a few words.
+    private var reason: String {
+        switch error as? DecodingError {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty: "its record is not JSON"
+        case .keyNotFound(let key, _): "its record has no \(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "its record's \(context.codingPath.map(\.stringValue).joined(separator: ".")) is not as expected"
+        default: "\(error)"
+        }
     }
 }

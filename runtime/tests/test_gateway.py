@@ -405,6 +405,30 @@ def test_a_broker_that_cannot_be_used_is_a_usage_error_with_its_password_hidden(
     assert "secret" not in child.stderr
 
 
+def test_an_unreadable_record_stops_the_start_naming_its_row_and_is_left_as_it_is(tmp_path):
+    first = Gateway(tmp_path)
+    first.start()
+    assert first.stop() == 0
+    database = first.state / "gateway.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("INSERT INTO endpoints (owner, name, record) VALUES ('o', 'e', '{\"name\": \"e\"}')")
+    child = subprocess.run(
+        [EXECUTABLE, "gateway", "--listen", "127.0.0.1:0", "--state-dir", first.state],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert child.returncode == 1, child.stderr  # not a signal: the database was closed on the way out
+    assert f"{database}: row 1 of endpoints cannot be read (its record has no id)" in child.stderr
+    removal = f"sqlite3 {database} 'DELETE FROM endpoints WHERE rowid = 1'"
+    assert removal in child.stderr
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT name FROM endpoints").fetchall() == [("e",)]
+        connection.execute("DELETE FROM endpoints WHERE rowid = 1")
+    again = Gateway(tmp_path)
+    again.start()
+    assert _get(again.url + "/endpoints")[0] == 200
+    assert again.stop() == 0
+
+
 def test_a_task_that_ends_its_worker_each_time_fails_and_the_endpoint_serves_on(gateway, client_python):
     outcome = gateway.run(client_python, "crashing_task")
     status, traceback = outcome["dead"]
