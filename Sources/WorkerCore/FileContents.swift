@@ -29,6 +29,14 @@ public enum FileContents {
         try? read(path, maxBytes: .max)
     }
 
+    /// The size of the regular file at `path`; nil when there is none (nothing, a folder, a pipe).
+    /// It neither opens the file nor waits.
+    public static func regularFileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+
     /// The bytes of the regular file at `path`, when it holds at most `maxBytes`, and when it was
     /// last modified.
     public static func read(_ path: String, maxBytes: Int) throws(Failure) -> (bytes: [UInt8], modified: Date) {

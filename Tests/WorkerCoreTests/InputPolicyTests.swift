@@ -110,6 +110,17 @@ struct InputPolicyTests {
             "\(String(describing: large.inputError))")
     }
 
+    @Test("a local file larger than what is read where the task runs (4 MiB) is read whole on the blocking pool")
+    func largeLocalFile() async throws {
+        let harness = try await Harness("bytes-echo")
+        let (root, _, _) = try inputs()
+        let large = root.appending(path: "large.bin")
+        try Data(count: 5 << 20).write(to: large)
+        let result = try await harness.run(#"{"url": "\#(large.path)"}"#)
+        let answer = try JSONSerialization.jsonObject(with: Data(try #require(result.result).utf8)) as? [String: Any]
+        #expect(answer?["length"] as? Int == 5 << 20, "\(result)")
+    }
+
     @Test("a presigned URL's signature is shown as *** in the FAILURE, in the URL and in a redirect's target")
     func signatureHidden() async throws {
         let harness = try await Harness("bytes-echo")
