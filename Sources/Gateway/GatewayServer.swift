@@ -28,6 +28,11 @@ public struct GatewayServer: Service {
         /// `redis://...`: async endpoints queue on this broker, as llm-engine's do, instead of
         /// spools.
         public var broker: String?
+        /// The broker's password (`--redis-password-file`), over the URL's user-info.
+        public var brokerPassword: String?
+        /// The passphrase of the broker's TLS client key (`--redis-ssl-password-file`), over the
+        /// URL's `ssl_password=`.
+        public var brokerKeyPassphrase: String?
         /// The host's GPUs (their indices) that endpoints with `gpus > 0` get, each worker its own.
         public var gpuDevices: [String] = []
         /// How long async tasks, pickled results, ended batch jobs and stopped workers' logs are
@@ -52,10 +57,12 @@ public struct GatewayServer: Service {
     }
 
     /// The broker of `--broker url`, its password (if any) for workers in `state/broker-password`.
-    private static func broker(_ url: String, state: URL) throws(GatewayRefusal) -> RedisBroker {
+    private static func broker(_ url: String, configuration: Configuration) throws(GatewayRefusal) -> RedisBroker {
+        let state = configuration.stateDirectory
         do {
             return try RedisBroker(
-                url: url, passwordFile: state.appending(path: "broker-password"),
+                url: url, password: configuration.brokerPassword, keyPassphrase: configuration.brokerKeyPassphrase,
+                passwordFile: state.appending(path: "broker-password"),
                 keyPassphraseFile: state.appending(path: "broker-ssl-password"))
         } catch let refusal as GatewayRefusal {
             throw refusal
@@ -74,7 +81,9 @@ public struct GatewayServer: Service {
                 at: state.appending(path: folder), withIntermediateDirectories: true)
         }
         let queues = EndpointQueues(
-            broker: try configuration.broker.map { url throws(GatewayRefusal) in try Self.broker(url, state: state) })
+            broker: try configuration.broker.map { url throws(GatewayRefusal) in
+                try Self.broker(url, configuration: configuration)
+            })
         let database = try await StateDatabase.open(state.appending(path: "gateway.sqlite"), logger: logger)
         let workerLogs = WorkerLogRelay(limit: configuration.workerLogLimit, logger: logger)
         let context = EndpointRunner.Context(

@@ -58,6 +58,17 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "A file holding --broker's password (instead of the URL's user-info, which ps shows).", valueName: "FILE"))
+    var redisPasswordFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the passphrase of --broker's ?ssl_keyfile= (instead of ?ssl_password= in the URL).",
+            valueName: "FILE"))
+    var redisSslPasswordFile: String?
+
+    @Option(
+        help: ArgumentHelp(
             "How long async tasks' answers, pickled results, ended batch jobs and stopped workers' logs are kept.",
             valueName: "SECONDS"))
     var keepResults: Double = 86_400
@@ -88,12 +99,23 @@ struct GatewayCommand: AsyncParsableCommand {
         guard scaleDownAfter >= 0 else { throw ValidationError("--scale-down-after must not be negative") }
         guard keepResults > 0 else { throw ValidationError("--keep-results must be above 0 seconds") }
         guard workerLogSize.bytes >= 1024 else { throw ValidationError("--worker-log-size must be at least 1K") }
-        if let broker {
-            do {
-                _ = try RedisEndpoint(RedisAddress(url: broker))
-            } catch {
-                throw ValidationError("--broker \(error)")
+        guard let broker else {
+            guard redisPasswordFile == nil, redisSslPasswordFile == nil else {
+                throw ValidationError("--redis-password-file and --redis-ssl-password-file are for --broker")
             }
+            return
+        }
+        let address: RedisAddress
+        do {
+            address = try RedisAddress(url: broker)
+        } catch {
+            throw ValidationError("--broker \(error)")
+        }
+        do {
+            _ = try RedisOptions.endpoint(
+                address, passwordFile: redisPasswordFile, keyPassphraseFile: redisSslPasswordFile, option: "--broker")
+        } catch {
+            throw ValidationError(error.message)
         }
     }
 
@@ -108,6 +130,12 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.scaleDownCooldown = .seconds(scaleDownAfter)
         configuration.readyFile = readyFile.map { URL(filePath: $0) }
         configuration.broker = broker
+        configuration.brokerPassword = try redisPasswordFile.map {
+            file throws(CLIError) in try RedisOptions.secret(file, option: "--redis-password-file")
+        }
+        configuration.brokerKeyPassphrase = try redisSslPasswordFile.map {
+            file throws(CLIError) in try RedisOptions.secret(file, option: "--redis-ssl-password-file")
+        }
         configuration.keepResults = .seconds(keepResults)
         configuration.workerLogLimit = workerLogSize.bytes
         configuration.gpuDevices = gpuDevices(logger: logger)

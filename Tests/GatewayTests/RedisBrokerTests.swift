@@ -31,6 +31,20 @@ struct RedisBrokerTests {
             user.workerArguments(queue: "q").first { $0.hasPrefix("redis") } == "redis://worker@broker:6379/0?queue=q")
     }
 
+    @Test("a password given apart from the URL (--redis-password-file) goes to workers the same way, over the URL's")
+    func passwordApart() throws {
+        let file = scratchFile()
+        for url in ["redis://worker@broker:6379/0", "redis://worker:old@broker:6379/0"] {
+            let broker = try RedisBroker(
+                url: url, password: "file-secret", passwordFile: file, keyPassphraseFile: scratchFile())
+            #expect(
+                broker.workerArguments(queue: "q") == [
+                    "--queue", "redis://worker@broker:6379/0?queue=q", "--redis-password-file", file.path,
+                ])
+            try expectOwnerOnly(file, holding: "file-secret")
+        }
+    }
+
     @Test(
         "a TLS client key's passphrase goes to workers in an owner-only file too",
         .enabled(
@@ -47,6 +61,12 @@ struct RedisBrokerTests {
             broker.workerArguments(queue: "q") == [
                 "--queue", "rediss://127.0.0.1:6380/0?\(files)&queue=q", "--redis-ssl-password-file", file.path,
             ])
+        try expectOwnerOnly(file, holding: "test passphrase")
+        // Given apart (--redis-ssl-password-file): the encrypted key opens with it, and workers get it the same way.
+        let apart = try RedisBroker(
+            url: "rediss://127.0.0.1:6380/0?\(files)", keyPassphrase: "test passphrase", passwordFile: scratchFile(),
+            keyPassphraseFile: file)
+        #expect(apart.workerArguments(queue: "q") == broker.workerArguments(queue: "q"))
         try expectOwnerOnly(file, holding: "test passphrase")
     }
 

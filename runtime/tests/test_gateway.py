@@ -529,28 +529,50 @@ def test_a_batch_job_past_its_timeout_is_stopped_as_timeout(gateway, client_pyth
     assert outcome["answer"]["num_tasks_completed"] < 40
 
 
-def test_the_brokers_password_is_not_in_a_workers_command_line(tmp_path, client_python):
+@pytest.mark.parametrize("given", ["in the URL", "in a file"])
+def test_the_brokers_password_is_not_in_a_workers_command_line(tmp_path, client_python, given):
     require_or_skip(REDIS_URL, "set LAUNCH_WORKER_TEST_REDIS to a redis:// URL (scripts/test does)")
     import redis  # the worker's venv has it (the Celery tests use it)
 
     user, password = f"lw-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     admin = redis.Redis.from_url(REDIS_URL)
     admin.acl_setuser(user, enabled=True, passwords=[f"+{password}"], keys=["*"], channels=["*"], commands=["+@all"])
-    running = Gateway(tmp_path, "--broker", REDIS_URL.replace("redis://", f"redis://{user}:{password}@"))
+    if given == "in the URL":
+        options = ["--broker", REDIS_URL.replace("redis://", f"redis://{user}:{password}@")]
+    else:
+        (tmp_path / "password").write_text(password + "\n")
+        options = ["--broker", REDIS_URL.replace("redis://", f"redis://{user}@"),
+                   "--redis-password-file", tmp_path / "password"]
+    running = Gateway(tmp_path, *options)
     running.start()
     try:
         queued = running.run(client_python, "queue_async", min_workers=1)
         (worker,) = running.worker_pids()
         command_line = Path(f"/proc/{worker}/cmdline").read_bytes().decode()
         assert user in command_line and password not in command_line
-        assert password not in subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout.replace(
-            running.options[1], "")  # the gateway's own --broker, as the user gave it
+        # In the URL, the gateway's own --broker holds it, as the user gave it; from a file, no command line does.
+        shown = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
+        assert password not in shown.replace(running.options[1], "")
+        assert (password in shown) == (given == "in the URL")
         outcome = running.run(client_python, "collect_async", task_ids=queued["task_ids"])
         assert {task["state"] for task in outcome["answers"].values()} == {"SUCCESS"}
         assert (running.state / "broker-password").stat().st_mode & 0o777 == 0o600
     finally:
         assert running.stop() == 0, running.log.read_text()
         admin.acl_deluser(user)
+
+
+def test_the_brokers_password_files_need_a_broker_and_a_readable_file(tmp_path):
+    def gateway(*options):
+        return subprocess.run([EXECUTABLE, "gateway", "--state-dir", tmp_path / "state", *options],
+                              capture_output=True, text=True, timeout=60)
+
+    alone = gateway("--redis-password-file", tmp_path / "password")
+    assert alone.returncode == 2 and "are for --broker" in alone.stderr
+    missing = gateway("--broker", "redis://127.0.0.1/0", "--redis-password-file", tmp_path / "no-such-file")
+    assert missing.returncode == 2 and f"cannot read --redis-password-file {tmp_path / 'no-such-file'}" in missing.stderr
+    plain = gateway("--broker", "redis://127.0.0.1/0", "--redis-ssl-password-file", tmp_path / "password")
+    assert plain.returncode == 2 and "--broker is redis://" in plain.stderr
 
 
 def _delete(url, key="key-one"):

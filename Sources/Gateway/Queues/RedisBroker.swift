@@ -22,22 +22,31 @@ struct RedisBroker: Sendable {
     /// The gateway's connection.
     let client: RedisClient
 
-    /// Checks the URL and makes the (lazily connecting) client; writes the URL's password and
-    /// `ssl_password=`, if any, into `passwordFile` and `keyPassphraseFile` (owner-only).
+    /// Checks the URL and makes the (lazily connecting) client; writes the password and the TLS
+    /// client key's passphrase, if any, into `passwordFile` and `keyPassphraseFile` (owner-only).
+    /// `password` and `keyPassphrase` (read from files by the command line) come before the
+    /// URL's user-info and `ssl_password=`.
     ///
     /// - Throws: ``RedisAddressError`` naming what is wrong with the URL or its TLS files, or
     ///   ``GatewayRefusal`` when a file cannot be written.
-    init(url: String, passwordFile: URL, keyPassphraseFile: URL) throws {
+    init(
+        url: String, password: String? = nil, keyPassphrase: String? = nil, passwordFile: URL, keyPassphraseFile: URL
+    ) throws {
         self.url = url
-        client = RedisClient(endpoint: try RedisEndpoint(RedisAddress(url: url)))
         let components = URLComponents(string: url)
-        if let password = components?.password {
+        let password = password ?? components?.password
+        let passphrase = keyPassphrase ?? components?.queryItems?.first(where: { $0.name == "ssl_password" })?.value
+        var address = try RedisAddress(url: url)
+        if let password { address.password = password }
+        if let passphrase, address.tls != nil { address.tls?.keyPassword = passphrase }
+        client = RedisClient(endpoint: try RedisEndpoint(address))
+        if let password {
             try Self.writeOwnerOnly(Data(password.utf8), to: passwordFile)
             self.passwordFile = passwordFile
         } else {
             self.passwordFile = nil
         }
-        if let passphrase = components?.queryItems?.first(where: { $0.name == "ssl_password" })?.value {
+        if let passphrase {
             try Self.writeOwnerOnly(Data(passphrase.utf8), to: keyPassphraseFile)
             self.keyPassphraseFile = keyPassphraseFile
         } else {

@@ -183,32 +183,35 @@ struct RedisOptions: ParsableArguments {
     }
 
     /// The broker at `address`, with the password from `passwordFile` and its TLS client key's
-    /// passphrase from `keyPassphraseFile` (when given), and its TLS files read.
+    /// passphrase from `keyPassphraseFile` (when given), and its TLS files read; errors name the
+    /// URL as `option` (`--queue`, or the gateway's `--broker`).
     static func endpoint(
-        _ address: RedisAddress, passwordFile: String?, keyPassphraseFile: String? = nil
+        _ address: RedisAddress, passwordFile: String?, keyPassphraseFile: String? = nil, option: String = "--queue"
     ) throws(CLIError) -> RedisEndpoint {
         var address = address
         if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                throw CLIError(message: "cannot read --redis-password-file \(passwordFile)")
-            }
-            address.password = text.trimmingCharacters(in: .newlines)
+            address.password = try secret(passwordFile, option: "--redis-password-file")
         }
         if let keyPassphraseFile {
             guard address.tls != nil else {
                 throw CLIError(
                     message: "--redis-ssl-password-file is the passphrase of a rediss:// URL's ?ssl_keyfile=, and "
-                        + "--queue is redis://")
+                        + "\(option) is redis://")
             }
-            guard let text = try? String(contentsOfFile: keyPassphraseFile, encoding: .utf8) else {
-                throw CLIError(message: "cannot read --redis-ssl-password-file \(keyPassphraseFile)")
-            }
-            address.tls?.keyPassword = text.trimmingCharacters(in: .newlines)
+            address.tls?.keyPassword = try secret(keyPassphraseFile, option: "--redis-ssl-password-file")
         }
         do {
             return try RedisEndpoint(address)
         } catch {
-            throw CLIError(message: "--queue \(address): \(error)")
+            throw CLIError(message: "\(option) \(address): \(error)")
         }
+    }
+
+    /// The secret in `file` (its first line), which `option` named.
+    static func secret(_ file: String, option: String) throws(CLIError) -> String {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw CLIError(message: "cannot read \(option) \(file)")
+        }
+        return text.trimmingCharacters(in: .newlines)
     }
 }

@@ -75,7 +75,7 @@ public struct RedisEndpoint: Sendable, CustomStringConvertible {
                     "\(parameter)=\(file) holds an encrypted key: give its passphrase with ?ssl_password=")
             case (true, _?):
                 throw RedisAddressError(
-                    "\(parameter)=\(file) cannot be decrypted with ?ssl_password= (a wrong passphrase?)")
+                    "\(parameter)=\(file) cannot be decrypted with its passphrase (?ssl_password= or --redis-ssl-password-file): a wrong one?")
             case (false, _):
                 throw RedisAddressError("\(parameter)=\(file) holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
             }
