@@ -56,16 +56,7 @@ struct GatewayCommand: AsyncParsableCommand {
             valueName: "redis[s]://HOST:PORT/DB"))
     var broker: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "A file holding --broker's password (instead of the URL's user-info, which ps shows).", valueName: "FILE"))
-    var redisPasswordFile: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "A file holding the passphrase of --broker's ?ssl_keyfile= (instead of ?ssl_password= in the URL).",
-            valueName: "FILE"))
-    var redisSslPasswordFile: String?
+    @OptionGroup var secretFiles: RedisSecretFiles
 
     @Option(
         help: ArgumentHelp(
@@ -100,7 +91,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard keepResults > 0 else { throw ValidationError("--keep-results must be above 0 seconds") }
         guard workerLogSize.bytes >= 1024 else { throw ValidationError("--worker-log-size must be at least 1K") }
         guard let broker else {
-            guard redisPasswordFile == nil, redisSslPasswordFile == nil else {
+            guard !secretFiles.given else {
                 throw ValidationError("--redis-password-file and --redis-ssl-password-file are for --broker")
             }
             return
@@ -112,8 +103,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--broker \(error)")
         }
         do {
-            _ = try RedisOptions.endpoint(
-                address, passwordFile: redisPasswordFile, keyPassphraseFile: redisSslPasswordFile, option: "--broker")
+            _ = try secretFiles.endpoint(address, option: "--broker")
         } catch {
             throw ValidationError(error.message)
         }
@@ -130,12 +120,8 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.scaleDownCooldown = .seconds(scaleDownAfter)
         configuration.readyFile = readyFile.map { URL(filePath: $0) }
         configuration.broker = broker
-        configuration.brokerPassword = try redisPasswordFile.map {
-            file throws(CLIError) in try RedisOptions.secret(file, option: "--redis-password-file")
-        }
-        configuration.brokerKeyPassphrase = try redisSslPasswordFile.map {
-            file throws(CLIError) in try RedisOptions.secret(file, option: "--redis-ssl-password-file")
-        }
+        configuration.brokerPassword = try secretFiles.password()
+        configuration.brokerKeyPassphrase = try secretFiles.keyPassphrase()
         configuration.keepResults = .seconds(keepResults)
         configuration.workerLogLimit = workerLogSize.bytes
         configuration.gpuDevices = gpuDevices(logger: logger)

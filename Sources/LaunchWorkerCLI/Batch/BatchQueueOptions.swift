@@ -14,9 +14,7 @@ struct BatchQueueOptions: ParsableArguments {
     /// The queue `--queue` names.
     var queue: QueueAddress? { QueueAddress(checked: queueText) }
 
-    @Option(
-        help: ArgumentHelp("A file holding the Redis password (instead of the URL's user-info).", valueName: "FILE"))
-    var redisPasswordFile: String?
+    @OptionGroup var secretFiles: RedisSecretFiles
 
     func validate() throws {
         if let queueText { _ = try QueueAddress.parse(queueText) }
@@ -30,7 +28,7 @@ struct BatchQueueOptions: ParsableArguments {
         case .spool(let layout):
             return try SpoolBatchQueue(layout)
         case .redis(let redis):
-            let endpoint = try RedisOptions.endpoint(redis, passwordFile: redisPasswordFile)
+            let endpoint = try secretFiles.endpoint(redis)
             let client = RedisClient(endpoint: endpoint)
             do {
                 _ = try await client.run(RedisCommand("PING"))

@@ -140,15 +140,7 @@ struct HTTPOptions: ParsableArguments {
 
 /// `serve`'s options for a Celery queue on Redis (`--queue redis://...`).
 struct RedisOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp("A file holding the Redis password (instead of the URL's user-info).", valueName: "FILE"))
-    var redisPasswordFile: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "A file holding the passphrase of the URL's ?ssl_keyfile= (instead of ?ssl_password= in the URL).",
-            valueName: "FILE"))
-    var redisSslPasswordFile: String?
+    @OptionGroup var secretFiles: RedisSecretFiles
 
     @Option(
         help: ArgumentHelp(
@@ -173,45 +165,11 @@ struct RedisOptions: ParsableArguments {
     func plan(_ address: RedisAddress) throws(CLIError) -> (
         endpoint: RedisEndpoint, configuration: RedisTaskQueue.Configuration
     ) {
-        let endpoint = try Self.endpoint(
-            address, passwordFile: redisPasswordFile, keyPassphraseFile: redisSslPasswordFile)
+        let endpoint = try secretFiles.endpoint(address)
         var configuration = RedisTaskQueue.Configuration()
         configuration.visibilityTimeout = .milliseconds(Int64(visibilityTimeout * 1000))
         configuration.resultExpires = resultExpires
         configuration.trackStarted = trackStarted
         return (endpoint, configuration)
-    }
-
-    /// The broker at `address`, with the password from `passwordFile` and its TLS client key's
-    /// passphrase from `keyPassphraseFile` (when given), and its TLS files read; errors name the
-    /// URL as `option` (`--queue`, or the gateway's `--broker`).
-    static func endpoint(
-        _ address: RedisAddress, passwordFile: String?, keyPassphraseFile: String? = nil, option: String = "--queue"
-    ) throws(CLIError) -> RedisEndpoint {
-        var address = address
-        if let passwordFile {
-            address.password = try secret(passwordFile, option: "--redis-password-file")
-        }
-        if let keyPassphraseFile {
-            guard address.tls != nil else {
-                throw CLIError(
-                    message: "--redis-ssl-password-file is the passphrase of a rediss:// URL's ?ssl_keyfile=, and "
-                        + "\(option) is redis://")
-            }
-            address.tls?.keyPassword = try secret(keyPassphraseFile, option: "--redis-ssl-password-file")
-        }
-        do {
-            return try RedisEndpoint(address)
-        } catch {
-            throw CLIError(message: "\(option) \(address): \(error)")
-        }
-    }
-
-    /// The secret in `file` (its first line), which `option` named.
-    static func secret(_ file: String, option: String) throws(CLIError) -> String {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw CLIError(message: "cannot read \(option) \(file)")
-        }
-        return text.trimmingCharacters(in: .newlines)
     }
 }

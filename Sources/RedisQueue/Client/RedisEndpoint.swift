@@ -72,10 +72,12 @@ public struct RedisEndpoint: Sendable, CustomStringConvertible {
             switch (encrypted, password) {
             case (true, nil):
                 throw RedisAddressError(
-                    "\(parameter)=\(file) holds an encrypted key: give its passphrase with ?ssl_password=")
+                    "\(parameter)=\(file) holds an encrypted key: give its passphrase with ?ssl_password= or "
+                        + "--redis-ssl-password-file")
             case (true, _?):
                 throw RedisAddressError(
-                    "\(parameter)=\(file) cannot be decrypted with its passphrase (?ssl_password= or --redis-ssl-password-file): a wrong one?")
+                    "\(parameter)=\(file) cannot be decrypted with its passphrase (?ssl_password= or "
+                        + "--redis-ssl-password-file): a wrong one?")
             case (false, _):
                 throw RedisAddressError("\(parameter)=\(file) holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
             }
