@@ -100,13 +100,17 @@ struct ProcessPoolTests {
     @Test("kill -9 of a worker process under a spool: it is restarted and every task is answered once")
     func killedUnderSpool() async throws {
         let spool = try TestSpool("pool-kill")
-        for index in 0..<60 { try spool.submit(#"{"args": {"seconds": 0.05}}"#, id: "t\(index)") }
-        let process = try await spool.serve("sleepy", ["--processes", "2", "--exit-when-empty"])
+        // Every task waits at the gate until the restart is seen, so no process can find the spool
+        // empty and exit before the kill (on a loaded machine, short tasks could all be done by then).
+        let gate = try Checkout.temporaryFolder("pool-kill-gate").appending(path: "gate").path
+        for index in 0..<60 { try spool.submit(#"{"args": {"gate": "\#(gate)", "x": \#(index)}}"#, id: "t\(index)") }
+        let process = try await spool.serve("gated", ["--processes", "2", "--exit-when-empty"])
         let pool = PoolProcess(process: process)
-        try await eventually("some tasks are answered") { spool.responseCount >= 5 }
+        try await eventually("a task waits at the gate") { FileManager.default.fileExists(atPath: gate + ".waiting") }
         let victim = try #require(pool.current[0])
-        kill(victim, SIGKILL)
+        #expect(kill(victim, SIGKILL) == 0)
         try await eventually("process 0 is restarted") { pool.current[0] != victim }
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         #expect(try await process.exitStatus(within: .seconds(300)) == 0, "\(process.stderr())")
         #expect(spool.responseCount == 60)
         for index in 0..<60 { #expect(spool.response("t\(index)").status == .success, "t\(index)") }
