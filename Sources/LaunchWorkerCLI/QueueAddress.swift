@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedisQueue
 import SpoolQueue
+import URLRedaction
 
 /// Where tasks come from, as `--queue` names it: `spool:DIR` or `redis://HOST:PORT/DB?queue=NAME`.
 ///
@@ -32,7 +33,7 @@ enum QueueAddress: CustomStringConvertible {
         }
         guard argument.hasPrefix("spool:"), argument.count > "spool:".count else {
             throw ValidationError(
-                "--queue \(RedisAddress.redacting(argument)): expected spool:DIR or redis://HOST:PORT/DB?queue=NAME")
+                "--queue \(URLSecrets.hidden(in: argument)): expected spool:DIR or redis://HOST:PORT/DB?queue=NAME")
         }
         return .spool(SpoolLayout(root: URL(filePath: String(argument.dropFirst("spool:".count)))))
     }

@@ -9,12 +9,12 @@ public enum URLSecrets {
     }
 
     /// The query parameters whose values are secrets, in lower case: presigned URLs' signatures
-    /// and session tokens (S3, Google Cloud Storage, Azure's SAS, CloudFront), and the usual
-    /// names of keys and tokens. A presigned URL's other parameters (its date, its expiry) stay,
+    /// and session tokens (S3, Google Cloud Storage, Azure's SAS, CloudFront), a Redis URL's TLS
+    /// key passphrase (redis-py's `ssl_password`), and the usual names of keys and tokens. A presigned URL's other parameters (its date, its expiry) stay,
     /// so an error about an expired one can still be read.
     public static let secretParameters: Set<String> = [
         "x-amz-signature", "x-amz-security-token", "x-goog-signature", "signature", "sig", "token",
-        "access_token", "key", "api_key", "apikey", "password", "secret",
+        "access_token", "key", "api_key", "apikey", "password", "secret", "ssl_password",
     ]
 
     /// `text` with the password of every URL's user-info shown as `***`.

@@ -59,14 +59,15 @@ enum RequestInput {
         case .failure(let refusal): throw InputError(location: location, reason: refusal.reason)
         }
         let limit = policy.download.maxBytes
+        let readFile = { @Sendable () -> Result<[UInt8], FileContents.Failure> in
+            Result { () throws(FileContents.Failure) in try FileContents.read(checked, maxBytes: limit).bytes }
+        }
         let read: Result<[UInt8], FileContents.Failure>
         if FileContents.regularFileSize(checked) ?? 0 <= Self.inlineReadLimit {
-            read = Result { () throws(FileContents.Failure) in try FileContents.read(checked, maxBytes: limit).bytes }
+            read = readFile()
         } else {
             do {
-                read = try await NIOThreadPool.singleton.runIfActive {
-                    Result { () throws(FileContents.Failure) in try FileContents.read(checked, maxBytes: limit).bytes }
-                }
+                read = try await NIOThreadPool.singleton.runIfActive(readFile)
             } catch {
                 throw InputError(location: location, reason: "cannot be read: the worker is stopping (\(error))")
             }

@@ -72,7 +72,6 @@ import Testing
             #expect(error?.description.hasPrefix(shown) == true, "\(String(describing: error))")
             #expect(error?.description.contains("secret") == false, "\(String(describing: error))")
         }
-        #expect(RedisAddress.redacting("redis://user@h/0") == "redis://user@h/0")
     }
 
     @Test func filesThatCannotBeUsedAreNamedBeforeAnythingConnects() throws {

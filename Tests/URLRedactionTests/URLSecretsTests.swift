@@ -14,6 +14,8 @@ struct URLSecretsTests {
             "https://a:b@one,https://c:d@two/x": "https://a:***@one,https://c:***@two/x",
             "redis://:p@ss?w:rd@host/0": "redis://:***@host/0",
             "rediss://user@host/0 and http://host/p?who=a@b": "rediss://user@host/0 and http://host/p?who=a@b",
+            "redis://user@h/0": "redis://user@h/0",
+            "rediss://h/0?queue=q&ssl_password=pass%20phrase": "rediss://h/0?queue=q&ssl_password=***",
             "not a url: user:pass@host": "not a url: user:pass@host",
             "bundle ./model.bundle: corrupt": "bundle ./model.bundle: corrupt",
         ]

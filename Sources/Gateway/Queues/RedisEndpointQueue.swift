@@ -1,5 +1,6 @@
 import Foundation
 import RedisQueue
+import URLRedaction
 import WorkerCore
 
 /// An async endpoint's Celery queue on the broker, `launch-endpoint-id-<id>`: tasks are
@@ -23,7 +24,7 @@ struct RedisEndpointQueue: EndpointQueue {
             _ = try await broker.client.run(RedisCommand(bytes: [Array("LPUSH".utf8), Array(name.utf8), message]))
         } catch {
             throw GatewayRefusal(
-                .serviceUnavailable, "the broker \(RedisAddress.redacting(broker.url)) did not take the task: \(error)")
+                .serviceUnavailable, "the broker \(URLSecrets.hidden(in: broker.url)) did not take the task: \(error)")
         }
     }
 

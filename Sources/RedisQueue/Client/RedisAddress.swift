@@ -37,7 +37,7 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
     ///
     /// - Throws: ``RedisAddressError`` naming what is wrong.
     public init(url text: String) throws(RedisAddressError) {
-        let shown = Self.redacting(text)
+        let shown = URLSecrets.hidden(in: text)
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
             throw RedisAddressError("\(shown) is not a URL: expected redis://HOST:PORT/DB?queue=NAME")
         }
@@ -97,21 +97,6 @@ public struct RedisAddress: Sendable, Equatable, CustomStringConvertible {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let scheme = tls == nil ? "redis" : "rediss"
         return "\(scheme)://\(user)\(shownHost):\(port)/\(database)?queue=\(queue)\(tls?.query ?? "")"
-    }
-}
-
-extension RedisAddress {
-    /// `text` with the password of its user-info and the value of any `ssl_password=` shown as
-    /// `***`: what an error may quote of a URL it could not read.
-    public static func redacting(_ text: String) -> String {
-        let parameters = URLSecrets.hidden(in: text).split(separator: "&", omittingEmptySubsequences: false).map {
-            parameter in
-            guard let name = parameter.range(of: "ssl_password="),
-                name.lowerBound == parameter.startIndex || parameter[parameter.index(before: name.lowerBound)] == "?"
-            else { return String(parameter) }
-            return parameter[..<name.upperBound] + "***"
-        }
-        return parameters.joined(separator: "&")
     }
 }
 
