@@ -38,7 +38,9 @@ public final class PythonInterpreter: Sendable {
             throw PythonBridgeError(
                 .alreadyStarted, "Python was already started in this process (in \(previous.root.path))")
         }
-        let mainThread = try await PythonThreads.start(name: "python-main", count: 1, takeover: .zero) {
+        let mainThread = try await PythonThreads.start(
+            name: "python-main", count: 1, takeover: .zero, busyTakeover: .zero
+        ) {
             () throws(PythonBridgeError) in
             try initialize(environment)
             return PyEval_SaveThread()
@@ -47,12 +49,15 @@ public final class PythonInterpreter: Sendable {
     }
 
     /// Starts `count` more threads sharing one queue, each with its own Python thread state, for
-    /// request work (see ``PythonThreads`` for which of them runs what; `takeover` is how long a
-    /// piece runs before queued work may go to another thread).
+    /// request work (see ``PythonThreads`` for which of them runs what; `takeover` and
+    /// `busyTakeover` are how long a piece runs, its thread off and on the CPU, before queued work
+    /// may go to another thread).
     public func makeThreads(
-        name: String, count: Int = 1, takeover: Duration = .microseconds(250)
+        name: String, count: Int = 1, takeover: Duration = .microseconds(250),
+        busyTakeover: Duration = .milliseconds(2)
     ) async throws(PythonBridgeError) -> PythonThreads {
-        try await PythonThreads.start(name: name, count: count, takeover: takeover) { () throws(PythonBridgeError) in
+        try await PythonThreads.start(name: name, count: count, takeover: takeover, busyTakeover: busyTakeover) {
+            () throws(PythonBridgeError) in
             _ = PyGILState_Ensure()
             return PyEval_SaveThread()
         }

@@ -14,6 +14,10 @@ final class PythonThreadMember: Sendable {
     /// Python's id of this thread (for `PyThreadState_SetAsyncExc`), the number of its latest
     /// job, and whether that job runs; all change only while this thread holds the GIL.
     private let running = Mutex<(pythonID: UInt, job: UInt64, busy: Bool)>((0, 0, false))
+    /// The thread's `/proc/thread-self/stat`, open while it runs (-1 before and after).
+    private let statFile = Atomic<Int32>(-1)
+    /// Set while the thread waits outside Python and says so (``PythonThreads/waiting(_:)``).
+    let waitingOutside = Atomic(false)
     /// The thread's Python thread state; read and written on the thread only.
     nonisolated(unsafe) private var threadState: UnsafeMutablePointer<PyThreadState>?
 
@@ -31,6 +35,24 @@ final class PythonThreadMember: Sendable {
     /// The number of the job this thread runs now, if it runs one.
     var runningJob: UInt64? {
         running.withLock { $0.busy ? $0.job : nil }
+    }
+
+    /// Whether the thread runs or waits for a CPU (state `R` in its `stat`), rather than sleeping
+    /// or blocked, which is what a call that let go of the GIL to wait does; false when unknown,
+    /// and while the thread says it waits (polling for a reply, which keeps it on the CPU).
+    /// One `pread` of its stat file, asked only of a thread in a piece past the takeover time.
+    var isOnCPU: Bool {
+        if waitingOutside.load(ordering: .relaxed) { return false }
+        var text = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &text) { buffer in
+            let count = pread(statFile.load(ordering: .relaxed), buffer.baseAddress, buffer.count, 0)
+            guard count > 0 else { return false }
+            // `TID (NAME) STATE ...`: the name may hold spaces and parentheses, so the state
+            // follows the last `)`. The name has at most 15 bytes, so the state is in the first 64.
+            let read = buffer.prefix(count)
+            guard let close = read.lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return false }
+            return read[close + 2] == UInt8(ascii: "R")
+        }
     }
 
     /// Wakes the thread to look at the schedule again.
@@ -76,6 +98,7 @@ final class PythonThreadMember: Sendable {
             return
         }
         running.withLock { $0.pythonID = PyThread_get_thread_ident() }
+        statFile.store(open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC), ordering: .relaxed)
         pthread_setspecific(currentMemberKey, Unmanaged.passUnretained(self).toOpaque())
         nameOSThread()
         started(.success(()))
@@ -88,6 +111,7 @@ final class PythonThreadMember: Sendable {
             case .wait(nil): wakeUp.wait()
             case .exit:
                 pthread_setspecific(currentMemberKey, nil)
+                close(statFile.exchange(-1, ordering: .relaxed))
                 PyEval_RestoreThread(threadState)
                 PyThreadState_Clear(threadState)
                 PyThreadState_DeleteCurrent()

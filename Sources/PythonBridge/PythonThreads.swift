@@ -16,9 +16,10 @@ import Synchronization
 /// in such a task waits on these threads, never on Swift's cooperative pool.
 ///
 /// Which thread runs the next piece is ``SharedQueueSchedule``'s choice: short work stays on one
-/// hot thread, so more threads never make GIL-bound work slower; a piece that runs longer than
-/// the takeover time (a call waiting with the GIL released) lets another thread take the queue,
-/// so such calls still overlap.
+/// hot thread, so more threads never make GIL-bound work slower; a piece whose thread waits off
+/// the CPU past the takeover time (a call waiting with the GIL released) lets another thread take
+/// the queue, so such calls still overlap, and so does one that computes past the busy takeover
+/// time.
 ///
 /// - Important: Python never runs on Swift's cooperative pool: only here.
 public final class PythonThreads: TaskExecutor, Sendable {
@@ -37,10 +38,11 @@ public final class PythonThreads: TaskExecutor, Sendable {
     let members: [PythonThreadMember]
     private let schedule: Mutex<SharedQueueSchedule<Message>>
 
-    private init(name: String, count: Int, takeover: Duration) {
+    private init(name: String, count: Int, takeover: Duration, busyTakeover: Duration) {
         self.name = name
-        let nanoseconds = takeover.components.seconds * 1_000_000_000 + takeover.components.attoseconds / 1_000_000_000
-        self.schedule = Mutex(SharedQueueSchedule(count: count, takeover: UInt64(max(nanoseconds, 0))))
+        self.schedule = Mutex(
+            SharedQueueSchedule(
+                count: count, takeover: Self.nanoseconds(takeover), busyTakeover: Self.nanoseconds(busyTakeover)))
         self.members = (0..<count).map { PythonThreadMember(index: $0, name: count == 1 ? name : "\(name)-\($0)") }
     }
 
@@ -48,14 +50,18 @@ public final class PythonThreads: TaskExecutor, Sendable {
     ///
     /// - Parameters:
     ///   - name: the threads' name.
-    ///   - takeover: how long a piece runs before queued work may go to another thread.
+    ///   - takeover: how long a piece runs, its thread off the CPU, before queued work may go to
+    ///     another thread.
+    ///   - busyTakeover: how long a piece runs, its thread on a CPU, before queued work may go to
+    ///     another thread.
     ///   - attach: runs first on each new thread; it must leave the thread with a Python thread
     ///     state and without the GIL, and return that thread state.
     static func start(
-        name: String, count: Int, takeover: Duration,
+        name: String, count: Int, takeover: Duration, busyTakeover: Duration,
         attach: @escaping @Sendable () throws(PythonBridgeError) -> UnsafeMutablePointer<PyThreadState>
     ) async throws(PythonBridgeError) -> PythonThreads {
-        let threads = PythonThreads(name: name, count: max(count, 1), takeover: takeover)
+        let threads = PythonThreads(
+            name: name, count: max(count, 1), takeover: takeover, busyTakeover: busyTakeover)
         for member in threads.members {
             let started: Result<Void, PythonBridgeError> = await withCheckedContinuation { continuation in
                 let osThread = Thread {
@@ -86,6 +92,16 @@ public final class PythonThreads: TaskExecutor, Sendable {
     public var currentJob: PythonJob? {
         guard let member = currentMember, let number = member.runningJob else { return nil }
         return PythonJob(threads: self, member: member.index, number: number)
+    }
+
+    /// Runs `body`, which waits outside Python without the GIL (for a reply it polls for, so
+    /// that its thread stays on the CPU), and says so to the calling thread's group, if it is one
+    /// of these threads: queued work may then go to another thread as for a call that sleeps.
+    public static func waiting<Value, Failure: Error>(_ body: () throws(Failure) -> Value) throws(Failure) -> Value {
+        guard let member = PythonThreadMember.current else { return try body() }
+        member.waitingOutside.store(true, ordering: .relaxed)
+        defer { member.waitingOutside.store(false, ordering: .relaxed) }
+        return try body()
     }
 
     /// Runs `body` on one of the threads with the GIL held, and returns its result.
@@ -153,7 +169,7 @@ public final class PythonThreads: TaskExecutor, Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         let outcome = schedule.withLock { schedule -> (queued: Bool, wake: Int?) in
             guard !schedule.stopping else { return (false, nil) }
-            return (true, schedule.enqueue(message, now: now))
+            return (true, schedule.enqueue(message, now: now, onCPU: isOnCPU))
         }
         if let wake = outcome.wake { members[wake].wake() }
         return outcome.queued
@@ -162,9 +178,18 @@ public final class PythonThreads: TaskExecutor, Sendable {
     /// What `member` does next, once it finished a piece or woke up.
     func next(for member: Int) -> SharedQueueSchedule<Message>.Step {
         let now = DispatchTime.now().uptimeNanoseconds
-        let step = schedule.withLock { $0.next(for: member, now: now) }
+        let step = schedule.withLock { $0.next(for: member, now: now, onCPU: isOnCPU) }
         if case .run(_, let wake?) = step { members[wake].wake() }
         return step
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        UInt64(max(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000, 0))
+    }
+
+    /// Whether `member`'s thread runs or waits for a CPU, rather than sleeping or blocked.
+    private func isOnCPU(_ member: Int) -> Bool {
+        members[member].isOnCPU
     }
 
     /// The member the calling thread is, if it is one of these.

@@ -7,11 +7,19 @@
 ///   anyone: short Python calls stay on one hot thread instead of handing the GIL between
 ///   threads (futex wake-ups that cost more than the calls).
 /// - An idle thread is woken for queued work only when no thread runs, or when every running
-///   thread has been in its piece for at least ``takeover``: a call that long is most likely
-///   waiting with the GIL released, so another thread may as well run the next piece.
-/// - While a running piece is younger than that, one idle thread stands by with a deadline
-///   (``MemberState/standby(deadline:)``) and looks again then, so queued work waits at most
-///   ``takeover`` behind a call that turns out long.
+///   piece is long: in it for at least ``takeover`` with its thread off the CPU (sleeping or
+///   blocked: a call waiting with the GIL released, so another thread may as well run the next
+///   piece), or for at least ``busyTakeover`` whatever its thread does. A thread still on a CPU
+///   after ``takeover`` computes, with the GIL or without it, or waits for a CPU that others
+///   use: another thread would most likely wait for the GIL or for the same CPUs, and only hand
+///   the GIL back and forth with it.
+/// - While a running piece is not long, one idle thread stands by with a deadline
+///   (``MemberState/standby(deadline:)``) and looks again then. Each standby costs two wake-ups
+///   of a thread that most often finds the queue empty, so its pace follows the work: within
+///   ``alertness`` of work last going to another thread behind a long piece, it looks after
+///   ``takeover``; otherwise after ``busyTakeover``. Queued work so waits at most ``takeover``
+///   behind a call that waits once calls have been seen to, at most ``busyTakeover`` behind the
+///   first such call and behind one that computes; and every new piece queued is a look too.
 ///
 /// Times are nanoseconds of a monotonic clock, given by the caller.
 struct SharedQueueSchedule<Message> {
@@ -23,8 +31,9 @@ struct SharedQueueSchedule<Message> {
         case woken
         /// Waiting until `deadline`, then looking whether the running pieces became long.
         case standby(deadline: UInt64)
-        /// Running a piece since `since`.
-        case running(since: UInt64)
+        /// Running a piece since `since`; `waited` once its thread was seen off the CPU past
+        /// ``takeover`` (the piece counts as long from then on).
+        case running(since: UInt64, waited: Bool = false)
         /// Ended by ``stop()``.
         case stopped
     }
@@ -39,25 +48,35 @@ struct SharedQueueSchedule<Message> {
         case exit
     }
 
-    /// How long a piece runs before queued work may go to another thread.
+    /// How long a piece runs, its thread off the CPU, before queued work may go to another thread.
     let takeover: UInt64
+    /// How long a piece runs, its thread on a CPU, before queued work may go to another thread.
+    let busyTakeover: UInt64
     private(set) var messages: [Message] = []
     private(set) var members: [MemberState]
+    /// How long after queued work last went to another thread while pieces ran a standby looks
+    /// again after ``takeover`` (at other times after ``busyTakeover``): 100 ms.
+    static var alertness: UInt64 { 100_000_000 }
+    /// When queued work last went to another thread while pieces ran.
+    private var lastTakeover: UInt64?
     /// Idle threads, the most recently idle last: it is woken first, its caches still warm.
     private var idle: [Int]
     private(set) var stopping = false
 
     /// A schedule for `count` idle threads.
-    init(count: Int, takeover: UInt64) {
+    init(count: Int, takeover: UInt64, busyTakeover: UInt64) {
         self.takeover = takeover
+        self.busyTakeover = max(busyTakeover, takeover)
         self.members = Array(repeating: .idle, count: count)
         self.idle = Array((0..<count).reversed())
     }
 
-    /// Queues `message`; returns the thread to wake for it, if one should be.
-    mutating func enqueue(_ message: Message, now: UInt64) -> Int? {
+    /// Queues `message`; returns the thread to wake for it, if one should be. `onCPU` tells
+    /// whether a thread runs or waits for a CPU (asked only of threads in a piece past
+    /// ``takeover``).
+    mutating func enqueue(_ message: Message, now: UInt64, onCPU: (Int) -> Bool = { _ in false }) -> Int? {
         messages.append(message)
-        return dispatch(now: now)
+        return dispatch(now: now, onCPU: onCPU)
     }
 
     /// Stops the group once the queue is empty; returns every thread to wake (each takes what
@@ -78,22 +97,28 @@ struct SharedQueueSchedule<Message> {
         return wake
     }
 
-    /// What thread `member` does next: called when it finished a piece, and whenever it wakes.
-    mutating func next(for member: Int, now: UInt64) -> Step {
+    /// What thread `member` does next: called when it finished a piece, and whenever it wakes
+    /// (`onCPU` as for ``enqueue(_:now:onCPU:)``).
+    mutating func next(for member: Int, now: UInt64, onCPU: (Int) -> Bool = { _ in false }) -> Step {
         switch members[member] {
         case .running, .woken:
-            return takeHead(member, now: now) ?? rest(member)
+            return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
         case .standby(let deadline):
             if now < deadline { return .wait(deadline: deadline) }
             // It looks as if it had just become idle: `dispatch` wakes the most recently idle
             // thread first, which is this one.
             becomeIdle(member)
-            _ = dispatch(now: now)
+            _ = dispatch(now: now, onCPU: onCPU)
             switch members[member] {
-            case .woken: return takeHead(member, now: now) ?? rest(member)
+            case .woken: return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
             case .standby(let deadline): return .wait(deadline: deadline)
-            // Still idle: nothing is queued, or a thread was already woken for it.
-            default: return .wait(deadline: nil)
+            default:
+                // Still idle: nothing is queued, or a thread was already woken for it. It ran
+                // nothing, so it goes behind the threads that did: the next burst goes to the
+                // thread that ran the last one, not to the standby that watched it.
+                idle.removeAll { $0 == member }
+                idle.insert(member, at: 0)
+                return .wait(deadline: nil)
             }
         case .idle:
             return .wait(deadline: nil)
@@ -102,11 +127,11 @@ struct SharedQueueSchedule<Message> {
         }
     }
 
-    private mutating func takeHead(_ member: Int, now: UInt64) -> Step? {
+    private mutating func takeHead(_ member: Int, now: UInt64, onCPU: (Int) -> Bool) -> Step? {
         guard !messages.isEmpty else { return nil }
         let message = messages.removeFirst()
         members[member] = .running(since: now)
-        return .run(message, wake: dispatch(now: now))
+        return .run(message, wake: dispatch(now: now, onCPU: onCPU))
     }
 
     /// Nothing queued for `member`: it ends when the group stops, else waits.
@@ -129,27 +154,65 @@ struct SharedQueueSchedule<Message> {
     ///
     /// A thread that goes idle always becomes the most recently idle, so work that comes in
     /// bursts with idle gaps keeps going to the same thread.
-    private mutating func dispatch(now: UInt64) -> Int? {
+    private mutating func dispatch(now: UInt64, onCPU: (Int) -> Bool) -> Int? {
         guard !messages.isEmpty else { return nil }
         var youngest: UInt64?
+        var running = false
         var standby: Int?
         for (index, state) in members.enumerated() {
             switch state {
             case .woken: return nil
-            case .running(let since): youngest = max(youngest ?? since, since)
+            case .running(let since, let waited):
+                running = true
+                if !waited { youngest = max(youngest ?? since, since) }
             case .standby: standby = index
             case .idle, .stopped: break
             }
         }
-        if let youngest, now &- youngest < takeover {
+        let lookAgain =
+            if let youngest, Self.age(since: youngest, now: now) < takeover {
+                youngest + (alert(now: now) ? takeover : busyTakeover)
+            } else {
+                busyPieces(now: now, onCPU: onCPU)
+            }
+        if let lookAgain {
             guard standby == nil, let member = idle.popLast() else { return nil }
-            members[member] = .standby(deadline: youngest + takeover)
+            members[member] = .standby(deadline: lookAgain)
             return member
         }
-        // The most recently idle thread first (with nothing running, the one that ran last); the
-        // standby when no other is idle.
         guard let member = idle.popLast() ?? standby else { return nil }
         members[member] = .woken
+        if running { lastTakeover = now }
         return member
+    }
+
+    /// Whether queued work went to another thread while pieces ran in the last ``alertness``.
+    private func alert(now: UInt64) -> Bool {
+        lastTakeover.map { Self.age(since: $0, now: now) < Self.alertness } ?? false
+    }
+
+    /// With no piece young: nil when every running piece is long now, else when to look again
+    /// (when the first of them may be). A thread seen off the CPU is marked as waited, so it is
+    /// asked once per piece; one on a CPU is looked at again when its piece is ``busyTakeover``
+    /// old.
+    private mutating func busyPieces(now: UInt64, onCPU: (Int) -> Bool) -> UInt64? {
+        var lookAgain: UInt64?
+        for index in members.indices {
+            guard case .running(let since, waited: false) = members[index],
+                Self.age(since: since, now: now) < busyTakeover
+            else { continue }
+            if onCPU(index) {
+                lookAgain = min(lookAgain ?? .max, since + busyTakeover)
+            } else {
+                members[index] = .running(since: since, waited: true)
+            }
+        }
+        return lookAgain
+    }
+
+    /// How long a piece that started at `since` has run at `now`: 0 when `now` is earlier (read
+    /// by a thread before it waited for the schedule's lock, while another started the piece).
+    private static func age(since: UInt64, now: UInt64) -> UInt64 {
+        now > since ? now - since : 0
     }
 }
