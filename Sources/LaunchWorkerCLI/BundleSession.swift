@@ -104,12 +104,13 @@ struct BundleSession {
         }
     }
 
-    /// `count` slots running the bundle, each on a Python thread of its own.
+    /// `count` slots running the bundle, each on a Python thread of its own, that wait on what
+    /// `waits` says.
     ///
     /// - Throws: ``CLIError`` when a thread cannot start.
-    func makeSlots(count: Int) async throws(CLIError) -> [PythonSlot] {
+    func makeSlots(count: Int, waits: PythonSlot.Waits = .calls) async throws(CLIError) -> [PythonSlot] {
         do {
-            return try await PythonSlot.make(count: count, bundle: bundle, interpreter: interpreter)
+            return try await PythonSlot.make(count: count, bundle: bundle, interpreter: interpreter, waits: waits)
         } catch {
             throw CLIError(message: "cannot start the slots' Python threads: \(error)")
         }

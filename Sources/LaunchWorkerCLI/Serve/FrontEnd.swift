@@ -11,6 +11,13 @@ protocol FrontEnd: Sendable {
     /// broker's address, password or certificates), and returns how it starts serving once the
     /// bundle has loaded.
     func prepare() async throws(CLIError) -> StartServing
+
+    /// What the slots wait on for this front end besides the bundle's calls.
+    var slotsWait: PythonSlot.Waits { get }
+}
+
+extension FrontEnd {
+    var slotsWait: PythonSlot.Waits { .calls }
 }
 
 /// Starts a front end serving through the task runner; returns the services to run beside the
@@ -24,6 +31,8 @@ struct QueueFrontEnd: FrontEnd {
     let inputs: InputPolicy
     let loop: QueueWorker.Configuration
     let logger: Logger
+
+    var slotsWait: PythonSlot.Waits { queue.slotsWait }
 
     func prepare() async throws(CLIError) -> StartServing {
         let open = try await queue.prepare(logger: logger)

@@ -27,6 +27,15 @@ struct QueueSource: Sendable {
         }
     }
 
+    /// What the slots wait on: a Redis slot stores each result and claims its next task in a
+    /// round trip of its own.
+    var slotsWait: PythonSlot.Waits {
+        switch address {
+        case .spool: .calls
+        case .redis: .brokerRoundTrips
+        }
+    }
+
     /// Reaches the queue's backend before the bundle loads and returns what opens the queue once
     /// it has: a Redis broker must answer (and take the password) now; a spool registers this
     /// worker only when it opens, so its lease starts when the worker can serve.

@@ -31,7 +31,9 @@ struct WorkerService: Service {
         let session = try await BundleSession.open(plan.bundle, runtime: plan.runtime, logger: logger)
         defer { session.close() }
         metrics.bundleLoaded(in: session.bundle.loadDuration)
-        let slots = SlotPool(try await session.makeSlots(count: plan.perWorker))
+        let waits: PythonSlot.Waits =
+            plan.frontEnds.contains { $0.slotsWait == .brokerRoundTrips } ? .brokerRoundTrips : .calls
+        let slots = SlotPool(try await session.makeSlots(count: plan.perWorker, waits: waits))
         slotsReady(slots)
         let runner = TaskRunner(
             executor: RequestExecutor(results: DirectoryResultStore(folder: plan.resultsFolder), logger: logger),

@@ -25,11 +25,22 @@ public final class PythonSlot: ArgsChunkPredicting {
         self.interpreter = interpreter
     }
 
+    /// What a worker's slots wait on besides the bundle's calls, which sets how soon queued work
+    /// goes to another thread behind a piece that stays on the CPU (``PythonThreads``).
+    public enum Waits: Sendable {
+        /// Only the bundle's calls: such a piece most likely holds the GIL (or waits for a CPU),
+        /// so queued work waits 2 ms before another thread takes it.
+        case calls
+        /// Round trips to a broker between calls (Redis), which overlap across threads: 250 µs.
+        case brokerRoundTrips
+    }
+
     /// `count` slots for `bundle`, sharing `count` new Python threads (`python-slot-0`, ...).
     public static func make(
-        count: Int, bundle: LoadedBundle, interpreter: PythonInterpreter
+        count: Int, bundle: LoadedBundle, interpreter: PythonInterpreter, waits: Waits = .calls
     ) async throws(PythonBridgeError) -> [PythonSlot] {
-        let threads = try await interpreter.makeThreads(name: "python-slot", count: count)
+        let busyTakeover: Duration = waits == .calls ? .milliseconds(2) : .microseconds(250)
+        let threads = try await interpreter.makeThreads(name: "python-slot", count: count, busyTakeover: busyTakeover)
         return (0..<count).map {
             PythonSlot(name: "python-slot-\($0)", threads: threads, bundle: bundle, interpreter: interpreter)
         }
