@@ -95,8 +95,7 @@ let package = Package(
         .target(
             name: "RedisQueue",
             dependencies: [
-                "WorkerCore", "PythonBridge", "JSONBytes", "URLRedaction",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "WorkerCore", "JSONBytes", "URLRedaction", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

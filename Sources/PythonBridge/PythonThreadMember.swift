@@ -16,8 +16,6 @@ final class PythonThreadMember: Sendable {
     private let running = Mutex<(pythonID: UInt, job: UInt64, busy: Bool)>((0, 0, false))
     /// The thread's `/proc/thread-self/stat`, open while it runs (-1 before and after).
     private let statFile = Atomic<Int32>(-1)
-    /// Set while the thread waits outside Python and says so (``PythonThreads/waiting(_:)``).
-    let waitingOutside = Atomic(false)
     /// The thread's Python thread state; read and written on the thread only.
     nonisolated(unsafe) private var threadState: UnsafeMutablePointer<PyThreadState>?
 
@@ -38,11 +36,9 @@ final class PythonThreadMember: Sendable {
     }
 
     /// Whether the thread runs or waits for a CPU (state `R` in its `stat`), rather than sleeping
-    /// or blocked, which is what a call that let go of the GIL to wait does; false when unknown,
-    /// and while the thread says it waits (polling for a reply, which keeps it on the CPU).
+    /// or blocked, which is what a call that let go of the GIL to wait does; false when unknown.
     /// One `pread` of its stat file, asked only of a thread in a piece past the takeover time.
     var isOnCPU: Bool {
-        if waitingOutside.load(ordering: .relaxed) { return false }
         var text = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         return withUnsafeMutableBytes(of: &text) { buffer in
             let count = pread(statFile.load(ordering: .relaxed), buffer.baseAddress, buffer.count, 0)

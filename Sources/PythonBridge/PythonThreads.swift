@@ -37,18 +37,13 @@ public final class PythonThreads: TaskExecutor, Sendable {
     /// The threads, in order.
     let members: [PythonThreadMember]
     private let schedule: Mutex<SharedQueueSchedule<Message>>
-    /// What the schedule asks of the threads.
-    private let probe: SharedQueueSchedule<Message>.Probe
 
     private init(name: String, count: Int, takeover: Duration, busyTakeover: Duration) {
         self.name = name
         self.schedule = Mutex(
             SharedQueueSchedule(
                 count: count, takeover: Self.nanoseconds(takeover), busyTakeover: Self.nanoseconds(busyTakeover)))
-        let members = (0..<count).map { PythonThreadMember(index: $0, name: count == 1 ? name : "\(name)-\($0)") }
-        self.members = members
-        self.probe = .init(
-            onCPU: { members[$0].isOnCPU }, saysWaiting: { members[$0].waitingOutside.load(ordering: .relaxed) })
+        self.members = (0..<count).map { PythonThreadMember(index: $0, name: count == 1 ? name : "\(name)-\($0)") }
     }
 
     /// Starts `count` threads and waits until each has its thread state.
@@ -97,16 +92,6 @@ public final class PythonThreads: TaskExecutor, Sendable {
     public var currentJob: PythonJob? {
         guard let member = currentMember, let number = member.runningJob else { return nil }
         return PythonJob(threads: self, member: member.index, number: number)
-    }
-
-    /// Runs `body`, which waits outside Python without the GIL (for a reply it polls for, so
-    /// that its thread stays on the CPU), and says so to the calling thread's group, if it is one
-    /// of these threads: queued work may then go to another thread as for a call that sleeps.
-    public static func waiting<Value, Failure: Error>(_ body: () throws(Failure) -> Value) throws(Failure) -> Value {
-        guard let member = PythonThreadMember.current else { return try body() }
-        member.waitingOutside.store(true, ordering: .relaxed)
-        defer { member.waitingOutside.store(false, ordering: .relaxed) }
-        return try body()
     }
 
     /// Runs `body` on one of the threads with the GIL held, and returns its result.
@@ -174,7 +159,7 @@ public final class PythonThreads: TaskExecutor, Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         let outcome = schedule.withLock { schedule -> (queued: Bool, wake: Int?) in
             guard !schedule.stopping else { return (false, nil) }
-            return (true, schedule.enqueue(message, now: now, probe: probe))
+            return (true, schedule.enqueue(message, now: now, onCPU: isOnCPU))
         }
         if let wake = outcome.wake { members[wake].wake() }
         return outcome.queued
@@ -183,13 +168,18 @@ public final class PythonThreads: TaskExecutor, Sendable {
     /// What `member` does next, once it finished a piece or woke up.
     func next(for member: Int) -> SharedQueueSchedule<Message>.Step {
         let now = DispatchTime.now().uptimeNanoseconds
-        let step = schedule.withLock { $0.next(for: member, now: now, probe: probe) }
+        let step = schedule.withLock { $0.next(for: member, now: now, onCPU: isOnCPU) }
         if case .run(_, let wake?) = step { members[wake].wake() }
         return step
     }
 
     private static func nanoseconds(_ duration: Duration) -> UInt64 {
         UInt64(max(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000, 0))
+    }
+
+    /// Whether `member`'s thread runs or waits for a CPU, rather than sleeping or blocked.
+    private func isOnCPU(_ member: Int) -> Bool {
+        members[member].isOnCPU
     }
 
     /// The member the calling thread is, if it is one of these.

@@ -16,9 +16,8 @@
 /// - While a running piece is not long, one idle thread stands by with a deadline
 ///   (``MemberState/standby(deadline:)``) and looks again then. Each standby costs two wake-ups
 ///   of a thread that most often finds the queue empty, so its pace follows the work: within
-///   ``alertness`` of work last going to another thread behind a long piece, or of a running
-///   thread saying it waits (``Probe/saysWaiting``), it looks after ``takeover``; otherwise
-///   after ``busyTakeover``. Queued work so waits at most ``takeover``
+///   ``alertness`` of work last going to another thread behind a long piece, it looks after
+///   ``takeover``; otherwise after ``busyTakeover``. Queued work so waits at most ``takeover``
 ///   behind a call that waits once calls have been seen to, at most ``busyTakeover`` behind the
 ///   first such call and behind one that computes; and every new piece queued is a look too.
 ///
@@ -39,18 +38,6 @@ struct SharedQueueSchedule<Message> {
         case stopped
     }
 
-    /// What the schedule may ask of a thread that runs a piece.
-    struct Probe: Sendable {
-        /// Whether it runs or waits for a CPU, rather than sleeping or blocked: a look at its
-        /// state, asked only of a thread in a piece past ``takeover``.
-        var onCPU: @Sendable (Int) -> Bool
-        /// Whether it said that it waits outside Python (cheap: asked of every running thread).
-        var saysWaiting: @Sendable (Int) -> Bool
-
-        /// Threads that are never on a CPU and never say anything (for tests).
-        static var none: Probe { Probe(onCPU: { _ in false }, saysWaiting: { _ in false }) }
-    }
-
     /// What a thread does next.
     enum Step {
         /// Run `message`; first wake `wake`, if any, for the work still queued.
@@ -67,13 +54,11 @@ struct SharedQueueSchedule<Message> {
     let busyTakeover: UInt64
     private(set) var messages: [Message] = []
     private(set) var members: [MemberState]
-    /// How long after queued work last went to another thread while pieces ran, or a running
-    /// thread said it waits, a standby looks again after ``takeover`` (at other times after
-    /// ``busyTakeover``): 100 ms.
+    /// How long after queued work last went to another thread while pieces ran a standby looks
+    /// again after ``takeover`` (at other times after ``busyTakeover``): 100 ms.
     static var alertness: UInt64 { 100_000_000 }
-    /// When queued work last went to another thread while pieces ran, or a running thread said
-    /// it waits.
-    private var lastAlert: UInt64?
+    /// When queued work last went to another thread while pieces ran.
+    private var lastTakeover: UInt64?
     /// Idle threads, the most recently idle last: it is woken first, its caches still warm.
     private var idle: [Int]
     private(set) var stopping = false
@@ -89,9 +74,9 @@ struct SharedQueueSchedule<Message> {
     /// Queues `message`; returns the thread to wake for it, if one should be. `onCPU` tells
     /// whether a thread runs or waits for a CPU (asked only of threads in a piece past
     /// ``takeover``).
-    mutating func enqueue(_ message: Message, now: UInt64, probe: Probe = .none) -> Int? {
+    mutating func enqueue(_ message: Message, now: UInt64, onCPU: (Int) -> Bool = { _ in false }) -> Int? {
         messages.append(message)
-        return dispatch(now: now, probe: probe)
+        return dispatch(now: now, onCPU: onCPU)
     }
 
     /// Stops the group once the queue is empty; returns every thread to wake (each takes what
@@ -114,18 +99,18 @@ struct SharedQueueSchedule<Message> {
 
     /// What thread `member` does next: called when it finished a piece, and whenever it wakes
     /// (`onCPU` as for ``enqueue(_:now:onCPU:)``).
-    mutating func next(for member: Int, now: UInt64, probe: Probe = .none) -> Step {
+    mutating func next(for member: Int, now: UInt64, onCPU: (Int) -> Bool = { _ in false }) -> Step {
         switch members[member] {
         case .running, .woken:
-            return takeHead(member, now: now, probe: probe) ?? rest(member)
+            return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
         case .standby(let deadline):
             if now < deadline { return .wait(deadline: deadline) }
             // It looks as if it had just become idle: `dispatch` wakes the most recently idle
             // thread first, which is this one.
             becomeIdle(member)
-            _ = dispatch(now: now, probe: probe)
+            _ = dispatch(now: now, onCPU: onCPU)
             switch members[member] {
-            case .woken: return takeHead(member, now: now, probe: probe) ?? rest(member)
+            case .woken: return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
             case .standby(let deadline): return .wait(deadline: deadline)
             default:
                 // Still idle: nothing is queued, or a thread was already woken for it. It ran
@@ -142,11 +127,11 @@ struct SharedQueueSchedule<Message> {
         }
     }
 
-    private mutating func takeHead(_ member: Int, now: UInt64, probe: Probe) -> Step? {
+    private mutating func takeHead(_ member: Int, now: UInt64, onCPU: (Int) -> Bool) -> Step? {
         guard !messages.isEmpty else { return nil }
         let message = messages.removeFirst()
         members[member] = .running(since: now)
-        return .run(message, wake: dispatch(now: now, probe: probe))
+        return .run(message, wake: dispatch(now: now, onCPU: onCPU))
     }
 
     /// Nothing queued for `member`: it ends when the group stops, else waits.
@@ -169,7 +154,7 @@ struct SharedQueueSchedule<Message> {
     ///
     /// A thread that goes idle always becomes the most recently idle, so work that comes in
     /// bursts with idle gaps keeps going to the same thread.
-    private mutating func dispatch(now: UInt64, probe: Probe) -> Int? {
+    private mutating func dispatch(now: UInt64, onCPU: (Int) -> Bool) -> Int? {
         guard !messages.isEmpty else { return nil }
         var youngest: UInt64?
         var running = false
@@ -180,7 +165,6 @@ struct SharedQueueSchedule<Message> {
             case .running(let since, let waited):
                 running = true
                 if !waited { youngest = max(youngest ?? since, since) }
-                if probe.saysWaiting(index) { lastAlert = now }
             case .standby: standby = index
             case .idle, .stopped: break
             }
@@ -189,7 +173,7 @@ struct SharedQueueSchedule<Message> {
             if let youngest, Self.age(since: youngest, now: now) < takeover {
                 youngest + pace(now: now)
             } else {
-                busyPieces(now: now, probe: probe)
+                busyPieces(now: now, onCPU: onCPU)
             }
         if let lookAgain {
             guard standby == nil, let member = idle.popLast() else { return nil }
@@ -198,15 +182,14 @@ struct SharedQueueSchedule<Message> {
         }
         guard let member = idle.popLast() ?? standby else { return nil }
         members[member] = .woken
-        if running { lastAlert = now }
+        if running { lastTakeover = now }
         return member
     }
 
     /// How long a standby waits before it looks again: ``takeover`` if, in the last
-    /// ``alertness``, queued work went to another thread while pieces ran or a running thread
-    /// said it waits; else ``busyTakeover``.
+    /// ``alertness``, queued work went to another thread while pieces ran; else ``busyTakeover``.
     private func pace(now: UInt64) -> UInt64 {
-        let alert = lastAlert.map { Self.age(since: $0, now: now) < Self.alertness } ?? false
+        let alert = lastTakeover.map { Self.age(since: $0, now: now) < Self.alertness } ?? false
         return alert ? takeover : busyTakeover
     }
 
@@ -214,13 +197,13 @@ struct SharedQueueSchedule<Message> {
     /// (when the first of them may be). A thread seen off the CPU is marked as waited, so it is
     /// asked once per piece; one on a CPU is looked at again at the standbys' pace, or when its
     /// piece is ``busyTakeover`` old.
-    private mutating func busyPieces(now: UInt64, probe: Probe) -> UInt64? {
+    private mutating func busyPieces(now: UInt64, onCPU: (Int) -> Bool) -> UInt64? {
         var lookAgain: UInt64?
         for index in members.indices {
             guard case .running(let since, waited: false) = members[index],
                 Self.age(since: since, now: now) < busyTakeover
             else { continue }
-            if probe.onCPU(index) {
+            if onCPU(index) {
                 lookAgain = min(lookAgain ?? .max, now + pace(now: now), since + busyTakeover)
             } else {
                 members[index] = .running(since: since, waited: true)

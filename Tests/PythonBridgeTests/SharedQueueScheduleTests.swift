@@ -93,13 +93,13 @@ struct SharedQueueScheduleTests {
     @Test("a piece whose thread stays on a CPU keeps the queue until the busy takeover time")
     func busyPieceKeepsTheQueue() {
         var schedule = schedule(threads: 2)
-        let onCPU = SharedQueueSchedule<String>.Probe(onCPU: { _ in true }, saysWaiting: { _ in false })
-        _ = schedule.enqueue("compute", now: 0, probe: onCPU)
-        _ = schedule.next(for: 0, now: 0, probe: onCPU)
+        let onCPU: (Int) -> Bool = { _ in true }
+        _ = schedule.enqueue("compute", now: 0, onCPU: onCPU)
+        _ = schedule.next(for: 0, now: 0, onCPU: onCPU)
         // Past the takeover time but on a CPU (computing, or preempted): a standby, no takeover.
-        #expect(schedule.enqueue("next", now: Self.takeover + 1, probe: onCPU) == 1)
+        #expect(schedule.enqueue("next", now: Self.takeover + 1, onCPU: onCPU) == 1)
         #expect(schedule.members[1] == .standby(deadline: Self.busyTakeover))
-        #expect(ran(schedule.next(for: 1, now: Self.busyTakeover, probe: onCPU)) == "next")
+        #expect(ran(schedule.next(for: 1, now: Self.busyTakeover, onCPU: onCPU)) == "next")
     }
 
     @Test("after a takeover, standbys look again at the takeover time, until the alertness passes")
@@ -127,16 +127,6 @@ struct SharedQueueScheduleTests {
         _ = quiet.next(for: 1, now: later)
         #expect(quiet.enqueue("d", now: later + 1) == 0)
         #expect(quiet.members[0] == .standby(deadline: later + Self.busyTakeover), "the slow pace again")
-    }
-
-    @Test("a running thread that says it waits makes standbys look again at the takeover time")
-    func sayingWaitingIsAlert() {
-        var schedule = schedule(threads: 2)
-        let waiting = SharedQueueSchedule<String>.Probe(onCPU: { _ in true }, saysWaiting: { $0 == 0 })
-        _ = schedule.enqueue("round trip", now: 0, probe: waiting)
-        _ = schedule.next(for: 0, now: 0, probe: waiting)
-        #expect(schedule.enqueue("next", now: 10, probe: waiting) == 1)
-        #expect(schedule.members[1] == .standby(deadline: Self.takeover))
     }
 
     @Test("a time read before another thread started a piece finds that piece young")

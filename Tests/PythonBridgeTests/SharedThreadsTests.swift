@@ -58,28 +58,16 @@ struct SharedThreadsTests {
 
     /// Runs on `threads` a piece of Swift that stays on the CPU (no GIL, no sleep) until
     /// `released` is set, and then a job queued behind it that sets it: only another thread
-    /// taking the queue while the piece runs can end it. With `late`, the job is queued once the
-    /// piece has run for 10 ms. Returns whether the piece saw the job (the piece gives up after two
-    /// minutes rather than hang the suite).
-    private static func spinUntilReleased(on threads: PythonThreads, saying waiting: Bool, late: Bool) async throws
-        -> Bool
-    {
+    /// taking the queue while the piece runs can end it. Returns whether the piece saw the job
+    /// (the piece gives up after two minutes rather than hang the suite).
+    private static func spinUntilReleased(on threads: PythonThreads) async throws -> Bool {
         let released = Released()
-        let started = Released()
         let spinner = Task(executorPreference: threads) { () -> Bool in
-            started.value.store(true, ordering: .relaxed)
-            let spin = {
-                let deadline = ContinuousClock.now + .seconds(120)
-                while !released.value.load(ordering: .relaxed) {
-                    if ContinuousClock.now > deadline { return false }
-                }
-                return true
+            let deadline = ContinuousClock.now + .seconds(120)
+            while !released.value.load(ordering: .relaxed) {
+                if ContinuousClock.now > deadline { return false }
             }
-            return waiting ? PythonThreads.waiting(spin) : spin()
-        }
-        if late {
-            try await eventually("the piece started") { started.value.load(ordering: .relaxed) }
-            try await Task.sleep(for: .milliseconds(10))
+            return true
         }
         try await threads.run { _ in released.value.store(true, ordering: .relaxed) }
         return await spinner.value
@@ -91,19 +79,9 @@ struct SharedThreadsTests {
         let threads = try await interpreter.makeThreads(
             name: "test-busy", count: 2, takeover: .milliseconds(1), busyTakeover: .milliseconds(5))
         defer { threads.stop() }
-        #expect(try await Self.spinUntilReleased(on: threads, saying: false, late: false))
+        #expect(try await Self.spinUntilReleased(on: threads))
     }
 
-    @Test("a piece that says it waits is taken over at the takeover time, though it stays on the CPU")
-    func waitingPieceIsTakenOver() async throws {
-        let interpreter = try await SharedInterpreter.get()
-        // A busy takeover longer than the spin's own deadline: only the word `waiting` hands the
-        // queue over, when the job comes in after the piece ran past the takeover time.
-        let threads = try await interpreter.makeThreads(
-            name: "test-waits", count: 2, takeover: .milliseconds(1), busyTakeover: .seconds(600))
-        defer { threads.stop() }
-        #expect(try await Self.spinUntilReleased(on: threads, saying: true, late: true))
-    }
 }
 
 /// A flag set by one thread and read by another.

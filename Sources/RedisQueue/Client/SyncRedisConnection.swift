@@ -1,5 +1,4 @@
 import Glibc
-import PythonBridge
 
 /// One plain-TCP connection to Redis driven by blocking system calls on the caller's thread.
 ///
@@ -156,11 +155,6 @@ final class SyncRedisConnection: @unchecked Sendable {
                 input.append(contentsOf: repeatElement(0, count: input.count))
             }
         }
-        try PythonThreads.waiting { () throws(RedisClientError) in try awaitBytes() }
-    }
-
-    /// Reads what the socket has, polling first (``ReplyPolling``) and then sleeping in `recv`.
-    private func awaitBytes() throws(RedisClientError) {
         var polls = polling.pollsForNextWait()
         while true {
             let flags = polls > 0 ? Int32(MSG_DONTWAIT) : 0
