@@ -51,7 +51,7 @@ public final class PythonInterpreter: Sendable {
     /// Starts `count` more threads sharing one queue, each with its own Python thread state, for
     /// request work (see ``PythonThreads`` for which of them runs what; `takeover` and
     /// `busyTakeover` are how long a piece runs, its thread off and on the CPU, before queued work
-    /// may go to another thread).
+    /// may go to another thread; a busy takeover shorter than `takeover` counts as `takeover`).
     public func makeThreads(
         name: String, count: Int = 1, takeover: Duration = .microseconds(250),
         busyTakeover: Duration = .milliseconds(2)

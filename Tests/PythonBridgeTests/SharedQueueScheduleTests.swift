@@ -129,6 +129,17 @@ struct SharedQueueScheduleTests {
         #expect(quiet.members[0] == .standby(deadline: later + Self.busyTakeover), "the slow pace again")
     }
 
+    @Test("a busy takeover shorter than the takeover counts as the takeover (a Redis worker's zero)")
+    func busyTakeoverAtLeastTakeover() {
+        var schedule = SharedQueueSchedule<String>(count: 2, takeover: Self.takeover, busyTakeover: 0)
+        let onCPU: (Int) -> Bool = { _ in true }
+        _ = schedule.enqueue("round trip", now: 0, onCPU: onCPU)
+        _ = schedule.next(for: 0, now: 0, onCPU: onCPU)
+        // On a CPU, yet past the takeover time: taken over at once, not stood by.
+        #expect(schedule.enqueue("next", now: Self.takeover, onCPU: onCPU) == 1)
+        #expect(schedule.members[1] == .woken)
+    }
+
     @Test("a time read before another thread started a piece finds that piece young")
     func earlierTimeIsYoung() {
         var schedule = schedule(threads: 2)

@@ -29,9 +29,10 @@ public final class PythonSlot: ArgsChunkPredicting {
     /// goes to another thread behind a piece that stays on the CPU (``PythonThreads``).
     public enum Waits: Sendable {
         /// Only the bundle's calls: such a piece most likely holds the GIL (or waits for a CPU),
-        /// so queued work waits 2 ms before another thread takes it.
+        /// so queued work waits for the busy takeover time (2 ms) before another thread takes it.
         case calls
-        /// Round trips to a broker between calls (Redis), which overlap across threads: 250 µs.
+        /// Round trips to a broker between calls (Redis), which overlap across threads: the
+        /// takeover time (250 µs) whether the piece is on the CPU or not.
         case brokerRoundTrips
     }
 
@@ -39,8 +40,12 @@ public final class PythonSlot: ArgsChunkPredicting {
     public static func make(
         count: Int, bundle: LoadedBundle, interpreter: PythonInterpreter, waits: Waits = .calls
     ) async throws(PythonBridgeError) -> [PythonSlot] {
-        let busyTakeover: Duration = waits == .calls ? .milliseconds(2) : .microseconds(250)
-        let threads = try await interpreter.makeThreads(name: "python-slot", count: count, busyTakeover: busyTakeover)
+        // For round trips, a piece on the CPU is taken over as soon as one off it (a busy
+        // takeover is never shorter than the takeover).
+        let threads =
+            waits == .calls
+            ? try await interpreter.makeThreads(name: "python-slot", count: count)
+            : try await interpreter.makeThreads(name: "python-slot", count: count, busyTakeover: .zero)
         return (0..<count).map {
             PythonSlot(name: "python-slot-\($0)", threads: threads, bundle: bundle, interpreter: interpreter)
         }
