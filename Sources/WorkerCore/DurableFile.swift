@@ -35,12 +35,15 @@ public enum DurableFile {
         do throws(DurableWriteError) {
             try writeAll(bytes, to: fd, destination: destination)
             guard !sync || fsync(fd) == 0 else { throw DurableWriteError(destination, "fsync failed") }
-            close(fd)
-            guard rename(temporary, destination) == 0 else {
-                throw DurableWriteError(destination, "cannot rename it into place")
-            }
         } catch {
             close(fd)
+            unlink(temporary)
+            throw error
+        }
+        // Closed once: a second close could close a descriptor another thread has opened since.
+        close(fd)
+        guard rename(temporary, destination) == 0 else {
+            let error = DurableWriteError(destination, "cannot rename it into place")
             unlink(temporary)
             throw error
         }

@@ -44,4 +44,22 @@ struct DurableFileTests {
         }
         #expect(error?.description.contains("No such file or directory") == true)
     }
+
+    @Test("a rename that fails removes the temporary file and closes it once: the last failed call is the rename")
+    func failedRename() throws {
+        let staging = try Checkout.temporaryFolder("staging")
+        let missing = try Checkout.temporaryFolder("rename").appending(path: "gone/x.json")
+        var reason: Int32 = 0
+        do {
+            try DurableFile.write([1], toPath: missing.path, via: staging.path, sync: false)
+            Issue.record("the write into a missing folder succeeded")
+        } catch {
+            // The rename's ENOENT, not the EBADF of closing the file a second time (which, with
+            // another thread opening files, closes one of theirs).
+            reason = errno
+            #expect(error.reason == "cannot rename it into place: No such file or directory")
+        }
+        #expect(reason == ENOENT)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: staging.path) == [])
+    }
 }
