@@ -9,6 +9,10 @@ import Testing
 /// The Redis server scripts/test starts, when there is one.
 private let redisURL = ProcessInfo.processInfo.environment["LAUNCH_WORKER_TEST_REDIS"].flatMap { URL(string: $0) }
 
+/// The TLS port of that server (`rediss://127.0.0.1:PORT/0`) and the certificates made for it.
+private let redissURL = ProcessInfo.processInfo.environment["LAUNCH_WORKER_TEST_REDISS"].flatMap { URL(string: $0) }
+private let tlsFolder = ProcessInfo.processInfo.environment["LAUNCH_WORKER_TEST_TLS_DIR"]
+
 /// A JSON Lines file of `count` inputs for the `record` bundle (each run appends its x to `log`).
 private func recordInputs(_ count: Int, log: URL) throws -> URL {
     try batchInput(
@@ -78,6 +82,35 @@ struct BatchQueueTests {
         let runs = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
         #expect(runs.count == 30, "a task ran more than once: \(runs.sorted())")
         #expect(try folder.results().first { $0["id"] == "r5" }?["result"] == #"{"x": 5}"#)
+    }
+
+    @Test(
+        "--queue rediss://... with an encrypted client key, its passphrase in --redis-ssl-password-file: batch and worker both connect, the passphrase shown nowhere",
+        .enabled(
+            if: redissURL != nil && tlsFolder != nil,
+            "set LAUNCH_WORKER_TEST_REDISS and LAUNCH_WORKER_TEST_TLS_DIR (scripts/test does)"))
+    func redisTLSPasswordFile() async throws {
+        let port = try #require(redissURL?.port)
+        let tls = try #require(tlsFolder)
+        let secrets = try Checkout.temporaryFolder("batch-tls")
+        let passphrase = secrets.appending(path: "passphrase")
+        try Data("test passphrase\n".utf8).write(to: passphrase)
+        let queue =
+            "rediss://127.0.0.1:\(port)/7?queue=batch-\(UUID().uuidString)&ssl_ca_certs=\(tls)/ca.crt"
+            + "&ssl_certfile=\(tls)/client.crt&ssl_keyfile=\(tls)/client-encrypted.key"
+        let tlsOptions = ["--queue", queue, "--redis-ssl-password-file", passphrase.path]
+        let worker = try LaunchedProcess(
+            Checkout.executable, ["serve", try await FixtureBundles.path("function")] + tlsOptions)
+        let folder = try BatchFolder.make()
+        let input = try batchInput(
+            "in.jsonl", (0..<5).map { #"{"id": "t\#($0)", "args": {"x": \#($0), "y": 1}}"# }.joined(separator: "\n"))
+        let outcome = try await launchWorker(
+            ["batch", "--input", input.path, "--output", folder.url.path] + tlsOptions)
+        try await stop([worker])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        try expectEachOnce(folder, ids: (0..<5).map { "t\($0)" })
+        #expect(try folder.results().first { $0["id"] == "t2" }?["result"] == #"{"sum": 3}"#)
+        #expect(!outcome.stderr.contains("test passphrase") && !worker.stderr().contains("test passphrase"))
     }
 }
 
