@@ -8,7 +8,9 @@ import Testing
 
 @Suite("launch-worker serve --processes while no worker process is ready")
 struct PoolProbeTests {
-    @Test("while every worker process loads, the supervisor answers: /healthz 200, /readyz and /predict 503")
+    @Test(
+        "while every worker process loads, the supervisor answers: /healthz 200, /readyz and /predict 503; once one has answered, the supervisor answers nothing"
+    )
     func whileLoading() async throws {
         let folder = try Checkout.temporaryFolder("pool-probes")
         let socket = folder.appending(path: "pool.sock").path
@@ -38,12 +40,24 @@ struct PoolProbeTests {
         #expect(!FileManager.default.fileExists(atPath: readyFile.path))
 
         try Data().write(to: gate)
-        // The ready file, not a /readyz 200: a worker process answers as soon as it is ready, and
-        // the supervisor stops answering when it learns so, just before it writes the ready file.
+        // One request after another from the gate's opening on: once a worker process has
+        // answered one, the supervisor answers none (its 503 would refuse a request that a ready
+        // worker process can take).
+        var answeredByWorkers = 0
+        var refusedAfterThat = 0
+        let deadline = ContinuousClock.now + .seconds(120)
+        while answeredByWorkers < 40, ContinuousClock.now < deadline {
+            let response = try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"values": [1]}}"#)
+            if response.status == 200 {
+                answeredByWorkers += 1
+            } else if answeredByWorkers > 0 {
+                refusedAfterThat += 1
+            }
+        }
+        #expect(answeredByWorkers == 40)
+        #expect(refusedAfterThat == 0)
         try await eventually("the pool is ready") { FileManager.default.fileExists(atPath: readyFile.path) }
         #expect(try await RawHTTP.send(address, "GET", "/readyz").status == 200)
-        let answered = try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"values": [1]}}"#)
-        #expect(answered.status == 200, "\(answered.body)")
         process.send(SIGTERM)
         #expect(try await process.exitStatus(within: .seconds(120)) == 0, "\(process.stderr())")
     }

@@ -16,6 +16,12 @@ import WorkerCore
 /// `Connection: close`. The supervisor has no Python and no HTTP server: this is a thread of
 /// blocking socket calls, accepting only while ``answering`` is set, so connections go to the
 /// worker processes whenever one is ready.
+///
+/// The socket changes hands in turns: while it is not answering and out of `accept`, the thread
+/// keeps a file in the pool's folder (``standingAsideFile(in:)``), and worker processes accept
+/// only while that file exists. It removes the file before it waits for a connection again.
+/// Without the turns, a worker process that had just become ready and the supervisor, not yet
+/// told, took connections side by side, and the supervisor refused some with 503.
 final class PoolProbeAnswerer: Sendable {
     /// How long a wait for a connection lasts before ``answering`` is looked at again.
     static let pollInterval: Int32 = 100
@@ -26,15 +32,22 @@ final class PoolProbeAnswerer: Sendable {
 
     private let descriptor: Int32
     private let readiness: Readiness
+    private let standingAside: String
     private let state = Atomic(true)
     private let stopped = Atomic(false)
 
     /// Answers on `descriptor` (the pool's listening socket) with the pool's `readiness`;
-    /// answering from the start, when no worker process is ready yet.
-    init(descriptor: Int32, readiness: Readiness) {
+    /// answering from the start, when no worker process is ready yet. `folder` is the pool's,
+    /// where the worker processes look for ``standingAsideFile(in:)``.
+    init(descriptor: Int32, readiness: Readiness, folder: String) {
         self.descriptor = descriptor
         self.readiness = readiness
+        self.standingAside = Self.standingAsideFile(in: folder)
     }
+
+    /// The file in the pool's `folder` that exists while the supervisor leaves the socket to
+    /// the worker processes.
+    static func standingAsideFile(in folder: String) -> String { "\(folder)/supervisor-stands-aside" }
 
     /// Whether the supervisor answers: set while no worker process is ready.
     var answering: Bool {
@@ -46,10 +59,16 @@ final class PoolProbeAnswerer: Sendable {
     func start() {
         Thread { [self] in
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            var standsAside = false
             while !stopped.load(ordering: .relaxed) {
                 guard answering else {
+                    if !standsAside { standsAside = standAside() }
                     usleep(UInt32(Self.pollInterval) * 1000)
                     continue
+                }
+                if standsAside {
+                    unlink(standingAside)
+                    standsAside = false
                 }
                 guard poll(&waiting, 1, Self.pollInterval) > 0, answering else { continue }
                 let connection = accept(descriptor, nil, nil)
@@ -59,6 +78,15 @@ final class PoolProbeAnswerer: Sendable {
                 close(connection)
             }
         }.start()
+    }
+
+    /// Makes the file that lets the worker processes accept; false when it cannot be made (a
+    /// full disk), to try again after the next wait.
+    private func standAside() -> Bool {
+        let file = open(standingAside, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard file >= 0 else { return false }
+        close(file)
+        return true
     }
 
     /// Stops answering for good (before the socket closes).

@@ -57,7 +57,9 @@ struct PoolSupervisor {
             "starting a pool",
             metadata: ["processes": "\(plan.processes)", "listen": "\(listener.map { "\($0.address)" } ?? "none")"])
         let readiness = Readiness(readyFile: plan.readyFile)
-        let probes = listener.map { PoolProbeAnswerer(descriptor: $0.descriptor, readiness: readiness) }
+        let probes = listener.map {
+            PoolProbeAnswerer(descriptor: $0.descriptor, readiness: readiness, folder: folder)
+        }
         probes?.start()
         defer { probes?.stop() }
         let loop = PoolLoop(
