@@ -122,7 +122,8 @@ public struct InputDownloader: Sendable {
             guard chunk.readableBytes <= rules.maxBytes - bytes.count else {
                 throw DownloadError("is refused: it is over the limit of \(rules.maxBytes) bytes (--max-url-bytes)")
             }
-            bytes.append(contentsOf: chunk.readableBytesView)
+            // One copy of the chunk's bytes, not a walk over them one at a time.
+            chunk.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
         }
         return .data(bytes)
     }
