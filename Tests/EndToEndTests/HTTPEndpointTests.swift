@@ -274,15 +274,17 @@ struct HTTPEndpointTests {
     }
 
     @Test(
-        "a busy queue on the one slot leaves room for HTTP requests: a slot claims on by itself only while none waits")
-    func queueDoesNotStarveHTTP() async throws {
-        let spool = try TestSpool("busy-with-http")
-        // 40 s of queued work in long tasks, so a test process kept from its threads for many
-        // seconds (by the tests beside it, or by strace) still sees the request answered before
-        // half of it; with short ones its own delay was counted against the worker.
+        "a busy queue leaves room for HTTP requests: a slot claims on by itself only while none waits",
+        arguments: [1, 2])
+    func queueDoesNotStarveHTTP(perWorker: Int) async throws {
+        let spool = try TestSpool("busy-with-http-\(perWorker)")
+        // 40 s of queued work (20 s on two slots) in long tasks, so a test process kept from its
+        // threads for many seconds (by the tests beside it, or by strace) still sees the request
+        // answered before half of it; with short ones its own delay was counted against the worker.
         let count = 40
         for index in 0..<count { try spool.submit(#"{"args": {"seconds": 1}}"#, id: "t\(index)") }
-        let worker = try await HTTPWorker.start("sleepy", "127.0.0.1:0", ["--queue", spool.address])
+        let worker = try await HTTPWorker.start(
+            "sleepy", "127.0.0.1:0", ["--queue", spool.address, "--per-worker", "\(perWorker)"])
         try await eventually("the spool is being served") { spool.responseCount > 0 }
         let response = try await worker.send("POST", "/predict", body: #"{"args": {"seconds": 0}}"#)
         #expect(response.status == 200)

@@ -148,7 +148,7 @@ public final class QueueWorker: Service {
     private func serve(_ first: InFlightTask, on slot: any Slot) async {
         var running = first
         while true {
-            let next = await process(running, on: slot) { self.mayClaimNext(on: slot) }
+            let next = await process(running, on: slot) { await self.mayClaimNext(on: slot) }
             // The next task is in flight before this one leaves, so the loop never sees the
             // worker idle in between (and `--exit-when-empty` never stops under it).
             if let next {
@@ -164,10 +164,15 @@ public final class QueueWorker: Service {
     }
 
     /// Whether a slot that has just run a task may claim its next one itself: while no request
-    /// waits for a slot (nor for the slot's executor, as requests do with one slot), the worker
-    /// serves normally and its storage is healthy.
-    private func mayClaimNext(on slot: any Slot) -> Bool {
-        !slots.requestsWaiting && !slot.hasQueuedWork && !stopping && !Task.isCancelled && !slots.isClosed
+    /// waits for a slot, the worker serves normally and its storage is healthy.
+    ///
+    /// Work queued for the slot's executor runs first: a request's task waiting there (as
+    /// requests do with one slot) then asks for a slot and counts as waiting. The other slots'
+    /// tasks, which share the executor, wait there too, and do not keep this slot from claiming:
+    /// were it given back instead, the loop would claim its next task from the cooperative pool.
+    private func mayClaimNext(on slot: any Slot) async -> Bool {
+        if slot.hasQueuedWork { await Task.yield() }
+        return !slots.requestsWaiting && !stopping && !Task.isCancelled && !slots.isClosed
             && runner.readiness.current != .stuck && state.storageHealthy
     }
 
@@ -191,7 +196,7 @@ public final class QueueWorker: Service {
     /// (for a stuck task at exit) a claim left for recovery. Claims the slot's next task with the
     /// answer when `claimNext` says so, and returns it.
     private func process(
-        _ running: InFlightTask, on slot: any Slot, claimNext: () -> Bool
+        _ running: InFlightTask, on slot: any Slot, claimNext: () async -> Bool
     ) async -> QueuedTask? {
         let task = running.task
         let startedAt = Date()
@@ -226,13 +231,13 @@ public final class QueueWorker: Service {
     /// or gives the task back when the response cannot be stored.
     private func answer(
         _ task: QueuedTask, _ response: TaskResponse, startedAt: Date, disposition: TaskDisposition,
-        _ claimNext: () -> Bool
+        _ claimNext: () async -> Bool
     ) async -> QueuedTask? {
         let timings = TaskTimings(queuedAt: task.queuedAt, startedAt: startedAt, finishedAt: Date())
         do {
             let next = try await queue.finish(
                 task, response: response, timings: timings, disposition: disposition,
-                thenClaimUpTo: claimNext() ? 1 : 0)
+                thenClaimUpTo: await claimNext() ? 1 : 0)
             state.storageSucceeded()
             return next.first
         } catch {
