@@ -28,7 +28,7 @@ let package = Package(
             providers: [.apt(["libpython3-dev"])]
         ),
         // The only place with unsafe Python pointers and the GIL.
-        .target(name: "PythonBridge", dependencies: ["CPython"]),
+        .target(name: "PythonBridge", dependencies: ["CPython", "CLinux"]),
         // Bundle directories: bundle.json and the artifact. No Python here.
         .target(name: "LaunchBundle"),
         // URLs quoted in logs and errors with their passwords hidden.
@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "BundleArchive",
             dependencies: [
-                "CZstd", "LaunchBundle", "URLRedaction", .product(name: "Crypto", package: "swift-crypto"),
+                "CZstd", "CLinux", "LaunchBundle", "URLRedaction", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Bundle environments: a bundle's requirements installed (uv, or venv and pip) into a
@@ -65,13 +65,13 @@ let package = Package(
         .target(
             name: "WorkerCore",
             dependencies: [
-                "PythonBridge", "LaunchBundle", "JSONBytes", "InputDownload", "URLRedaction",
+                "PythonBridge", "CLinux", "LaunchBundle", "JSONBytes", "InputDownload", "URLRedaction",
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // Linux system calls that Swift's Glibc module leaves out (syncfs).
+        // Linux system calls that Swift's Glibc module leaves out (syncfs, naming a thread).
         .systemLibrary(name: "CLinux"),
         // The durable file-spool queue: claims, leases, recovery, dead letters, group commit.
         .target(
@@ -129,7 +129,7 @@ let package = Package(
         ),
         // Log lines in swift-log's stream layout, the lines of threads logging at once written
         // together by a thread of its own.
-        .target(name: "LogOutput", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "LogOutput", dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]),
         // A blocking HTTP/1.1 client connection, for `bench`'s callers and the tests.
         .target(name: "BlockingHTTP"),
         // The `launch-worker` command line.

@@ -18,4 +18,10 @@ static inline int clinux_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
 
+// Names the calling thread, as `ps -L`, `top -H` and profilers show it (prctl(PR_SET_NAME));
+// Linux keeps the first 15 bytes. Foundation's `Thread.name` does not reach the OS thread.
+static inline void clinux_name_this_thread(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
+
 #endif

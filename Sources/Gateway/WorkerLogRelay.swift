@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Logging
 import Synchronization
@@ -33,12 +34,12 @@ final class WorkerLogRelay: Sendable {
         let logger = logger
         let finished = Finished()
         let thread = Thread {
+            clinux_name_this_thread("worker-log")
             Self.run(log, input: input, limit: limit) { problem in
                 logger.error("a worker's log: \(problem)", metadata: ["log": "\(log.file.path)"])
             }
             finished.set()
         }
-        thread.name = "worker-log"
         thread.start()
         return finished
     }

@@ -20,6 +20,7 @@ enum ParentDeathSignal {
     static func arm() {
         let armed = DispatchSemaphore(value: 0)
         let thread = Thread {
+            clinux_name_this_thread("parent-death")
             var all = sigset_t()
             sigfillset(&all)
             pthread_sigmask(SIG_BLOCK, &all, nil)
@@ -27,7 +28,6 @@ enum ParentDeathSignal {
             armed.signal()
             while true { sleep(UInt32.max) }
         }
-        thread.name = "parent-death"
         thread.start()
         armed.wait()
     }

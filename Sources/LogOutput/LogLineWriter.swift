@@ -1,3 +1,4 @@
+import CLinux
 import Dispatch
 import Foundation
 import Synchronization
@@ -71,13 +72,13 @@ public final class LogLineWriter: Sendable {
         inPieces = kind == S_IFIFO || kind == S_IFSOCK
         guard limit > 0 else { return }
         let thread = Thread { [self] in
+            clinux_name_this_thread("log-writer")
             while true {
                 wake.wait()
                 // The lines of the next moment gather and leave together; with none, wait again.
                 repeat { usleep(Self.gathering) } while writing.withLock({ _ in write(takeAll()) })
             }
         }
-        thread.name = "log-writer"
         thread.start()
     }
 

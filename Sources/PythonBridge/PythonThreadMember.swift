@@ -1,3 +1,4 @@
+import CLinux
 import CPython
 import Dispatch
 import Foundation
@@ -118,14 +119,9 @@ final class PythonThreadMember: Sendable {
     }
 
     /// Names the OS thread (seen in `ps -L`, `top -H` and profilers), which otherwise keeps the
-    /// name of the thread that started it. Linux keeps 15 bytes; <pthread.h>'s setter is not
-    /// visible to Swift, the thread's `comm` file is.
+    /// name of the thread that started it.
     private func nameOSThread() {
-        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        clinux_name_this_thread(name)
     }
 }
 

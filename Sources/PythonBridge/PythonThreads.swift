@@ -67,7 +67,6 @@ public final class PythonThreads: TaskExecutor, Sendable {
                 let osThread = Thread {
                     member.main(in: threads, attach: attach) { continuation.resume(returning: $0) }
                 }
-                osThread.name = member.name
                 osThread.stackSize = 16 << 20
                 osThread.start()
             }

@@ -1,3 +1,4 @@
+import CLinux
 import Dispatch
 import Foundation
 import Logging
@@ -106,8 +107,10 @@ final class AnswerCommitter: Sendable {
     }
 
     private func startThread() {
-        let thread = Thread { [self] in self.main() }
-        thread.name = "spool-commit"
+        let thread = Thread { [self] in
+            clinux_name_this_thread("spool-commit")
+            self.main()
+        }
         thread.start()
     }
 

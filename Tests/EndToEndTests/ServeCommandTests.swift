@@ -227,6 +227,22 @@ struct ServeCommandTests {
         #expect(swallowing.response("swallow").traceback?.hasPrefix("timed out after 1 s") == true)
     }
 
+    @Test("the worker's own threads carry their names, for ps -L, top -H and profilers")
+    func threadNames() async throws {
+        let spool = try TestSpool("thread-names")
+        try spool.submit(#"{"args": {"seconds": 0}}"#, id: "quick")
+        let worker = try await spool.serve("sleepy", ["--task-timeout", "60"])
+        try await eventually("the task is answered") { spool.response("quick").status == .success }
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.pid)/task")) ?? []
+        let names = Set(
+            tasks.compactMap { try? String(contentsOfFile: "/proc/\(worker.pid)/task/\($0)/comm", encoding: .utf8) })
+        for expected in ["python-slot", "spool-commit", "deadline-watch", "log-writer"] {
+            #expect(names.contains(expected + "\n"), "\(names.sorted())")
+        }
+        worker.send(SIGTERM)
+        #expect(await worker.exitStatus() == 0, "\(worker.stderr())")
+    }
+
     @Test("a task stuck in C code makes the worker not ready, and --exit-on-stuck exits 3 leaving it for recovery")
     func stuck() async throws {
         let spool = try TestSpool("stuck")

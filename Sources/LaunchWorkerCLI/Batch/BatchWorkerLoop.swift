@@ -1,4 +1,5 @@
 import BatchJobs
+import CLinux
 import Foundation
 import Synchronization
 import WorkerCore
@@ -35,6 +36,7 @@ enum BatchWorkerLoop {
         // Yields the size of a frame that could not be read, if one ended the reading.
         let ended = AsyncStream<Int>.makeStream()
         let reader = Thread {
+            clinux_name_this_thread("batch-chunks")
             while let payload = FramePipe.read(requestDescriptor) {
                 guard let (id, requests) = ChunkFrames.decodeRequests(payload) else {
                     ended.continuation.yield(payload.count)
@@ -52,7 +54,6 @@ enum BatchWorkerLoop {
             }
             ended.continuation.finish()
         }
-        reader.name = "batch-chunks"
         reader.start()
         var unreadable: Int?
         for await size in ended.stream { unreadable = size }

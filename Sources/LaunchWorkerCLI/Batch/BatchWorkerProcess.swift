@@ -71,8 +71,10 @@ final class BatchWorkerProcess: Sendable {
         }
         let process = BatchWorkerProcess(index: index, pid: pid, requests: down[1])
         let responses = up[0]
-        let thread = Thread { process.readAnswers(responses) }
-        thread.name = "batch-worker-\(index)"
+        let thread = Thread {
+            clinux_name_this_thread("batch-worker-\(index)")
+            process.readAnswers(responses)
+        }
         thread.start()
         return process
     }

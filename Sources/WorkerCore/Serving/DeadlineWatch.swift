@@ -1,3 +1,4 @@
+import CLinux
 import Dispatch
 import Foundation
 import Synchronization
@@ -27,12 +28,12 @@ final class DeadlineWatch: Sendable {
     /// A watch with its thread; the thread ends within a second of the watch going away.
     init() {
         let thread = Thread { [weak self] in
+            clinux_name_this_thread("deadline-watch")
             while let watch = self {
                 let look = watch.lookOnce()
                 _ = watch.wakeUp.wait(timeout: DispatchTime(uptimeNanoseconds: look))
             }
         }
-        thread.name = "deadline-watch"
         thread.start()
     }
 
