@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "HTTPEndpoint",
             dependencies: [
-                "WorkerCore", "JSONBytes", .product(name: "Hummingbird", package: "hummingbird"),
+                "WorkerCore", "CLinux", "JSONBytes", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

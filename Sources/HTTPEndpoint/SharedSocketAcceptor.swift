@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 
@@ -60,6 +61,7 @@ final class SharedSocketAcceptor: Sendable {
     func start() -> AsyncStream<Int32> {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         Thread { [self] in
+            clinux_name_this_thread("http-acceptor")
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             while !stopped.load(ordering: .relaxed) {
                 guard readiness() != .no else {

@@ -23,6 +23,16 @@ struct ChildProcess: CustomStringConvertible {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").count) ?? 0
     }
 
+    /// Its threads' names, as `ps -L` shows them.
+    var threadNames: Set<String> {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return Set(
+            threads.compactMap { thread in
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .newlines)
+            })
+    }
+
     /// Its state and where it waits, from /proc, for a failure's message.
     var description: String {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "gone"

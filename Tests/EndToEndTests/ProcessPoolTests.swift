@@ -63,6 +63,13 @@ struct ProcessPoolTests {
             return answeredBy.count == 2
         }
         #expect(answeredBy == Set(pool.current.values.map(Int.init)))
+        // Named threads, for ps -L, top -H and profilers.
+        let supervisorThreads = ChildProcess(worker.process.pid).threadNames
+        #expect(supervisorThreads.isSuperset(of: ["pool-answerer", "pool-members"]), "\(supervisorThreads)")
+        for pid in pool.current.values {
+            let threads = ChildProcess(pid).threadNames
+            #expect(threads.isSuperset(of: ["http-acceptor", "python-slot"]), "\(threads)")
+        }
         #expect(await worker.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: worker.readyFile.path))
     }

@@ -1,4 +1,5 @@
 import BlockingHTTP
+import CLinux
 import Foundation
 import Logging
 import SpoolQueue
@@ -53,6 +54,7 @@ struct HTTPDriver {
                 group.addTask {
                     await withCheckedContinuation { continuation in
                         Thread {
+                            clinux_name_this_thread("bench-caller")
                             Self.callerLoop(
                                 port: port, body: body, tickets: tickets, samples: samples, progress: progress)
                             continuation.resume()

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 import WorkerCore
@@ -58,6 +59,7 @@ final class PoolProbeAnswerer: Sendable {
     /// Starts the thread; it runs until ``stop()``.
     func start() {
         Thread { [self] in
+            clinux_name_this_thread("pool-answerer")
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             var standsAside = false
             while !stopped.load(ordering: .relaxed) {

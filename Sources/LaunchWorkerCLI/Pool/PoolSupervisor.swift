@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import HTTPEndpoint
 import Logging
@@ -69,6 +70,7 @@ struct PoolSupervisor {
             // One thread starts and reaps every worker process: each is killed when the thread
             // that started it ends (``PoolMember/join()``), so it must live as long as they do.
             Thread {
+                clinux_name_this_thread("pool-members")
                 loop.run()
                 finished.resume()
             }.start()

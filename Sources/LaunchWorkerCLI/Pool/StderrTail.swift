@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 
@@ -17,7 +18,10 @@ final class StderrTail: Sendable {
     /// Relays what arrives on `descriptor` (a pipe's read end, closed here at its end) on a
     /// thread of its own.
     init(reading descriptor: Int32) {
-        Thread { [self] in relay(descriptor) }.start()
+        Thread { [self] in
+            clinux_name_this_thread("stderr-tail")
+            relay(descriptor)
+        }.start()
     }
 
     /// The last lines the process wrote, oldest first.

@@ -136,7 +136,10 @@ enum RunSupervisor {
     /// Runs blocking `work` on a thread of its own, never on Swift's cooperative pool.
     private static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: work()) }.start()
+            Thread {
+                clinux_name_this_thread("run-supervise")
+                continuation.resume(returning: work())
+            }.start()
         }
     }
 }
