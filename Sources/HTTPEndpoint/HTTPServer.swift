@@ -46,10 +46,10 @@ public struct HTTPServer: Service {
         /// A listening socket inherited from a pool's supervisor (`serve --processes`), accepted
         /// on instead of binding `address` (which then only names it).
         public var sharedSocket: Int32?
-        /// With ``sharedSocket``: a file that exists while the pool's supervisor answers nothing on
-        /// the socket itself. This process accepts only then, so no request it could take is
-        /// refused by the supervisor as it hands the socket over.
-        public var sharedSocketTurn: String?
+        /// With ``sharedSocket``: a file that exists while the pool's supervisor answers on the
+        /// socket itself. This process accepts only while it is absent, so no request it could
+        /// take is refused by the supervisor as it hands the socket over.
+        public var supervisorAnsweringFile: String?
         /// In a pool, how `/metrics` labels this process and where the pool's series are.
         public var poolMetrics: PoolMetrics?
         /// In a pool, how many event-loop threads serve the connections (the process's share of

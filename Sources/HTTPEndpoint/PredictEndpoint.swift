@@ -54,7 +54,7 @@ final class PredictEndpoint: Sendable {
     /// chance otherwise, the longer the more connections it holds.
     @Sendable func acceptance(openConnections: Int) -> SharedSocketAcceptor.Readiness {
         guard readiness.current == .ready, let runner = loaded.withLock({ $0?.runner }) else { return .no }
-        if let turn = configuration.sharedSocketTurn, access(turn, F_OK) != 0 { return .no }
+        if let supervisor = configuration.supervisorAnsweringFile, access(supervisor, F_OK) == 0 { return .no }
         let slots = runner.slots.count
         guard !runner.slots.hasFreeSlot || openConnections >= slots else { return .now }
         return .deferred(excess: max(1, openConnections - slots + 1))

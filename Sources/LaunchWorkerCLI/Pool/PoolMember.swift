@@ -89,9 +89,9 @@ struct PoolMember {
     /// trivial predict on two cores (0.6-0.7x; 0.96x with the cores shared).
     var eventLoopThreads: Int { max(1, System.coreCount / max(1, size)) }
 
-    /// The file that exists while the supervisor leaves the listening socket to the worker
-    /// processes (``PoolProbeAnswerer``).
-    var socketTurnFile: String { PoolProbeAnswerer.standingAsideFile(in: folder) }
+    /// The file that exists while the supervisor answers on the listening socket itself: worker
+    /// processes accept only while it is absent (``PoolProbeAnswerer``).
+    var supervisorAnsweringFile: String { PoolProbeAnswerer.answeringFile(in: folder) }
 
     /// How `/metrics` shows the pool from this process.
     var poolMetrics: PoolMetrics { PoolMetrics(processIndex: index, folder: folder) }

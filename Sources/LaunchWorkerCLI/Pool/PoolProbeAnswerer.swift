@@ -18,11 +18,14 @@ import WorkerCore
 /// blocking socket calls, accepting only while ``answering`` is set, so connections go to the
 /// worker processes whenever one is ready.
 ///
-/// The socket changes hands in turns: while it is not answering and out of `accept`, the thread
-/// keeps a file in the pool's folder (``standingAsideFile(in:)``), and worker processes accept
-/// only while that file exists. It removes the file before it waits for a connection again.
-/// Without the turns, a worker process that had just become ready and the supervisor, not yet
-/// told, took connections side by side, and the supervisor refused some with 503.
+/// The socket changes hands in turns: while the thread answers or may be in `accept`, it keeps a
+/// file in the pool's folder (``answeringFile(in:)``), and worker processes accept only while
+/// that file is absent. It makes the file before it waits for a connection and removes it once
+/// it has stopped answering. Without the turns, a worker process that had just become ready and
+/// the supervisor, not yet told, took connections side by side, and the supervisor refused some
+/// with 503. Should the file not be made (a file system out of inodes), the supervisor answers
+/// anyway and tries again at its next wait: connections are then shared at a hand-over as without
+/// turns, never left to nobody.
 final class PoolProbeAnswerer: Sendable {
     /// How long a wait for a connection lasts before ``answering`` is looked at again.
     static let pollInterval: Int32 = 100
@@ -33,22 +36,22 @@ final class PoolProbeAnswerer: Sendable {
 
     private let descriptor: Int32
     private let readiness: Readiness
-    private let standingAside: String
+    private let answeringFile: String
     private let state = Atomic(true)
     private let stopped = Atomic(false)
 
     /// Answers on `descriptor` (the pool's listening socket) with the pool's `readiness`;
     /// answering from the start, when no worker process is ready yet. `folder` is the pool's,
-    /// where the worker processes look for ``standingAsideFile(in:)``.
+    /// where the worker processes look for ``answeringFile(in:)``.
     init(descriptor: Int32, readiness: Readiness, folder: String) {
         self.descriptor = descriptor
         self.readiness = readiness
-        self.standingAside = Self.standingAsideFile(in: folder)
+        self.answeringFile = Self.answeringFile(in: folder)
     }
 
-    /// The file in the pool's `folder` that exists while the supervisor leaves the socket to
-    /// the worker processes.
-    static func standingAsideFile(in folder: String) -> String { "\(folder)/supervisor-stands-aside" }
+    /// The file in the pool's `folder` that exists while the supervisor answers on the socket
+    /// (or may still be in `accept`): the worker processes leave the socket to it meanwhile.
+    static func answeringFile(in folder: String) -> String { "\(folder)/supervisor-answers" }
 
     /// Whether the supervisor answers: set while no worker process is ready.
     var answering: Bool {
@@ -56,22 +59,21 @@ final class PoolProbeAnswerer: Sendable {
         set { state.store(newValue, ordering: .relaxed) }
     }
 
-    /// Starts the thread; it runs until ``stop()``.
+    /// Starts the thread; it runs until ``stop()``. The answering file is made first, before any
+    /// worker process can be ready.
     func start() {
+        let madeFirst = makeAnsweringFile()
         Thread { [self] in
             clinux_name_this_thread("pool-answerer")
+            var holdsSocket = madeFirst
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            var standsAside = false
             while !stopped.load(ordering: .relaxed) {
                 guard answering else {
-                    if !standsAside { standsAside = standAside() }
+                    if holdsSocket { holdsSocket = !removeAnsweringFile() }
                     usleep(UInt32(Self.pollInterval) * 1000)
                     continue
                 }
-                if standsAside {
-                    unlink(standingAside)
-                    standsAside = false
-                }
+                if !holdsSocket { holdsSocket = makeAnsweringFile() }
                 guard poll(&waiting, 1, Self.pollInterval) > 0, answering else { continue }
                 let connection = accept(descriptor, nil, nil)
                 // EAGAIN: a worker process took it.
@@ -79,16 +81,23 @@ final class PoolProbeAnswerer: Sendable {
                 answer(connection)
                 close(connection)
             }
+            if holdsSocket { _ = removeAnsweringFile() }
         }.start()
     }
 
-    /// Makes the file that lets the worker processes accept; false when it cannot be made (a
-    /// full disk), to try again after the next wait.
-    private func standAside() -> Bool {
-        let file = open(standingAside, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+    /// Makes the file that keeps the worker processes from accepting; false when it cannot be
+    /// made (a file system out of inodes), to try again at the next wait.
+    private func makeAnsweringFile() -> Bool {
+        let file = open(answeringFile, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard file >= 0 else { return false }
         close(file)
         return true
+    }
+
+    /// Removes the answering file, which lets the worker processes accept; false when it is
+    /// still there, to try again after the next pause.
+    private func removeAnsweringFile() -> Bool {
+        unlink(answeringFile) == 0 || errno == ENOENT
     }
 
     /// Stops answering for good (before the socket closes).

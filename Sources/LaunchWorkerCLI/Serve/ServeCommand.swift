@@ -130,7 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         let http = try httpOptions.listen.map { address throws(CLIError) in
             var configuration = try httpOptions.configuration(address: address)
             configuration.sharedSocket = member?.listener
-            configuration.sharedSocketTurn = member?.socketTurnFile
+            configuration.supervisorAnsweringFile = member?.supervisorAnsweringFile
             configuration.eventLoopThreads = member?.eventLoopThreads
             configuration.poolMetrics = member?.poolMetrics
             return HTTPServer(readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
