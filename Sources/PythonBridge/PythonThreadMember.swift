@@ -97,7 +97,8 @@ final class PythonThreadMember: Sendable {
         running.withLock { $0.pythonID = PyThread_get_thread_ident() }
         statFile.store(open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC), ordering: .relaxed)
         pthread_setspecific(currentMemberKey, Unmanaged.passUnretained(self).toOpaque())
-        nameOSThread()
+        // Seen in `ps -L`, `top -H` and profilers; else the name of the thread that started it.
+        clinux_name_this_thread(name)
         started(.success(()))
         var step = threads.next(for: index)
         while true {
@@ -116,12 +117,6 @@ final class PythonThreadMember: Sendable {
             }
             step = threads.next(for: index)
         }
-    }
-
-    /// Names the OS thread (seen in `ps -L`, `top -H` and profilers), which otherwise keeps the
-    /// name of the thread that started it.
-    private func nameOSThread() {
-        clinux_name_this_thread(name)
     }
 }
 
