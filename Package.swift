@@ -35,11 +35,14 @@ let package = Package(
         .target(name: "URLRedaction"),
         // libzstd's streaming API, found through pkg-config.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        // .bundle files (zstd tar streams), safe unpacking, the content-addressed cache, downloads.
+        // .bundle files (zstd tar streams), safe unpacking, the content-addressed cache, downloads
+        // (on AsyncHTTPClient: Foundation's URLSession would link libcurl into every process).
         .target(
             name: "BundleArchive",
             dependencies: [
                 "CZstd", "CLinux", "LaunchBundle", "URLRedaction", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Bundle environments: a bundle's requirements installed (uv, or venv and pip) into a

@@ -4,12 +4,15 @@ import Testing
 
 @testable import BundleArchive
 
-/// Runs the built `launch-worker` with `arguments`, adding `environment` to this process's own.
+/// Runs the built `launch-worker` with `arguments`, adding `environment` to this process's own
+/// (less llm-engine's container variables and any proxy: downloads go straight to the test's
+/// servers unless a test names a proxy).
 func worker(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessOutcome {
     var merged = ProcessInfo.processInfo.environment
     for name in [
         "BUNDLE_URL", "BASE_PATH", "LOAD_PREDICT_FN_MODULE_PATH", "LOAD_MODEL_FN_MODULE_PATH", "USER_CONFIG_LOCATION",
-        "REQUIREMENTS_PATH",
+        "REQUIREMENTS_PATH", "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy",
+        "NO_PROXY",
     ] {
         merged[name] = nil
     }
@@ -105,6 +108,38 @@ final class LocalHTTPServer: Sendable {
     }
 
     /// Stops the server (SIGKILL: a child of the test runner may have SIGTERM ignored).
+    func stop() async {
+        process.send(SIGKILL)
+        _ = await process.exitStatus()
+    }
+}
+
+/// An HTTP proxy on 127.0.0.1 that only tunnels (Tests/Fixtures/connect_proxy.py): it connects
+/// every tunnel to 127.0.0.1, whatever host was asked for, and logs what it was asked.
+final class ConnectProxy: Sendable {
+    private let process: LaunchedProcess
+    private let log: URL
+    /// `127.0.0.1:PORT`.
+    let address: String
+
+    /// Starts a proxy on a free port.
+    init() async throws {
+        let state = try Checkout.temporaryFolder("proxy")
+        let portFile = state.appending(path: "port")
+        log = state.appending(path: "connects.log")
+        process = try LaunchedProcess(
+            Checkout.python,
+            [Checkout.root.appending(path: "Tests/Fixtures/connect_proxy.py").path, portFile.path, log.path])
+        try await eventually("the proxy is listening") { FileManager.default.fileExists(atPath: portFile.path) }
+        address = "127.0.0.1:" + (try String(contentsOf: portFile, encoding: .utf8))
+    }
+
+    /// Each request so far: `CONNECT HOST:PORT` and its `Proxy-Authorization` (`-` for none).
+    var requests: [String] {
+        ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Stops the proxy.
     func stop() async {
         process.send(SIGKILL)
         _ = await process.exitStatus()

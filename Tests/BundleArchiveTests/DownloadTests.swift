@@ -6,7 +6,7 @@ import Testing
 /// Bundles named by http:// URL, from a local server.
 @Suite("bundles from URLs")
 struct DownloadTests {
-    @Test("run and inspect take an http:// URL of a .bundle; file:// URLs too; errors hide a URL's password")
+    @Test("run and inspect take http:// and file:// URLs of a .bundle; errors name the cause, not the password")
     func fromURL() async throws {
         let served = try Checkout.temporaryFolder("served-bundles")
         let bundle = served.appending(path: "arithmetic.bundle")
@@ -27,7 +27,10 @@ struct DownloadTests {
         let missingURL = try #require(withPassword.url?.appending(path: "nope.bundle"))
         let missing = try await worker(["run", missingURL.absoluteString, "--args", "{}", "--cache-dir", cache.path])
         await server.stop()
+        let refused = try await worker(["inspect", url, "--cache-dir", cache.path])
 
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("bundle \(url): cannot be downloaded: Connection refused"), "\(refused.stderr)")
         #expect(ran.status == 0, "\(ran.stderr)")
         #expect(try response(ran)["result"] == #"{"sum": 3, "product": 2}"#)
         #expect(ran.stderr.contains("downloaded"))
@@ -47,5 +50,54 @@ struct DownloadTests {
             "run", bundle.absoluteString, "--args", #"{"x": 2, "y": 2}"#, "--cache-dir", cache.path,
         ])
         #expect(try response(fileURL)["result"] == #"{"sum": 4, "product": 4}"#)
+    }
+
+    @Test(
+        "a download goes through the environment's proxy (HTTP with credentials, SOCKS5) unless no_proxy names the host"
+    )
+    func throughProxy() async throws {
+        let served = try Checkout.temporaryFolder("proxied-bundles")
+        let bundle = served.appending(path: "arithmetic.bundle")
+        #expect(
+            try await worker(["pack", try await SampleBundles.folder("arithmetic").path, "-o", bundle.path]).status == 0
+        )
+        let server = try await LocalHTTPServer(serving: served)
+        let proxy = try await ConnectProxy()
+        let port = try #require(server.base.port)
+        let cache = try Checkout.temporaryFolder("proxy-cache")
+
+        // A host that resolves nowhere: the proxy, which tunnels every host to 127.0.0.1, is the
+        // only way to it.
+        let proxied = try await worker(
+            [
+                "run", "http://bundles.invalid:\(port)/arithmetic.bundle", "--args", #"{"x": 1, "y": 2}"#,
+                "--cache-dir",
+                cache.path,
+            ],
+            environment: ["http_proxy": "http://someone:pass-secret@\(proxy.address)"])
+        let asked = proxy.requests
+        let throughSOCKS = try await worker(
+            ["inspect", "http://socks.invalid:\(port)/arithmetic.bundle", "--cache-dir", cache.path],
+            environment: ["all_proxy": "socks5://\(proxy.address)"])
+        let askedSOCKS = proxy.requests
+        let bypassed = try await worker(
+            ["inspect", server.base.appending(path: "arithmetic.bundle").absoluteString, "--cache-dir", cache.path],
+            environment: ["http_proxy": proxy.address, "no_proxy": "localhost, .example.com,127.0.0.1"])
+        let badProxy = try await worker(
+            ["inspect", "https://bundles.invalid/arithmetic.bundle", "--cache-dir", cache.path],
+            environment: ["HTTPS_PROXY": "ftp://\(proxy.address)"])
+        let afterBypass = proxy.requests
+        await proxy.stop()
+        await server.stop()
+
+        #expect(proxied.status == 0, "\(proxied.stderr)")
+        #expect(try response(proxied)["result"] == #"{"sum": 3, "product": 2}"#)
+        #expect(asked == ["CONNECT bundles.invalid:\(port) Basic c29tZW9uZTpwYXNzLXNlY3JldA=="])
+        #expect(throughSOCKS.status == 0, "\(throughSOCKS.stderr)")
+        #expect(askedSOCKS == asked + ["SOCKS5 socks.invalid:\(port)"])
+        #expect(bypassed.status == 0, "\(bypassed.stderr)")
+        #expect(afterBypass == askedSOCKS, "no_proxy lists 127.0.0.1")
+        #expect(badProxy.status == 2)
+        #expect(badProxy.stderr.contains("HTTPS_PROXY is not a proxy URL"), "\(badProxy.stderr)")
     }
 }
