@@ -40,7 +40,8 @@ let package = Package(
         .target(
             name: "BundleArchive",
             dependencies: [
-                "CZstd", "CLinux", "LaunchBundle", "URLRedaction", .product(name: "Crypto", package: "swift-crypto"),
+                "CZstd", "CLinux", "LaunchBundle", "URLRedaction", "InputDownload",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -54,7 +55,7 @@ let package = Package(
         // JSON checked, read and written as bytes on the paths every task takes.
         .target(name: "JSONBytes"),
         // Downloads of requests' http(s) url inputs: streamed, size-limited, timed, each hop's
-        // addresses checked, on AsyncHTTPClient.
+        // addresses checked, on AsyncHTTPClient; and the words for a connection that fails.
         .target(
             name: "InputDownload",
             dependencies: [

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import InputDownload
 import NIOCore
 import NIOPosix
 
@@ -142,20 +143,10 @@ public struct BundleDownloader: Sendable {
             reason = "its server was not reached within 60 s"
         case let error as HTTPClientError where error == .readTimeout:
             reason = "its server sent nothing for 60 s"
-        case let error as NIOConnectionError where error.connectionErrors.isEmpty:
-            reason = "its host \(error.host) did not resolve"
-        case let error as NIOConnectionError:
-            reason = "cannot connect to \(error.host):\(error.port): \(describe(error.connectionErrors[0].error))"
         default:
-            reason = describe(error)
+            reason = ConnectionFailure.describe(error)
         }
         return ArchiveError(.download, bundle: bundle, reason: "cannot be downloaded: " + reason)
-    }
-
-    /// An I/O error by its system message (`Connection refused`), anything else as it prints.
-    private func describe(_ error: any Error) -> String {
-        guard let error = error as? IOError else { return "\(error)" }
-        return String(cString: strerror(error.errnoCode))
     }
 
     private func tooLarge(_ size: UInt64, announced: Bool, bundle: String) -> ArchiveError {

@@ -87,6 +87,9 @@ public struct InputDownloader: Sendable {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: TimeAmount(rules.connectTimeout), read: TimeAmount(rules.readTimeout)))
+        // A refused or unreachable server is an error at once, not retries in the background
+        // until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         if let address { configuration.dnsOverride = [host: address] }
         let client = HTTPClient(
             eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
@@ -178,7 +181,7 @@ public struct InputDownloader: Sendable {
                 break
             }
         }
-        return "cannot be downloaded: \(error)"
+        return "cannot be downloaded: " + ConnectionFailure.describe(error)
     }
 
     /// `2.5 s`.

@@ -115,4 +115,18 @@ struct InputDownloaderTests {
         #expect(reason.contains("its server answered HTTP status 404"), "\(reason)")
         await server.stop()
     }
+
+    @Test("a refused connection fails at once, in words, not after the connect timeout")
+    func refused() async throws {
+        let server = try await InputServer()
+        let url = server.url("/files/x")
+        await server.stop()
+        var rules = Self.loopback
+        // Retrying until the connect timeout would take a minute; at once is milliseconds.
+        rules.connectTimeout = .seconds(60)
+        let start = ContinuousClock.now
+        let reason = await failure(url, rules)
+        #expect(reason == "cannot be downloaded: Connection refused")
+        #expect(ContinuousClock.now - start < .seconds(30))
+    }
 }
