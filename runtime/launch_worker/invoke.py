@@ -1,6 +1,7 @@
 """Running one request against a loaded predict callable (bundle contract, sections 3-4)."""
 
 import json
+import threading
 import traceback
 from collections.abc import Callable
 from json import encoder as _json_encoder
@@ -8,9 +9,12 @@ from typing import Any
 
 import cloudpickle
 
-# What `json.loads` and `json.dumps` run for one value, taken once (see run_args_chunk).
+# What `json.loads` and `json.dumps` run for one value, taken once (see _decode_args and
+# _json_text): the two functions rebuild their decoder's and encoder's plumbing on every call,
+# which for a small request cost more than the predict.
 _scan_json = json.JSONDecoder().scan_once
 _encode_json_str = _json_encoder.encode_basestring_ascii
+_per_thread = threading.local()
 
 
 class ResultNotJSONSerializable(TypeError):
@@ -60,7 +64,7 @@ def run_request(
     if data is not None:
         output = predict(data)
     else:
-        args = json.loads(args_json)
+        args = _decode_args(args_json)
         if not isinstance(args, dict):
             raise TypeError(
                 f"the request's args is a JSON {type(args).__name__}; it must be an object "
@@ -69,13 +73,7 @@ def run_request(
         output = predict(**args)
     if return_pickled:
         return cloudpickle.dumps(output)
-    try:
-        return json.dumps(output)
-    except (TypeError, ValueError) as err:
-        raise ResultNotJSONSerializable(
-            f"the output of predict (type {type(output).__name__}) cannot be encoded as "
-            f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
-        ) from None
+    return _json_text(output)
 
 
 def run_args_chunk(predict: Callable[..., Any], args_texts: list[str]) -> tuple[list[str], list[int]]:
@@ -84,10 +82,8 @@ def run_args_chunk(predict: Callable[..., Any], args_texts: list[str]) -> tuple[
     in one call for many inputs (``launch-worker batch``), so that the worker takes the GIL once
     per chunk rather than once per input.
 
-    Each text must be a valid JSON object (the worker checked it): it is decoded by the scanner
-    ``json.loads`` itself ends in, and outputs are encoded by the C encoder ``json.dumps`` builds
-    for each call (built once here, as ``json.dumps`` with its defaults would build it), so the
-    results are the same text.
+    Each text must be a valid JSON object (the worker checked it), decoded and encoded as
+    ``run_request`` does, so the results are the same text.
 
     Returns the results in order, and the positions whose result is a failure: there the text is
     the formatted traceback (as the worker formats any exception a predict raises, and
@@ -95,26 +91,49 @@ def run_args_chunk(predict: Callable[..., Any], args_texts: list[str]) -> tuple[
     """
     results: list[str] = []
     failed: list[int] = []
-    markers: dict[int, Any] = {}
-    encode = _make_json_encoder(markers)
     for position, text in enumerate(args_texts):
         try:
-            output = predict(**_scan_json(text, 0)[0])
-            try:
-                if isinstance(output, str):
-                    results.append(_encode_json_str(output))
-                else:
-                    results.append("".join(encode(output, 0)))
-            except (TypeError, ValueError) as err:
-                markers.clear()  # an encoding that failed half way leaves its containers there
-                raise ResultNotJSONSerializable(
-                    f"the output of predict (type {type(output).__name__}) cannot be encoded as "
-                    f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
-                ) from None
+            results.append(_json_text(predict(**_scan_json(text, 0)[0])))
         except BaseException as err:  # noqa: BLE001 - each input's failure is its own answer
             results.append("".join(traceback.format_exception(err)))
             failed.append(position)
     return results, failed
+
+
+def _decode_args(text: str) -> Any:
+    """``json.loads(text)``: by the scanner it ends in when ``text`` is one JSON value and
+    nothing else (as the worker passes it), else by ``json.loads`` itself, errors included."""
+    try:
+        value, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):
+        end = -1
+    return value if end == len(text) else json.loads(text)
+
+
+def _json_text(output: Any) -> str:
+    """``json.dumps(output)``, by the C encoder ``json.dumps`` builds for each call, built once
+    per thread here: its record of the containers being encoded (which finds cycles) must not be
+    shared by two threads, whose encodings can interleave when one calls back into Python.
+
+    Raises:
+        ResultNotJSONSerializable: JSON cannot encode ``output``.
+    """
+    try:
+        markers, encode = _per_thread.json_encoder
+    except AttributeError:
+        markers = {}
+        encode = _make_json_encoder(markers)
+        _per_thread.json_encoder = (markers, encode)
+    try:
+        if isinstance(output, str):
+            return _encode_json_str(output)
+        return "".join(encode(output, 0))
+    except (TypeError, ValueError) as err:
+        markers.clear()  # an encoding that failed half way leaves its containers there
+        raise ResultNotJSONSerializable(
+            f"the output of predict (type {type(output).__name__}) cannot be encoded as "
+            f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
+        ) from None
 
 
 def _make_json_encoder(markers: dict[int, Any]) -> Callable[[Any, int], Any]:

@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import threading
 
 import cloudpickle
 import pytest
@@ -109,11 +110,61 @@ def _output_number(i):
     return _OUTPUTS[i]
 
 
-def test_run_args_chunk_gives_what_run_request_gives_for_each():
+def test_results_are_what_json_dumps_gives_one_by_one_and_in_chunks():
     texts = [json.dumps({"i": i}) for i in range(len(_OUTPUTS))]
     results, failed = run_args_chunk(_output_number, texts)
     assert failed == []
-    assert results == [run_request(_output_number, text, None, None, False) for text in texts]
+    assert results == [json.dumps(output) for output in _OUTPUTS]
+    assert [run_request(_output_number, text, None, None, False) for text in texts] == results
+
+
+def test_args_text_is_read_as_json_loads_reads_it():
+    assert run_request(bundle_code.add, ' \n{"x": 2, "y": 3}\t', None, None, False) == '{"sum": 5}'
+    with pytest.raises(json.JSONDecodeError, match="Extra data"):
+        run_request(bundle_code.add, '{"x": 2, "y": 3} {}', None, None, False)
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        run_request(bundle_code.add, '{"x": ', None, None, False)
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        run_request(bundle_code.add, "", None, None, False)
+
+
+def test_an_encoding_that_failed_half_way_leaves_the_next_whole():
+    circular = []
+    circular.append(circular)
+    shared = [1]
+    with pytest.raises(ResultNotJSONSerializable, match="Circular reference detected"):
+        run_request(lambda: [shared, circular], "{}", None, None, False)
+    assert run_request(lambda: [shared, shared], "{}", None, None, False) == "[[1], [1]]"
+
+
+def test_threads_encoding_the_same_object_at_once_do_not_see_a_cycle():
+    # Thread a is inside the encoding of `shared` (a dict subclass's items() is called back)
+    # while thread b encodes `shared` whole: with one record of the containers being encoded
+    # for both, b would find `shared` in it and call that a circular reference.
+    a_inside, b_done = threading.Event(), threading.Event()
+    a_thread = []
+
+    class Slow(dict):
+        def items(self):
+            if threading.current_thread() in a_thread:
+                a_inside.set()
+                assert b_done.wait(60), "thread b did not finish"
+            return super().items()
+
+    shared = [Slow(k=1)]
+    answers = {}
+
+    def run(name):
+        answers[name] = run_request(lambda: shared, "{}", None, None, False)
+
+    a = threading.Thread(target=run, args=("a",))
+    a_thread.append(a)
+    a.start()
+    assert a_inside.wait(60), "thread a did not start encoding"
+    run("b")
+    b_done.set()
+    a.join(60)
+    assert answers == {"a": '[{"k": 1}]', "b": '[{"k": 1}]'}
 
 
 def test_run_args_chunk_answers_each_failure_with_its_traceback_and_goes_on():
