@@ -5,9 +5,14 @@
 #define LAUNCH_WORKER_CLINUX_SHIM_H
 
 #include <sys/prctl.h>
+#include <sys/types.h>
 
 // Writes every dirty page and inode of the file system holding `fd` to disk (glibc 2.14+).
 extern int syncfs(int fd);
+
+// Fills `buffer` with `length` random bytes from the kernel's generator (glibc 2.25+); at most
+// 256 bytes are always filled whole once the generator is seeded.
+extern ssize_t getrandom(void *buffer, size_t length, unsigned int flags);
 
 // Makes a pipe whose ends have `flags` (O_CLOEXEC) from the start (glibc 2.9+).
 extern int pipe2(int fds[2], int flags);
