@@ -34,6 +34,9 @@ public struct RequestExecutor: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let execution = try await answer(request, taskID: taskID, on: slot, inputs: inputs, deadline: deadline)
+        // The line's metadata is built only when it is written: at `--log-level warning` and
+        // above, its strings and dictionary were a cost of every task for nothing.
+        guard logger.logLevel <= .info else { return execution }
         var metadata: Logger.Metadata = [
             "task_id": "\(taskID)", "status": "\(execution.response.status.rawValue)",
             "duration_ms": "\((clock.now - start).milliseconds)",
