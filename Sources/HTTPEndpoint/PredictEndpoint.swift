@@ -185,7 +185,7 @@ final class PredictEndpoint: Sendable {
         guard outcome.response.status == .success else {
             return Answer(500, traceback: outcome.response.traceback ?? "")
         }
-        return Answer(json: 200, ByteBuffer(bytes: outcome.response.jsonData()))
+        return Answer(json: 200, ByteBuffer(bytes: outcome.response.jsonBytes()))
     }
 
     /// The refusal of a request without the bearer token, if one is required.

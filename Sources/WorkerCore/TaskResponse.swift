@@ -52,9 +52,19 @@ public struct TaskResponse: Sendable, Equatable, Codable {
 
     /// The response as one line of JSON, keys sorted.
     public func jsonData() -> Data {
-        Data(
-            JSONText.object([
-                "result": result, "result_url": resultURL, "status": status.rawValue, "traceback": traceback,
-            ]).utf8)
+        Data(jsonBytes())
+    }
+
+    /// The same line as bytes, written once into an array of the right size: what an HTTP answer
+    /// copies into its buffer, with no `String` or `Data` made on the way.
+    public func jsonBytes() -> [UInt8] {
+        var json: [UInt8] = []
+        // The texts, the keys, quotes and separators; escapes may grow it past this.
+        json.reserveCapacity(
+            (result?.utf8.count ?? 0) + (resultURL?.utf8.count ?? 0) + (traceback?.utf8.count ?? 0) + 64)
+        JSONText.appendObject(
+            ["result": result, "result_url": resultURL, "status": status.rawValue, "traceback": traceback],
+            to: &json)
+        return json
     }
 }
