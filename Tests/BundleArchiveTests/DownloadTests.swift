@@ -6,14 +6,19 @@ import Testing
 /// Bundles named by http:// URL, from a local server.
 @Suite("bundles from URLs")
 struct DownloadTests {
-    @Test("run and inspect take http:// and file:// URLs of a .bundle; errors name the cause, not the password")
-    func fromURL() async throws {
+    /// The arithmetic sample packed as `arithmetic.bundle` in a folder of its own, and a server
+    /// of that folder.
+    private func servedArithmetic() async throws -> (bundle: URL, server: LocalHTTPServer) {
         let served = try Checkout.temporaryFolder("served-bundles")
         let bundle = served.appending(path: "arithmetic.bundle")
-        #expect(
-            try await worker(["pack", try await SampleBundles.folder("arithmetic").path, "-o", bundle.path]).status == 0
-        )
-        let server = try await LocalHTTPServer(serving: served)
+        let packed = try await worker(["pack", try await SampleBundles.folder("arithmetic").path, "-o", bundle.path])
+        #expect(packed.status == 0, "\(packed.stderr)")
+        return (bundle, try await LocalHTTPServer(serving: served))
+    }
+
+    @Test("run and inspect take http:// and file:// URLs of a .bundle; errors name the cause, not the password")
+    func fromURL() async throws {
+        let (bundle, server) = try await servedArithmetic()
         let url = server.base.appending(path: "arithmetic.bundle").absoluteString
         let cache = try Checkout.temporaryFolder("url-cache")
 
@@ -56,12 +61,7 @@ struct DownloadTests {
         "a download goes through the environment's proxy (HTTP with credentials, SOCKS5) unless no_proxy names the host"
     )
     func throughProxy() async throws {
-        let served = try Checkout.temporaryFolder("proxied-bundles")
-        let bundle = served.appending(path: "arithmetic.bundle")
-        #expect(
-            try await worker(["pack", try await SampleBundles.folder("arithmetic").path, "-o", bundle.path]).status == 0
-        )
-        let server = try await LocalHTTPServer(serving: served)
+        let (_, server) = try await servedArithmetic()
         let proxy = try await ConnectProxy()
         let port = try #require(server.base.port)
         let cache = try Checkout.temporaryFolder("proxy-cache")
