@@ -88,6 +88,9 @@ final class PythonThreadMember: Sendable {
         attach: @Sendable () throws(PythonBridgeError) -> UnsafeMutablePointer<PyThreadState>,
         started: (Result<Void, PythonBridgeError>) -> Void
     ) {
+        // Seen in `ps -L`, `top -H` and profilers; else the name of the thread that started it.
+        // Named before it attaches: the main thread's attach is Python's whole start-up.
+        clinux_name_this_thread(name)
         do {
             threadState = try attach()
         } catch {
@@ -97,8 +100,6 @@ final class PythonThreadMember: Sendable {
         running.withLock { $0.pythonID = PyThread_get_thread_ident() }
         statFile.store(open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC), ordering: .relaxed)
         pthread_setspecific(currentMemberKey, Unmanaged.passUnretained(self).toOpaque())
-        // Seen in `ps -L`, `top -H` and profilers; else the name of the thread that started it.
-        clinux_name_this_thread(name)
         started(.success(()))
         var step = threads.next(for: index)
         while true {
