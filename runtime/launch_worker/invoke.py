@@ -97,12 +97,21 @@ def run_args_chunk(predict: Callable[..., Any], args_texts: list[str]) -> tuple[
     """
     results: list[str] = []
     failed: list[int] = []
-    # This call's own encoder, not the thread's: one lookup fewer for each of a chunk's inputs.
+    # This call's own encoder, and _json_text's work written out: no lookup or call more for
+    # each of a chunk's inputs than the encoding needs.
     markers: dict[int, Any] = {}
     encode = _make_json_encoder(markers)
     for position, text in enumerate(args_texts):
         try:
-            results.append(_json_text(predict(**_scan_json(text, 0)[0]), markers, encode))
+            output = predict(**_scan_json(text, 0)[0])
+            try:
+                if isinstance(output, str):
+                    results.append(_encode_json_str(output))
+                else:
+                    results.append("".join(encode(output, 0)))
+            except (TypeError, ValueError) as err:
+                markers.clear()  # an encoding that failed half way leaves its containers there
+                raise _not_serializable(output, err) from None
         except BaseException as err:  # noqa: BLE001 - each input's failure is its own answer
             results.append("".join(traceback.format_exception(err)))
             failed.append(position)
@@ -134,10 +143,15 @@ def _json_text(output: Any, markers: dict[int, Any], encode: Callable[[Any, int]
         return "".join(encode(output, 0))
     except (TypeError, ValueError) as err:
         markers.clear()  # an encoding that failed half way leaves its containers there
-        raise ResultNotJSONSerializable(
-            f"the output of predict (type {type(output).__name__}) cannot be encoded as "
-            f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
-        ) from None
+        raise _not_serializable(output, err) from None
+
+
+def _not_serializable(output: Any, err: Exception) -> ResultNotJSONSerializable:
+    """The error for an ``output`` that JSON cannot encode, saying what to ask for instead."""
+    return ResultNotJSONSerializable(
+        f"the output of predict (type {type(output).__name__}) cannot be encoded as "
+        f"JSON: {err}; ask for a pickled result instead (return_pickled / --return-pickled)"
+    )
 
 
 def _make_json_encoder(markers: dict[int, Any]) -> Callable[[Any, int], Any]:
