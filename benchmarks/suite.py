@@ -305,13 +305,20 @@ class Suite:
         ours = self.bench(sleepy, sleep_50, per_worker=8, concurrency=8)["requests_per_second"]
         self.row("sleep 50 ms, per_worker 8: req/s vs per_worker 1 x 8", ours, single * 8, "req/s", ">= 0.9",
                  lambda r: r >= 0.9, "launch-worker bench sleepy --per-worker 8 --concurrency 8", since)
+        # One run a side let one busy moment decide the row (0.80 in one full run, 0.93-0.97 by
+        # hand right after): the median of alternating rounds, as the HTTP and queue rows take.
         cpu = str(self.fixtures / "cpu")
         cpu_body = json.dumps({"args": {"n": 20000}})
         since = loadavg()
-        single = self.bench(cpu, cpu_body)["requests_per_second"]
-        ours = self.bench(cpu, cpu_body, per_worker=4, concurrency=4)["requests_per_second"]
-        self.row("pure-Python CPU-bound, per_worker 4: req/s vs per_worker 1", ours, single, "req/s", ">= 0.9",
-                 lambda r: r >= 0.9, "launch-worker bench cpu --per-worker 4 --concurrency 4 vs --per-worker 1", since)
+        rounds = {1: [], 4: []}
+        for _ in range(self.rounds):
+            for per_worker, values in rounds.items():
+                values.append(self.bench(cpu, cpu_body, per_worker=per_worker,
+                                         concurrency=per_worker)["requests_per_second"])
+        self.row("pure-Python CPU-bound, per_worker 4: req/s vs per_worker 1", statistics.median(rounds[4]),
+                 statistics.median(rounds[1]), "req/s", ">= 0.9", lambda r: r >= 0.9,
+                 f"launch-worker bench cpu --per-worker 4 --concurrency 4 vs --per-worker 1, median of {self.rounds} "
+                 "alternating rounds", since)
 
     def cold_start_row(self):
         """Process start to ready, against importing cloudpickle."""
