@@ -31,6 +31,8 @@ public struct BundleDownloader: Sendable {
 
     /// How long the server may take to accept the connection, and then to send anything.
     static let silenceLimit: TimeAmount = .seconds(60)
+    /// ``silenceLimit`` as errors say it.
+    private static let silenceText = "\(silenceLimit.nanoseconds / 1_000_000_000) s"
 
     /// Makes a downloader.
     public init(maxSize: UInt64, progress: @escaping @Sendable (DownloadProgress) -> Void = { _ in }) {
@@ -140,9 +142,9 @@ public struct BundleDownloader: Sendable {
         let reason: String
         switch error {
         case let error as HTTPClientError where error == .connectTimeout || error == .tlsHandshakeTimeout:
-            reason = "its server was not reached within 60 s"
+            reason = "its server was not reached within \(Self.silenceText)"
         case let error as HTTPClientError where error == .readTimeout:
-            reason = "its server sent nothing for 60 s"
+            reason = "its server sent nothing for \(Self.silenceText)"
         default:
             reason = ConnectionFailure.describe(error)
         }

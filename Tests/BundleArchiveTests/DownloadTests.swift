@@ -57,6 +57,21 @@ struct DownloadTests {
         #expect(try response(fileURL)["result"] == #"{"sum": 4, "product": 4}"#)
     }
 
+    @Test("a download with no announced size stops at the limit as it arrives and leaves nothing behind")
+    func overTheLimitUnannounced() async throws {
+        let server = try await InputServer()
+        let cache = try Checkout.temporaryFolder("unannounced-cache")
+        let url = server.url("/chunked/300000")
+        let outcome = try await worker(["inspect", url, "--max-download-size", "100000", "--cache-dir", cache.path])
+        await server.stop()
+
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("bundle \(url): is over "), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("over the download limit of "), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("announced"), "no size was announced: \(outcome.stderr)")
+        #expect(names(in: cache.appending(path: ".downloads")).isEmpty, "downloads left behind")
+    }
+
     @Test(
         "a download goes through the environment's proxy (HTTP with credentials, SOCKS5) unless no_proxy names the host"
     )
