@@ -146,6 +146,7 @@ final class AnswerCommitter: Sendable {
             space.forEach { $0.resume() }
             guard !retry.isEmpty else {
                 backoff.succeeded()
+                if !commit.sync { gather() }
                 continue
             }
             let pause = backoff.failed()
@@ -182,6 +183,19 @@ final class AnswerCommitter: Sendable {
             rename(failure.answer.claim, "\(incomingPath)/\(failure.answer.id).json")
         }
         return failures.filter { !$0.vanished }.map(\.answer)
+    }
+
+    /// How long the thread lets answers gather after a group without the disk barriers.
+    static let gatherTime = DispatchTimeInterval.milliseconds(1)
+
+    /// Lets answers gather for ``gatherTime`` after a group committed without the disk barriers,
+    /// whose groups would otherwise hold one answer each: every answer would wake the thread
+    /// (a futex call on the slot's thread, a context switch on the other core), and its renames
+    /// would contend with the slot's for the folders' locks one by one. ``add(_:)`` does not
+    /// signal meanwhile; ``close(within:)`` waits at most this long more. With the barriers, the
+    /// `syncfs` of one group is the time in which the next gathers.
+    private func gather() {
+        _ = wakeUp.wait(timeout: .now() + Self.gatherTime)
     }
 
     /// Waits `pause`, or less when ``add(_:)`` or ``close(within:)`` wakes the thread.
