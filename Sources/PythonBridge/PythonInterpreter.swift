@@ -51,12 +51,16 @@ public final class PythonInterpreter: Sendable {
     /// Starts `count` more threads sharing one queue, each with its own Python thread state, for
     /// request work (see ``PythonThreads`` for which of them runs what; `takeover` and
     /// `busyTakeover` are how long a piece runs, its thread off and on the CPU, before queued work
-    /// may go to another thread; a busy takeover shorter than `takeover` counts as `takeover`).
+    /// may go to another thread; a busy takeover shorter than `takeover` counts as `takeover`;
+    /// `stepsBack`: whether a thread that finished a piece while another runs a short one leaves
+    /// the queue to it).
     public func makeThreads(
         name: String, count: Int = 1, takeover: Duration = .microseconds(250),
-        busyTakeover: Duration = .milliseconds(2)
+        busyTakeover: Duration = .milliseconds(2), stepsBack: Bool = true
     ) async throws(PythonBridgeError) -> PythonThreads {
-        try await PythonThreads.start(name: name, count: count, takeover: takeover, busyTakeover: busyTakeover) {
+        try await PythonThreads.start(
+            name: name, count: count, takeover: takeover, busyTakeover: busyTakeover, stepsBack: stepsBack
+        ) {
             () throws(PythonBridgeError) in
             _ = PyGILState_Ensure()
             return PyEval_SaveThread()

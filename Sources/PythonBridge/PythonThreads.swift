@@ -38,11 +38,12 @@ public final class PythonThreads: TaskExecutor, Sendable {
     let members: [PythonThreadMember]
     private let schedule: Mutex<SharedQueueSchedule<Message>>
 
-    private init(name: String, count: Int, takeover: Duration, busyTakeover: Duration) {
+    private init(name: String, count: Int, takeover: Duration, busyTakeover: Duration, stepsBack: Bool) {
         self.name = name
         self.schedule = Mutex(
             SharedQueueSchedule(
-                count: count, takeover: Self.nanoseconds(takeover), busyTakeover: Self.nanoseconds(busyTakeover)))
+                count: count, takeover: Self.nanoseconds(takeover), busyTakeover: Self.nanoseconds(busyTakeover),
+                stepsBack: stepsBack))
         self.members = (0..<count).map { PythonThreadMember(index: $0, name: count == 1 ? name : "\(name)-\($0)") }
     }
 
@@ -54,14 +55,16 @@ public final class PythonThreads: TaskExecutor, Sendable {
     ///     another thread.
     ///   - busyTakeover: how long a piece runs, its thread on a CPU, before queued work may go to
     ///     another thread.
+    ///   - stepsBack: whether a thread that finished a piece while another runs a short one leaves
+    ///     the queue to it (``SharedQueueSchedule/stepsBack``).
     ///   - attach: runs first on each new thread; it must leave the thread with a Python thread
     ///     state and without the GIL, and return that thread state.
     static func start(
-        name: String, count: Int, takeover: Duration, busyTakeover: Duration,
+        name: String, count: Int, takeover: Duration, busyTakeover: Duration, stepsBack: Bool = true,
         attach: @escaping @Sendable () throws(PythonBridgeError) -> UnsafeMutablePointer<PyThreadState>
     ) async throws(PythonBridgeError) -> PythonThreads {
         let threads = PythonThreads(
-            name: name, count: max(count, 1), takeover: takeover, busyTakeover: busyTakeover)
+            name: name, count: max(count, 1), takeover: takeover, busyTakeover: busyTakeover, stepsBack: stepsBack)
         for member in threads.members {
             let started: Result<Void, PythonBridgeError> = await withCheckedContinuation { continuation in
                 let osThread = Thread {

@@ -5,7 +5,9 @@
 /// of it (sleep, I/O, numpy, torch) still overlaps across threads:
 /// - A thread that finishes a piece takes the next one itself, back to back, without waking
 ///   anyone: short Python calls stay on one hot thread instead of handing the GIL between
-///   threads (futex wake-ups that cost more than the calls).
+///   threads (futex wake-ups that cost more than the calls). It steps back instead when two other
+///   threads run pieces that are not long (below), unless told not to (``stepsBack``): work that
+///   once spread over many threads comes back to one or two.
 /// - An idle thread is woken for queued work only when no thread runs, or when every running
 ///   piece is long: in it for at least ``takeover`` with its thread off the CPU (sleeping or
 ///   blocked: a call waiting with the GIL released, so another thread may as well run the next
@@ -52,6 +54,10 @@ struct SharedQueueSchedule<Message> {
     let takeover: UInt64
     /// How long a piece runs, its thread on a CPU, before queued work may go to another thread.
     let busyTakeover: UInt64
+    /// Whether a thread that finished a piece steps back while others run short ones
+    /// (``othersRunShortPieces(than:now:)``); off where short pieces are round trips that gain
+    /// from overlapping.
+    let stepsBack: Bool
     private(set) var messages: [Message] = []
     private(set) var members: [MemberState]
     /// How long after queued work last went to another thread while pieces ran a standby looks
@@ -64,9 +70,10 @@ struct SharedQueueSchedule<Message> {
     private(set) var stopping = false
 
     /// A schedule for `count` idle threads.
-    init(count: Int, takeover: UInt64, busyTakeover: UInt64) {
+    init(count: Int, takeover: UInt64, busyTakeover: UInt64, stepsBack: Bool = true) {
         self.takeover = takeover
         self.busyTakeover = max(busyTakeover, takeover)
+        self.stepsBack = stepsBack
         self.members = Array(repeating: .idle, count: count)
         self.idle = Array((0..<count).reversed())
     }
@@ -101,6 +108,11 @@ struct SharedQueueSchedule<Message> {
     /// (`onCPU` as for ``enqueue(_:now:onCPU:)``).
     mutating func next(for member: Int, now: UInt64, onCPU: (Int) -> Bool = { _ in false }) -> Step {
         switch members[member] {
+        case .running where stepsBack && !messages.isEmpty && othersRunShortPieces(than: member, now: now):
+            // Steps back, as if it had just become idle, and looks like a standby: it takes the
+            // queue only if every other piece is long.
+            becomeIdle(member)
+            return look(member, now: now, onCPU: onCPU)
         case .running, .woken:
             return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
         case .standby(let deadline):
@@ -108,23 +120,55 @@ struct SharedQueueSchedule<Message> {
             // It looks as if it had just become idle: `dispatch` wakes the most recently idle
             // thread first, which is this one.
             becomeIdle(member)
-            _ = dispatch(now: now, onCPU: onCPU)
-            switch members[member] {
-            case .woken: return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
-            case .standby(let deadline): return .wait(deadline: deadline)
-            default:
-                // Still idle: nothing is queued, or a thread was already woken for it. It ran
-                // nothing, so it goes behind the threads that did: the next burst goes to the
-                // thread that ran the last one, not to the standby that watched it.
-                idle.removeAll { $0 == member }
-                idle.insert(member, at: 0)
-                return .wait(deadline: nil)
-            }
+            return look(member, now: now, onCPU: onCPU)
         case .idle:
             return .wait(deadline: nil)
         case .stopped:
             return .exit
         }
+    }
+
+    /// What `member`, just become idle, does: whatever ``dispatch(now:onCPU:)`` makes of it.
+    private mutating func look(_ member: Int, now: UInt64, onCPU: (Int) -> Bool) -> Step {
+        _ = dispatch(now: now, onCPU: onCPU)
+        switch members[member] {
+        case .woken: return takeHead(member, now: now, onCPU: onCPU) ?? rest(member)
+        case .standby(let deadline): return .wait(deadline: deadline)
+        default:
+            // Still idle: nothing is queued, or a thread was already woken for it. It ran nothing
+            // now, so it goes behind the threads that did: the next burst goes to the thread that
+            // ran the last one, not to one that watched it.
+            idle.removeAll { $0 == member }
+            idle.insert(member, at: 0)
+            return .wait(deadline: nil)
+        }
+    }
+
+    /// Whether two or more threads other than `member` run pieces that are not long (neither
+    /// seen off the CPU past ``takeover`` nor ``busyTakeover`` old).
+    ///
+    /// A thread that finished a piece while others run such pieces steps back instead of taking
+    /// the next one: the rule that wakes no idle thread behind a short piece, applied to threads
+    /// already awake. Without it, threads only ever joined: once a blocking moment (a spool slot
+    /// waiting on the disk during a `syncfs`) had let a backlog spread over every thread, each
+    /// took the next piece after its own, and with work always queued none went idle again, so
+    /// GIL-bound work stayed spread, handing the GIL and the schedule's lock between threads at
+    /// every piece (8 context switches a task instead of 1) until the backlog was gone.
+    ///
+    /// One other thread is left alone: that is what a single takeover leaves (a thread held up
+    /// and the one that took over), and stepping back for it turned each takeover into a
+    /// standby's two wake-ups more; with a core kept busy, threads are preempted every few
+    /// milliseconds.
+    private func othersRunShortPieces(than member: Int, now: UInt64) -> Bool {
+        var others = 0
+        for index in members.indices where index != member {
+            guard case .running(let since, waited: false) = members[index],
+                Self.age(since: since, now: now) < busyTakeover
+            else { continue }
+            others += 1
+            if others == 2 { return true }
+        }
+        return false
     }
 
     private mutating func takeHead(_ member: Int, now: UInt64, onCPU: (Int) -> Bool) -> Step? {

@@ -129,6 +129,52 @@ struct SharedQueueScheduleTests {
         #expect(quiet.members[0] == .standby(deadline: later + Self.busyTakeover), "the slow pace again")
     }
 
+    /// Three threads running: "a" (thread 0) went long, so thread 1 took "b"; "b" went long too,
+    /// so thread 2 took "c"; thread 1 then finished "b" and took "d" itself beside one short
+    /// piece. "c" and "d" are short, and "e" waits behind them.
+    private func threeRunning(stepsBack: Bool = true) -> SharedQueueSchedule<String> {
+        let takeover = Self.takeover
+        var schedule = SharedQueueSchedule<String>(
+            count: 3, takeover: takeover, busyTakeover: Self.busyTakeover, stepsBack: stepsBack)
+        _ = schedule.enqueue("a", now: 0)
+        _ = schedule.next(for: 0, now: 0)
+        #expect(schedule.enqueue("b", now: takeover + 1) == 1)
+        _ = schedule.next(for: 1, now: takeover + 2)
+        #expect(schedule.enqueue("c", now: 2 * takeover + 3) == 2)
+        _ = schedule.next(for: 2, now: 2 * takeover + 4)
+        _ = schedule.enqueue("d", now: 2 * takeover + 5)
+        #expect(ran(schedule.next(for: 1, now: 2 * takeover + 5)) == "d", "one other short piece: it goes on")
+        #expect(schedule.enqueue("e", now: 2 * takeover + 6) == nil, "every thread runs")
+        return schedule
+    }
+
+    @Test("a thread that finishes a piece while two others run short ones steps back and stands by")
+    func finishedThreadStepsBack() {
+        var schedule = threeRunning()
+        // Thread 0's long piece ends while "c" and "d" are young: it leaves the queue to them, so
+        // GIL-bound work does not stay spread over every thread.
+        let lookAgain = 2 * Self.takeover + 5 + Self.takeover
+        #expect(deadline(schedule.next(for: 0, now: 2 * Self.takeover + 10)) == lookAgain)
+        #expect(schedule.members[0] == .standby(deadline: lookAgain))
+        #expect(ran(schedule.next(for: 2, now: 2 * Self.takeover + 20)) == "e")
+        // Should the pieces go long, the standby takes what comes next at its deadline.
+        _ = schedule.enqueue("f", now: 2 * Self.takeover + 30)
+        #expect(ran(schedule.next(for: 0, now: lookAgain + Self.takeover)) == "f")
+    }
+
+    @Test("a thread that finishes a piece takes the next while the other pieces are long")
+    func finishedThreadGoesOnBesideLongPieces() {
+        var schedule = threeRunning()
+        // "c" and "d" are past the busy takeover time: every thread may as well run.
+        #expect(ran(schedule.next(for: 0, now: 2 * Self.takeover + 5 + Self.busyTakeover)) == "e")
+    }
+
+    @Test("without stepping back (a Redis worker's round trips), a finished thread takes the next")
+    func noStepBack() {
+        var schedule = threeRunning(stepsBack: false)
+        #expect(ran(schedule.next(for: 0, now: 2 * Self.takeover + 10)) == "e")
+    }
+
     @Test("a busy takeover shorter than the takeover counts as the takeover (a Redis worker's zero)")
     func busyTakeoverAtLeastTakeover() {
         var schedule = SharedQueueSchedule<String>(count: 2, takeover: Self.takeover, busyTakeover: 0)
