@@ -72,6 +72,20 @@ struct DownloadTests {
         #expect(names(in: cache.appending(path: ".downloads")).isEmpty, "downloads left behind")
     }
 
+    @Test("a download cut short of its announced size fails, says so, and leaves nothing behind")
+    func truncated() async throws {
+        let server = try await InputServer()
+        let cache = try Checkout.temporaryFolder("truncated-cache")
+        let url = server.url("/truncated")
+        let outcome = try await worker(["inspect", url, "--cache-dir", cache.path])
+        await server.stop()
+
+        #expect(outcome.status == 2)
+        let reason = "cannot be downloaded: the connection closed before the whole body arrived"
+        #expect(outcome.stderr.contains("bundle \(url): \(reason)"), "\(outcome.stderr)")
+        #expect(names(in: cache.appending(path: ".downloads")).isEmpty, "downloads left behind")
+    }
+
     @Test(
         "a download goes through the environment's proxy (HTTP with credentials, SOCKS5) unless no_proxy names the host"
     )

@@ -10,6 +10,8 @@ when its parent does, and answers GET:
   /chain/N/NAME      302 to /chain/N-1/NAME; /chain/0/NAME redirects to /files/NAME
   /chunked/SIZE      SIZE bytes, chunked: no Content-Length announces them
   /stall             a head announcing 10 bytes, 2 of them, then nothing for a long while
+  /truncated         a head announcing 10 bytes, 2 of them, then the connection closes
+  /hang-up           no answer: the connection closes
   /stall-head        nothing at all for a long while
 """
 
@@ -47,6 +49,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"ab")
             self.wfile.flush()
             time.sleep(STALL_SECONDS)
+        elif parts[0] == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"ab")
+            self.wfile.flush()
+            self.close_connection = True
+        elif parts[0] == "hang-up":
+            self.close_connection = True
         elif parts[0] == "stall-head":
             time.sleep(STALL_SECONDS)
         else:

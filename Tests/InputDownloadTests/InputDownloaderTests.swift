@@ -96,6 +96,16 @@ struct InputDownloaderTests {
         await server.stop()
     }
 
+    @Test("a body cut short of its announced size fails, and says so; so does a server that hangs up")
+    func truncated() async throws {
+        let server = try await InputServer()
+        let reason = await failure(server.url("/truncated"))
+        let hungUp = await failure(server.url("/hang-up"))
+        await server.stop()
+        #expect(reason == "cannot be downloaded: the connection closed before the whole body arrived")
+        #expect(hungUp == "cannot be downloaded: its server closed the connection before it answered")
+    }
+
     @Test("the deadline (the task's timeout) ends a download that still receives")
     func deadline() async throws {
         let server = try await InputServer()
