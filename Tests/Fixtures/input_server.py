@@ -43,18 +43,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif parts[0] == "chunked" and len(parts) == 2:
             self.chunked(int(parts[1]))
         elif parts[0] == "stall":
-            self.send_response(200)
-            self.send_header("Content-Length", "10")
-            self.end_headers()
-            self.wfile.write(b"ab")
-            self.wfile.flush()
+            self.two_of_ten_bytes()
             time.sleep(STALL_SECONDS)
         elif parts[0] == "truncated":
-            self.send_response(200)
-            self.send_header("Content-Length", "10")
-            self.end_headers()
-            self.wfile.write(b"ab")
-            self.wfile.flush()
+            self.two_of_ten_bytes()
             self.close_connection = True
         elif parts[0] == "hang-up":
             self.close_connection = True
@@ -74,6 +66,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def two_of_ten_bytes(self):
+        """A head announcing 10 bytes, and the first 2 of them."""
+        self.send_response(200)
+        self.send_header("Content-Length", "10")
+        self.end_headers()
+        self.wfile.write(b"ab")
+        self.wfile.flush()
 
     def redirect(self, location):
         self.send_response(302)
