@@ -52,8 +52,8 @@ public final class PythonInterpreter: Sendable {
     /// request work (see ``PythonThreads`` for which of them runs what; `takeover` and
     /// `busyTakeover` are how long a piece runs, its thread off and on the CPU, before queued work
     /// may go to another thread; a busy takeover shorter than `takeover` counts as `takeover`;
-    /// `stepsBack`: whether a thread that finished a piece while another runs a short one leaves
-    /// the queue to it).
+    /// `stepsBack`: whether a thread that finished a piece while two others run short ones leaves
+    /// the queue to them).
     public func makeThreads(
         name: String, count: Int = 1, takeover: Duration = .microseconds(250),
         busyTakeover: Duration = .milliseconds(2), stepsBack: Bool = true

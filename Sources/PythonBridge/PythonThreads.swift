@@ -55,8 +55,8 @@ public final class PythonThreads: TaskExecutor, Sendable {
     ///     another thread.
     ///   - busyTakeover: how long a piece runs, its thread on a CPU, before queued work may go to
     ///     another thread.
-    ///   - stepsBack: whether a thread that finished a piece while another runs a short one leaves
-    ///     the queue to it (``SharedQueueSchedule/stepsBack``).
+    ///   - stepsBack: whether a thread that finished a piece while two others run short ones leaves
+    ///     the queue to them (``SharedQueueSchedule/stepsBack``).
     ///   - attach: runs first on each new thread; it must leave the thread with a Python thread
     ///     state and without the GIL, and return that thread state.
     static func start(

@@ -186,7 +186,7 @@ final class AnswerCommitter: Sendable {
     }
 
     /// How long the thread lets answers gather after a group without the disk barriers.
-    static let gatherTime = DispatchTimeInterval.milliseconds(1)
+    private static let gatherTime = DispatchTimeInterval.milliseconds(1)
 
     /// Lets answers gather for ``gatherTime`` after a group committed without the disk barriers,
     /// whose groups would otherwise hold one answer each: every answer would wake the thread
