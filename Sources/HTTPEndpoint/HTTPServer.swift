@@ -52,9 +52,6 @@ public struct HTTPServer: Service {
         public var supervisorAnsweringFile: String?
         /// In a pool, how `/metrics` labels this process and where the pool's series are.
         public var poolMetrics: PoolMetrics?
-        /// In a pool, how many event-loop threads serve the connections (the process's share of
-        /// the cores); nil: NIO's shared group, one thread per core.
-        public var eventLoopThreads: Int?
 
         /// Listen on `address` with the defaults: 100 MiB bodies, waiting for a slot, 10 s for a
         /// head, 60 s for a body, 75 s between requests.
@@ -90,7 +87,7 @@ public struct HTTPServer: Service {
                 channel: SharedSocketServer.channel(
                     router: endpoint.router(), configuration: channelConfiguration, serverName: Self.serverName,
                     logger: logger),
-                readiness: endpoint.acceptance(openConnections:), eventLoopThreads: configuration.eventLoopThreads,
+                readiness: endpoint.acceptance(openConnections:),
                 onServerRunning: onServerRunning, logger: logger)
             return
         }

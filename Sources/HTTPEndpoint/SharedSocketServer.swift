@@ -27,8 +27,6 @@ struct SharedSocketServer: Service {
     let channel: HTTP1Channel
     /// Whether to take a connection now, given how many this process has open.
     let readiness: @Sendable (Int) -> SharedSocketAcceptor.Readiness
-    /// How many event-loop threads serve the connections (nil: NIO's shared group).
-    let eventLoopThreads: Int?
     /// Called once the server accepts, with the port it accepts on (TCP).
     let onServerRunning: @Sendable (Int?) async -> Void
     let logger: Logger
@@ -54,8 +52,7 @@ struct SharedSocketServer: Service {
     }
 
     func run() async throws {
-        let ownLoops = eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
-        let loops: any EventLoopGroup = ownLoops ?? MultiThreadedEventLoopGroup.singleton
+        let loops = MultiThreadedEventLoopGroup.singleton
         let open = OpenConnections()
         let acceptor = SharedSocketAcceptor(
             descriptor: descriptor, readiness: { [readiness] in readiness(open.count) }, accepted: open.accepted)
@@ -71,8 +68,6 @@ struct SharedSocketServer: Service {
             acceptor.stop()
             open.quiesce()
         }
-        // Every connection has closed.
-        try? await ownLoops?.shutdownGracefully()
     }
 
     /// Answers the requests on one accepted connection until it closes.

@@ -12,17 +12,18 @@ struct HTTPWorker {
     let address: RawHTTP.Address
     let readyFile: URL
 
-    /// Starts a worker on `listen` (default: loopback, a port the system picks) and waits until
-    /// its ready file names the address.
-    static func start(_ bundle: String, _ listen: String = "127.0.0.1:0", _ arguments: [String] = []) async throws
-        -> HTTPWorker
-    {
+    /// Starts a worker on `listen` (default: loopback, a port the system picks), with `environment`
+    /// (this process's when nil), and waits until its ready file names the address.
+    static func start(
+        _ bundle: String, _ listen: String = "127.0.0.1:0", _ arguments: [String] = [],
+        environment: [String: String]? = nil
+    ) async throws -> HTTPWorker {
         let folder = try Checkout.temporaryFolder("http")
         let readyFile = folder.appending(path: "ready")
         let process = try LaunchedProcess(
             Checkout.executable,
             ["serve", try await FixtureBundles.path(bundle), "--listen", listen, "--ready-file", readyFile.path]
-                + arguments)
+                + arguments, environment: environment)
         try await eventually("the worker is ready (\(process.stderr()))") {
             FileManager.default.fileExists(atPath: readyFile.path)
         }
@@ -158,6 +159,30 @@ struct HTTPEndpointTests {
         #expect(try await RawHTTP.send(address, "POST", "/predict", body: #"{"args": {"values": [1]}}"#).status == 200)
         process.send(SIGTERM)
         #expect(await process.exitStatus() == 0)
+    }
+
+    @Test(
+        "the worker runs half the cores' event loops (at least one), or NIO_SINGLETON_GROUP_LOOP_COUNT's, and logs it",
+        arguments: [nil, 3])
+    func eventLoops(overridden: Int?) async throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] = overridden.map(String.init)
+        let worker = try await HTTPWorker.start("function", environment: environment)
+        let starting = { worker.process.stderr().split(separator: "\n").first { $0.hasSuffix(" starting") } }
+        try await eventually("the worker logged its start") { starting() != nil }
+        let count = try #require(
+            starting()?.split(separator: " ").first { $0.hasPrefix("event_loops=") }?.dropFirst(12))
+        let loops = try #require(Int(count))
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.process.pid)/task")
+            .compactMap { try? String(contentsOfFile: "/proc/\(worker.process.pid)/task/\($0)/comm", encoding: .utf8) }
+        #expect(threads.filter { $0.hasPrefix("NIO-SGLTN-") }.count == loops)
+        if let overridden {
+            #expect(loops == overridden)
+        } else {
+            #expect(loops >= 1 && loops <= max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+        }
+        #expect(try await worker.send("POST", "/predict", body: #"{"args": {"x": 1, "y": 2}}"#).status == 200)
+        #expect(await worker.stop() == 0)
     }
 
     @Test("keep-alive and pipelined requests on one connection are answered in order")

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPEndpoint
 import Logging
-import NIOCore
 import WorkerCore
 
 #if canImport(Glibc)
@@ -82,12 +81,6 @@ struct PoolMember {
             _ = FileManager.default.createFile(atPath: file, contents: nil)
         }
     }
-
-    /// How many event-loop threads serve this process's connections: its share of the cores.
-    /// With every process taking as many as there are cores, P processes ran P times as many
-    /// threads as cores, and their context switches made two processes slower than one for a
-    /// trivial predict on two cores (0.6-0.7x; 0.96x with the cores shared).
-    var eventLoopThreads: Int { max(1, System.coreCount / max(1, size)) }
 
     /// The file that exists while the supervisor answers on the listening socket itself: worker
     /// processes accept only while it is absent (``PoolProbeAnswerer``).

@@ -111,10 +111,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard pool.processes == 1 else {
+            _ = EventLoopShare.apply(processes: pool.processes)
             let logger = runtime.makeLogger()
             return try await PoolSupervisor(plan: try poolPlan(logger: logger), logger: logger).run()
         }
         let member = try PoolMember.join()
+        let eventLoops = EventLoopShare.apply(processes: member?.size ?? 1)
         if member == nil { try useGPUsAlone() }
         let clock = ContinuousClock()
         let start = clock.now
@@ -131,7 +133,6 @@ struct ServeCommand: AsyncParsableCommand {
             var configuration = try httpOptions.configuration(address: address)
             configuration.sharedSocket = member?.listener
             configuration.supervisorAnsweringFile = member?.supervisorAnsweringFile
-            configuration.eventLoopThreads = member?.eventLoopThreads
             configuration.poolMetrics = member?.poolMetrics
             return HTTPServer(readiness: readiness, metrics: metrics, configuration: configuration, logger: logger)
         }
@@ -172,7 +173,7 @@ struct ServeCommand: AsyncParsableCommand {
             readiness.drain()
             withExtendedLifetime((signals, parentWatch)) {}
         }
-        logger.info("starting", metadata: ["per_worker": "\(perWorker)"])
+        logger.info("starting", metadata: ["per_worker": "\(perWorker)", "event_loops": "\(eventLoops)"])
         do {
             try await group.run()
         } catch let error as CLIError {
