@@ -20,7 +20,8 @@ public struct DownloadProgress: Sendable {
 /// It runs on AsyncHTTPClient, on NIO's shared event loops: redirects are followed (up to 10,
 /// never to another scheme than http(s)), a URL's `user:password` is sent as basic
 /// authentication (and not to another origin a redirect leads to), the server must answer within
-/// 60 seconds and never fall silent for longer, and the environment's proxy variables are
+/// ``silenceLimit`` (60 seconds unless told) and never fall silent for longer, and the
+/// environment's proxy variables are
 /// honoured (``ProxyEnvironment``). Not Foundation's `URLSession`: that links libcurl and some
 /// thirty libraries behind it into every process, about 10 ms of every worker's start.
 public struct BundleDownloader: Sendable {
@@ -30,14 +31,22 @@ public struct BundleDownloader: Sendable {
     public var progress: @Sendable (DownloadProgress) -> Void
 
     /// How long the server may take to accept the connection, and then to send anything.
-    static let silenceLimit: TimeAmount = .seconds(60)
-    /// ``silenceLimit`` as errors say it.
-    private static let silenceText = "\(silenceLimit.nanoseconds / 1_000_000_000) s"
+    public var silenceLimit: Duration
 
     /// Makes a downloader.
-    public init(maxSize: UInt64, progress: @escaping @Sendable (DownloadProgress) -> Void = { _ in }) {
+    public init(
+        maxSize: UInt64, silenceLimit: Duration = .seconds(60),
+        progress: @escaping @Sendable (DownloadProgress) -> Void = { _ in }
+    ) {
         self.maxSize = maxSize
+        self.silenceLimit = silenceLimit
         self.progress = progress
+    }
+
+    /// ``silenceLimit`` as errors say it: `60 s`, `0.5 s`.
+    private var silenceText: String {
+        let seconds = Double(silenceLimit.components.seconds) + Double(silenceLimit.components.attoseconds) / 1e18
+        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 
     /// Downloads `url` into `file` (which must not exist), holding an exclusive `flock` on it
@@ -66,7 +75,7 @@ public struct BundleDownloader: Sendable {
     private func fetch(_ url: URL, into output: FileStream, bundle: String) async throws -> UInt64 {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .follow(max: 10, allowCycles: false),
-            timeout: .init(connect: Self.silenceLimit, read: Self.silenceLimit))
+            timeout: .init(connect: TimeAmount(silenceLimit), read: TimeAmount(silenceLimit)))
         // A refused or unreachable server is an error at once, not a minute of retries in the
         // background before the last attempt's error.
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -142,9 +151,9 @@ public struct BundleDownloader: Sendable {
         let reason: String
         switch error {
         case let error as HTTPClientError where error == .connectTimeout || error == .tlsHandshakeTimeout:
-            reason = "its server was not reached within \(Self.silenceText)"
+            reason = "its server was not reached within \(silenceText)"
         case let error as HTTPClientError where error == .readTimeout:
-            reason = "its server sent nothing for \(Self.silenceText)"
+            reason = "its server sent nothing for \(silenceText)"
         default:
             reason = ConnectionFailure.describe(error)
         }

@@ -22,6 +22,16 @@ struct BundleSourceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The most a bundle downloaded from a URL may be.", valueName: "SIZE"))
     var maxDownloadSize = ByteSize(32 << 30)
 
+    @Option(
+        help: ArgumentHelp(
+            "How long a bundle's server may take to answer, or fall silent mid-download, before the download fails.",
+            valueName: "SECONDS"))
+    var downloadTimeout: Double = 60
+
+    func validate() throws {
+        guard downloadTimeout > 0 else { throw ValidationError("--download-timeout must be positive") }
+    }
+
     /// The cache these options name.
     var cache: BundleCache {
         if let cacheDir { return BundleCache(root: URL(filePath: cacheDir, directoryHint: .isDirectory)) }
@@ -36,7 +46,8 @@ struct BundleSourceOptions: ParsableArguments {
 
     /// A resolver with these options, logging download progress.
     func makeResolver(logger: Logger) -> BundleResolver {
-        let downloader = BundleDownloader(maxSize: maxDownloadSize.bytes) { progress in
+        let downloader = BundleDownloader(maxSize: maxDownloadSize.bytes, silenceLimit: .seconds(downloadTimeout)) {
+            progress in
             var metadata: Logger.Metadata = ["received": "\(ByteCount.format(progress.received))"]
             if let expected = progress.expected {
                 metadata["of"] = "\(ByteCount.format(expected))"

@@ -87,6 +87,22 @@ struct DownloadTests {
     }
 
     @Test(
+        "a bundle's server that falls silent, before its head or mid-body, fails the download after --download-timeout",
+        arguments: ["/stall-head", "/stall"])
+    func silentServer(path: String) async throws {
+        let server = try await InputServer()
+        let cache = try Checkout.temporaryFolder("silent-cache")
+        let url = server.url(path)
+        let outcome = try await worker(["inspect", url, "--download-timeout", "0.5", "--cache-dir", cache.path])
+        await server.stop()
+
+        #expect(outcome.status == 2)
+        let reason = "cannot be downloaded: its server sent nothing for 0.5 s"
+        #expect(outcome.stderr.contains("bundle \(url): \(reason)"), "\(outcome.stderr)")
+        #expect(names(in: cache.appending(path: ".downloads")).isEmpty, "downloads left behind")
+    }
+
+    @Test(
         "a download goes through the environment's proxy (HTTP with credentials, SOCKS5) unless no_proxy names the host"
     )
     func throughProxy() async throws {
