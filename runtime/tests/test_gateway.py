@@ -239,6 +239,29 @@ def test_a_killed_worker_is_replaced_and_its_tasks_answered(gateway, client_pyth
     assert gateway.worker_pids() and worker not in gateway.worker_pids()
 
 
+def test_sync_workers_run_an_event_loop_per_core(gateway, client_python):
+    """The gateway gives its workers NIO's default of a loop per core (serve alone runs half as
+    many): the gateway's own loops relay every sync predict on the same cores."""
+    assert gateway.run(client_python, "sync_pair")["status"] == "READY"
+    workers = gateway.worker_pids()
+    assert len(workers) == 2
+    for worker in workers:
+        environment = dict(
+            item.split("=", 1) for item in Path(f"/proc/{worker}/environ").read_text().split("\0") if "=" in item
+        )
+        loops = int(environment["NIO_SINGLETON_GROUP_LOOP_COUNT"])
+        assert loops == len(os.sched_getaffinity(worker))
+
+        def loop_threads():
+            names = (path.read_text() for path in Path(f"/proc/{worker}/task").glob("*/comm"))
+            return sum(name.startswith("NIO-SGLTN-") for name in names)
+
+        deadline = time.monotonic() + 60
+        while loop_threads() != loops:  # a worker still loading has not started its loops
+            assert time.monotonic() < deadline, f"{loop_threads()} event loops, not {loops}"
+            time.sleep(0.05)
+
+
 def test_a_killed_sync_worker_costs_no_request(gateway, client_python):
     assert gateway.run(client_python, "sync_pair")["status"] == "READY"
     (endpoint,) = json.loads(_get(gateway.url + "/status")[1])["endpoints"]
