@@ -55,7 +55,8 @@ let package = Package(
         // JSON checked, read and written as bytes on the paths every task takes.
         .target(name: "JSONBytes"),
         // Downloads of requests' http(s) url inputs: streamed, size-limited, timed, each hop's
-        // addresses checked, on AsyncHTTPClient; and the words for a connection that fails.
+        // addresses checked, on AsyncHTTPClient; and the words for a connection that fails and for
+        // a duration, which bundle downloads share.
         .target(
             name: "InputDownload",
             dependencies: [

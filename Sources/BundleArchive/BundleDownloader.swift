@@ -43,12 +43,6 @@ public struct BundleDownloader: Sendable {
         self.progress = progress
     }
 
-    /// ``silenceLimit`` as errors say it: `60 s`, `0.5 s`.
-    private var silenceText: String {
-        let seconds = Double(silenceLimit.components.seconds) + Double(silenceLimit.components.attoseconds) / 1e18
-        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
-    }
-
     /// Downloads `url` into `file` (which must not exist), holding an exclusive `flock` on it
     /// while it arrives so `cache prune` can tell a live download from a dead one's leftovers.
     ///
@@ -151,9 +145,9 @@ public struct BundleDownloader: Sendable {
         let reason: String
         switch error {
         case let error as HTTPClientError where error == .connectTimeout || error == .tlsHandshakeTimeout:
-            reason = "its server was not reached within \(silenceText)"
+            reason = "its server was not reached within \(silenceLimit.formattedSeconds)"
         case let error as HTTPClientError where error == .readTimeout:
-            reason = "its server sent nothing for \(silenceText)"
+            reason = "its server sent nothing for \(silenceLimit.formattedSeconds)"
         default:
             reason = ConnectionFailure.describe(error)
         }

@@ -173,20 +173,14 @@ public struct InputDownloader: Sendable {
             switch error {
             case .connectTimeout, .tlsHandshakeTimeout:
                 return
-                    "cannot be downloaded: its server was not reached within \(Self.seconds(rules.connectTimeout)) (--url-connect-timeout)"
+                    "cannot be downloaded: its server was not reached within \(rules.connectTimeout.formattedSeconds) (--url-connect-timeout)"
             case .readTimeout:
                 return
-                    "cannot be downloaded: its server sent nothing for \(Self.seconds(rules.readTimeout)) (--url-read-timeout)"
+                    "cannot be downloaded: its server sent nothing for \(rules.readTimeout.formattedSeconds) (--url-read-timeout)"
             default:
                 break
             }
         }
         return "cannot be downloaded: " + ConnectionFailure.describe(error)
-    }
-
-    /// `2.5 s`.
-    private static func seconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        return "\(Double(seconds) + Double(attoseconds) / 1e18) s".replacingOccurrences(of: ".0 s", with: " s")
     }
 }

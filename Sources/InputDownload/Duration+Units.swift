@@ -6,7 +6,8 @@ extension Duration {
 
     /// The duration in seconds, with its fraction.
     public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+        // Divided, not multiplied by 1e-18, which no Double holds exactly: 0.3 s stays 0.3.
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 
     /// `2 s`, `0.5 s`.
